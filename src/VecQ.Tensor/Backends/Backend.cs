@@ -1,0 +1,93 @@
+namespace VecQ.Tensors;
+
+/// <summary>
+/// Picks the backend for a device. The CPU device runs on <see cref="Cpu"/> (SIMD, threaded) unless
+/// a scope selects another one, e.g. the scalar <see cref="Reference"/> backend in tests and
+/// gradient checks. Float64 tensors always run on the reference backend (the fast one is float32 only).
+/// A CUDA backend registers itself with <see cref="Register"/>; nothing here names it.
+/// </summary>
+/// <example><code>
+/// using (Backend.Use(Backend.Reference)) { var y = x.Exp(); } // computed by scalar loops
+/// </code></example>
+public static class Backend
+{
+    private static readonly AsyncLocal<IBackend?> CpuOverride = new();
+    private static readonly Dictionary<DeviceKind, Func<Device, IBackend>> Registered = new();
+
+    /// <summary>The scalar reference backend: the readable definition of every op.</summary>
+    public static IBackend Reference { get; } = new ReferenceBackend();
+
+    /// <summary>The SIMD, multi-threaded CPU backend.</summary>
+    public static IBackend Cpu { get; } = new CpuBackend();
+
+    /// <summary>The backend that runs ops on <paramref name="device"/> in the current scope.</summary>
+    public static IBackend For(Device device)
+    {
+        if (device.Kind == DeviceKind.Cpu) return CpuOverride.Value ?? Cpu;
+        lock (Registered)
+        {
+            if (Registered.TryGetValue(device.Kind, out var make)) return make(device);
+        }
+        throw new InvalidOperationException($"no {device.Kind} backend is loaded for device {device}: reference the VecQ.Cuda assembly and call CudaBackend.Register() (no CUDA device: the CUDA backend is not available)");
+    }
+
+    /// <summary>The backend for an op over <paramref name="t"/> (dtype-aware: float64 → reference).</summary>
+    public static IBackend For(Tensor t) =>
+        t.Device.Kind == DeviceKind.Cpu && t.DType == DType.Float64 ? Reference : For(t.Device);
+
+    /// <summary>Runs CPU ops on <paramref name="backend"/> until the returned scope is disposed.</summary>
+    public static IDisposable Use(IBackend backend)
+    {
+        var previous = CpuOverride.Value;
+        CpuOverride.Value = backend;
+        return new Scope(() => CpuOverride.Value = previous);
+    }
+
+    /// <summary>Registers the factory of a device kind's backend (used by VecQ.Cuda).</summary>
+    public static void Register(DeviceKind kind, Func<Device, IBackend> factory)
+    {
+        lock (Registered) Registered[kind] = factory;
+    }
+
+    private sealed class Scope(Action undo) : IDisposable
+    {
+        private Action? _undo = undo;
+        public void Dispose() { _undo?.Invoke(); _undo = null; }
+    }
+}
+
+/// <summary>Thread count used by the CPU backend (default: all cores).</summary>
+/// <example><code>Parallelism.Threads = 1; // single-threaded kernels</code></example>
+public static class Parallelism
+{
+    private static int _threads = Environment.ProcessorCount;
+
+    /// <summary>Number of worker threads the CPU kernels may use (≥ 1).</summary>
+    public static int Threads
+    {
+        get => _threads;
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "thread count must be >= 1");
+            _threads = value;
+        }
+    }
+
+    /// <summary>Runs body(i) for i in [0, count) over at most <see cref="Threads"/> threads.</summary>
+    public static void For(int count, Action<int> body)
+    {
+        if (count <= 0) return;
+        if (count == 1 || _threads == 1) { for (int i = 0; i < count; i++) body(i); return; }
+        System.Threading.Tasks.Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+    }
+
+    /// <summary>Splits [0, length) into about <see cref="Threads"/> chunks of at least <paramref name="minChunk"/> and runs body(start, end) on each.</summary>
+    public static void ForRange(int length, int minChunk, Action<int, int> body)
+    {
+        int chunks = Math.Clamp(length / Math.Max(minChunk, 1), 1, _threads);
+        if (chunks == 1) { body(0, length); return; }
+        int per = (length + chunks - 1) / chunks;
+        System.Threading.Tasks.Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _threads },
+            c => body(c * per, Math.Min(length, (c + 1) * per)));
+    }
+}

@@ -1,0 +1,168 @@
+namespace VecQ.Tensors;
+
+/// <summary>
+/// The kernel-level primitives every backend implements (reference scalar loops, SIMD CPU, CUDA).
+/// Callers (the op layer in <see cref="Tensor"/>) validate shapes and allocate outputs first; a
+/// backend only computes. Buffers are touched only here, so a GPU backend needs no host access.
+/// Unless a method says otherwise, inputs may be any strided view (including stride-0 broadcast
+/// views) and outputs are contiguous tensors of the documented shape.
+/// </summary>
+/// <example><code>Backend.For(Device.Cpu).Fill(t, 1.0);</code></example>
+public interface IBackend
+{
+    /// <summary>Short name ("reference", "cpu", "cuda").</summary>
+    string Name { get; }
+
+    /// <summary>Allocates uninitialised storage for <paramref name="length"/> elements.</summary>
+    Storage Allocate(DType dtype, long length);
+
+    // ---- data movement ----------------------------------------------------------------
+    /// <summary>Sets every element of <paramref name="dst"/> (any strides) to <paramref name="value"/>.</summary>
+    void Fill(Tensor dst, double value);
+    /// <summary>dst ← src elementwise; same shape, any strides, converting between dtypes (float→int truncates toward zero).</summary>
+    void Copy(Tensor src, Tensor dst);
+    /// <summary>Copies host data into a contiguous tensor of the same dtype and length.</summary>
+    void Upload<T>(ReadOnlySpan<T> src, Tensor dst) where T : unmanaged;
+    /// <summary>Copies a contiguous tensor into host memory.</summary>
+    void Download<T>(Tensor src, Span<T> dst) where T : unmanaged;
+
+    // ---- elementwise ------------------------------------------------------------------
+    /// <summary>y = op(x); x and y have the same shape; float dtypes.</summary>
+    void Unary<TOp>(TOp op, Tensor x, Tensor y) where TOp : struct, IUnaryOp;
+    /// <summary>y = op(a, b); a and b are already broadcast (expanded views) to y's shape.</summary>
+    void Binary<TOp>(TOp op, Tensor a, Tensor b, Tensor y) where TOp : struct, IBinaryOp;
+    /// <summary>y = cond != 0 ? a : b; all broadcast to y's shape.</summary>
+    void Where(Tensor cond, Tensor a, Tensor b, Tensor y);
+
+    // ---- reductions -------------------------------------------------------------------
+    /// <summary>y = reduce(x) over the axes where y's size is 1 and x's is not (y has x's rank).</summary>
+    void Reduce(ReduceOp op, Tensor x, Tensor y);
+    /// <summary>Index (int32) of the max/min along <paramref name="axis"/>; y has x's shape with that axis 1. First index wins ties.</summary>
+    void ArgReduce(bool max, Tensor x, int axis, Tensor y);
+
+    // ---- linear algebra ---------------------------------------------------------------
+    /// <summary>
+    /// c[b] = alpha · a[b] × b[b] + beta · c[b]. a: [B, M, K], b: [B, K, N], c: [B, M, N] contiguous.
+    /// a and b may be transposed views (one of their last two strides is 1) and the batch stride may be 0.
+    /// </summary>
+    void MatMul(Tensor a, Tensor b, Tensor c, float alpha, float beta);
+
+    // ---- convolution and pooling (NCHW, contiguous inputs) ----------------------------
+    /// <summary>y: [N, O, OH, OW] = conv2d(x: [N, C, H, W], w: [O, C/groups, KH, KW]) + bias: [O].</summary>
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y);
+    /// <summary>dx: [N, C, H, W] = gradient of conv2d with respect to its input, given dy: [N, O, OH, OW].</summary>
+    void Conv2dBackwardData(Tensor dy, Tensor w, Conv2dGeometry g, Tensor dx);
+    /// <summary>dw: [O, C/groups, KH, KW] = gradient of conv2d with respect to its weight.</summary>
+    void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw);
+    /// <summary>y: [N, C, OH, OW] max over windows; indices (int32) = argmax as h·W + w within each plane (PyTorch's form).</summary>
+    void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor indices);
+    /// <summary>dx (zeroed here first) receives dy at the saved indices.</summary>
+    void MaxPool2dBackward(Tensor dy, Tensor indices, Pool2dGeometry g, Tensor dx);
+    /// <summary>Average pool; padding counts in the divisor (PyTorch's count_include_pad=True).</summary>
+    void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor y);
+    /// <summary>Gradient of <see cref="AvgPool2d"/>.</summary>
+    void AvgPool2dBackward(Tensor dy, Pool2dGeometry g, Tensor dx);
+
+    // ---- normalisation, softmax, loss (contiguous inputs) -----------------------------
+    /// <summary>x: [N, C, S] → mean: [C], var: [C] (biased, over N and S).</summary>
+    void BatchNormStats(Tensor x, Tensor mean, Tensor var);
+    /// <summary>Softmax (or log-softmax) of x: [R, C] along the last axis into y: [R, C].</summary>
+    void Softmax(Tensor x, Tensor y, bool log);
+    /// <summary>
+    /// Per-row cross-entropy of logits: [R, C] against labels (int32): [R] with label smoothing
+    /// <paramref name="smoothing"/> into loss: [R]; probs: [R, C] receives softmax(logits) for the backward.
+    /// </summary>
+    void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs);
+    /// <summary>dlogits[r] = (probs[r] − target[r]) · dloss[r] where target is the smoothed one-hot.</summary>
+    void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits);
+
+    // ---- indexing ---------------------------------------------------------------------
+    /// <summary>y = x with <paramref name="axis"/> indexed by index (int32): [K]; y's axis has size K.</summary>
+    void IndexSelect(Tensor x, int axis, Tensor index, Tensor y);
+    /// <summary>dst[…, index[k], …] += src[…, k, …] along <paramref name="axis"/> (the adjoint of IndexSelect).</summary>
+    void IndexAdd(Tensor dst, int axis, Tensor index, Tensor src);
+    /// <summary>y[i…] = x[i with axis coordinate replaced by index[i…]]; index (int32) and y share a shape.</summary>
+    void Gather(Tensor x, int axis, Tensor index, Tensor y);
+    /// <summary>dst[i with axis coordinate replaced by index[i…]] += src[i…] (the adjoint of Gather).</summary>
+    void ScatterAdd(Tensor dst, int axis, Tensor index, Tensor src);
+
+    // ---- random -----------------------------------------------------------------------
+    /// <summary>
+    /// Fills a contiguous float tensor from the counter-based generator: element i uses stream
+    /// position <paramref name="counter"/> + i of <paramref name="seed"/>, so every backend produces
+    /// the same numbers (see <see cref="Rng"/>).
+    /// </summary>
+    void RandomFill(Tensor dst, RandomKind kind, ulong seed, ulong counter, double a, double b);
+}
+
+/// <summary>Reductions of <see cref="IBackend.Reduce"/>.</summary>
+public enum ReduceOp
+{
+    /// <summary>Sum.</summary>
+    Sum,
+    /// <summary>Arithmetic mean.</summary>
+    Mean,
+    /// <summary>Maximum.</summary>
+    Max,
+    /// <summary>Minimum.</summary>
+    Min,
+}
+
+/// <summary>Distributions of <see cref="IBackend.RandomFill"/>.</summary>
+public enum RandomKind
+{
+    /// <summary>Uniform on [a, b).</summary>
+    Uniform,
+    /// <summary>Normal with mean a and standard deviation b.</summary>
+    Normal,
+    /// <summary>1 with probability a, else 0.</summary>
+    Bernoulli,
+}
+
+/// <summary>Geometry of a 2-D convolution (NCHW), validated and with output sizes computed.</summary>
+/// <example><code>var g = Conv2dGeometry.Create(n: 1, c: 3, h: 8, w: 8, o: 4, kh: 3, kw: 3, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1);</code></example>
+public readonly record struct Conv2dGeometry(
+    int N, int C, int H, int W, int O, int KH, int KW,
+    int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups, int OH, int OW)
+{
+    /// <summary>Checks the parameters and computes OH, OW (floor division, as PyTorch).</summary>
+    public static Conv2dGeometry Create(int n, int c, int h, int w, int o, int kh, int kw,
+        (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
+    {
+        if (stride.H < 1 || stride.W < 1) throw new ArgumentException($"conv2d: stride ({stride.H}, {stride.W}) must be >= 1");
+        if (padding.H < 0 || padding.W < 0) throw new ArgumentException($"conv2d: padding ({padding.H}, {padding.W}) must be >= 0");
+        if (dilation.H < 1 || dilation.W < 1) throw new ArgumentException($"conv2d: dilation ({dilation.H}, {dilation.W}) must be >= 1");
+        if (groups < 1 || c % groups != 0 || o % groups != 0)
+            throw new ArgumentException($"conv2d: groups={groups} must divide both input channels {c} and output channels {o}");
+        int oh = (h + 2 * padding.H - dilation.H * (kh - 1) - 1) / stride.H + 1;
+        int ow = (w + 2 * padding.W - dilation.W * (kw - 1) - 1) / stride.W + 1;
+        if (oh < 1 || ow < 1)
+            throw new ArgumentException($"conv2d: input {h}x{w} with padding ({padding.H}, {padding.W}) is smaller than the dilated kernel {dilation.H * (kh - 1) + 1}x{dilation.W * (kw - 1) + 1}");
+        return new(n, c, h, w, o, kh, kw, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, groups, oh, ow);
+    }
+
+    /// <summary>Input channels per group.</summary>
+    public int CPerGroup => C / Groups;
+    /// <summary>Output channels per group.</summary>
+    public int OPerGroup => O / Groups;
+    /// <summary>True for a depthwise convolution (one input channel per group).</summary>
+    public bool IsDepthwise => Groups == C && Groups > 1;
+}
+
+/// <summary>Geometry of a 2-D pooling window (NCHW, floor mode).</summary>
+/// <example><code>var g = Pool2dGeometry.Create("max_pool2d", 1, 3, 6, 6, kernel: (2, 2), stride: (2, 2), padding: (0, 0));</code></example>
+public readonly record struct Pool2dGeometry(int N, int C, int H, int W, int KH, int KW, int StrideH, int StrideW, int PadH, int PadW, int OH, int OW)
+{
+    /// <summary>Checks the parameters and computes OH, OW.</summary>
+    public static Pool2dGeometry Create(string op, int n, int c, int h, int w, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
+    {
+        if (kernel.H < 1 || kernel.W < 1) throw new ArgumentException($"{op}: kernel ({kernel.H}, {kernel.W}) must be >= 1");
+        if (stride.H < 1 || stride.W < 1) throw new ArgumentException($"{op}: stride ({stride.H}, {stride.W}) must be >= 1");
+        if (padding.H < 0 || padding.W < 0 || 2 * padding.H > kernel.H || 2 * padding.W > kernel.W)
+            throw new ArgumentException($"{op}: padding ({padding.H}, {padding.W}) must be >= 0 and at most half the kernel ({kernel.H}, {kernel.W})");
+        int oh = (h + 2 * padding.H - kernel.H) / stride.H + 1;
+        int ow = (w + 2 * padding.W - kernel.W) / stride.W + 1;
+        if (oh < 1 || ow < 1) throw new ArgumentException($"{op}: input {h}x{w} is smaller than the kernel {kernel.H}x{kernel.W}");
+        return new(n, c, h, w, kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W, oh, ow);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Runtime.InteropServices;
+
+namespace VecQ.Tensors;
+
+/// <summary>Host storage: 64-byte aligned native memory from <see cref="HostMemoryPool"/>.</summary>
+/// <example><code>var s = CpuStorage.Allocate(DType.Float32, 10); var span = s.AsSpan&lt;float&gt;();</code></example>
+public sealed unsafe class CpuStorage : Storage
+{
+    private nint _ptr;
+    private readonly long _bytes;
+
+    private CpuStorage(DType dtype, long length, nint ptr, long bytes) : base(Device.Cpu, dtype, length)
+    {
+        _ptr = ptr;
+        _bytes = bytes;
+    }
+
+    /// <summary>Allocates uninitialised memory for <paramref name="length"/> elements.</summary>
+    public static CpuStorage Allocate(DType dtype, long length)
+    {
+        if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "storage length must be >= 0");
+        long bytes = Math.Max(length * dtype.Size(), 64);
+        return new CpuStorage(dtype, length, HostMemoryPool.Rent(bytes), bytes);
+    }
+
+    /// <summary>Raw pointer to element 0.</summary>
+    public void* Pointer { get { EnsureAlive(); return (void*)_ptr; } }
+
+    /// <summary>The elements as a span of <typeparamref name="T"/> (must match the dtype).</summary>
+    public Span<T> AsSpan<T>() where T : unmanaged
+    {
+        if (DTypes.Of<T>() != DType) throw new InvalidOperationException($"storage of {DType.Name()} viewed as {typeof(T).Name}");
+        if (Length > int.MaxValue) throw new InvalidOperationException($"storage of {Length} elements is too large for a span");
+        return new Span<T>(Pointer, (int)Length);
+    }
+
+    /// <inheritdoc/>
+    protected override void Free()
+    {
+        nint p = Interlocked.Exchange(ref _ptr, 0);
+        if (p != 0) HostMemoryPool.Return(p, _bytes);
+    }
+
+    /// <summary>Safety net for storages whose tensors were never disposed.</summary>
+    ~CpuStorage() { Free(); }
+}
+
+/// <summary>
+/// Caches freed host blocks by exact size so a training loop, which asks for the same sizes every
+/// step, reuses memory instead of going back to the OS. Bounded by <see cref="MaxCachedBytes"/>.
+/// </summary>
+public static class HostMemoryPool
+{
+    private static readonly Dictionary<long, Stack<nint>> Free = new();
+    private static readonly object Gate = new();
+    private static long _cached;
+
+    /// <summary>Upper bound on bytes kept for reuse (default 512 MiB).</summary>
+    public static long MaxCachedBytes { get; set; } = 512L << 20;
+
+    /// <summary>Bytes currently cached.</summary>
+    public static long CachedBytes { get { lock (Gate) return _cached; } }
+
+    internal static unsafe nint Rent(long bytes)
+    {
+        lock (Gate)
+        {
+            if (Free.TryGetValue(bytes, out var stack) && stack.Count > 0)
+            {
+                _cached -= bytes;
+                return stack.Pop();
+            }
+        }
+        return (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+    }
+
+    internal static unsafe void Return(nint ptr, long bytes)
+    {
+        lock (Gate)
+        {
+            if (_cached + bytes <= MaxCachedBytes)
+            {
+                if (!Free.TryGetValue(bytes, out var stack)) Free[bytes] = stack = new Stack<nint>();
+                stack.Push(ptr);
+                _cached += bytes;
+                return;
+            }
+        }
+        NativeMemory.AlignedFree((void*)ptr);
+    }
+
+    /// <summary>Returns every cached block to the OS.</summary>
+    public static unsafe void Trim()
+    {
+        lock (Gate)
+        {
+            foreach (var s in Free.Values) while (s.Count > 0) NativeMemory.AlignedFree((void*)s.Pop());
+            Free.Clear();
+            _cached = 0;
+        }
+    }
+}

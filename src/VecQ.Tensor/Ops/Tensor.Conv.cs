@@ -1,0 +1,137 @@
+namespace VecQ.Tensors;
+
+// Convolution and pooling (NCHW). Inputs are made contiguous; outputs are new tensors.
+public static class ConvOps
+{
+    /// <summary>2-D convolution. x: [N, C, H, W], w: [O, C/groups, KH, KW], bias: [O] or null.</summary>
+    /// <example><code>using var y = ConvOps.Conv2d(x, w, b, stride: (1, 1), padding: (2, 2));</code></example>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W)? dilation = null, int groups = 1)
+    {
+        var g = Geometry(x, w, stride, padding, dilation ?? (1, 1), groups);
+        if (bias != null && (bias.Rank != 1 || bias.Dims[0] != g.O || bias.DType != x.DType))
+            throw new ArgumentException($"conv2d: bias {bias.ShapeText} ({bias.DType.Name()}) must be [{g.O}] {x.DType.Name()} for weight {w.ShapeText}");
+        using var xc = x.Contiguous();
+        using var wc = w.Contiguous();
+        using var bc = bias?.Contiguous();
+        var y = Tensor.Empty([g.N, g.O, g.OH, g.OW], x.DType, x.Device);
+        Backend.For(x).Conv2d(xc, wc, bc, g, y);
+        return y;
+    }
+
+    /// <summary>Gradient of <see cref="Conv2d"/> with respect to x: [N, C, H, W] (xShape), given dy: [N, O, OH, OW].</summary>
+    public static Tensor Conv2dBackwardData(Tensor dy, Tensor w, int[] xShape, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W)? dilation = null, int groups = 1)
+    {
+        if (xShape.Length != 4) throw new ArgumentException($"conv2d_backward_data: input shape {Shape.Format(xShape)} must be [N, C, H, W]");
+        var g = Geometry(xShape, dy.DType, w, stride, padding, dilation ?? (1, 1), groups);
+        CheckDy(dy, g);
+        using var dyc = dy.Contiguous();
+        using var wc = w.Contiguous();
+        var dx = Tensor.Empty(xShape, dy.DType, dy.Device);
+        Backend.For(dy).Conv2dBackwardData(dyc, wc, g, dx);
+        return dx;
+    }
+
+    /// <summary>Gradient of <see cref="Conv2d"/> with respect to w: [O, C/groups, KH, KW] (wShape).</summary>
+    public static Tensor Conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W)? dilation = null, int groups = 1)
+    {
+        if (wShape.Length != 4) throw new ArgumentException($"conv2d_backward_weight: weight shape {Shape.Format(wShape)} must be [O, C/groups, KH, KW]");
+        var g = Geometry(x.Dims, x.DType, wShape, stride, padding, dilation ?? (1, 1), groups);
+        CheckDy(dy, g);
+        using var xc = x.Contiguous();
+        using var dyc = dy.Contiguous();
+        var dw = Tensor.Empty(wShape, x.DType, x.Device);
+        Backend.For(x).Conv2dBackwardWeight(xc, dyc, g, dw);
+        return dw;
+    }
+
+    /// <summary>Max pool. Returns y: [N, C, OH, OW] and int32 indices (argmax as h·W + w in each plane).</summary>
+    /// <example><code>var (y, idx) = ConvOps.MaxPool2d(x, (2, 2), (2, 2), (0, 0));</code></example>
+    public static (Tensor Y, Tensor Indices) MaxPool2d(Tensor x, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null)
+    {
+        var g = PoolGeometry("max_pool2d", x, kernel, stride ?? kernel, padding ?? (0, 0));
+        using var xc = x.Contiguous();
+        var y = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
+        var idx = Tensor.Empty([g.N, g.C, g.OH, g.OW], DType.Int32, x.Device);
+        Backend.For(x).MaxPool2d(xc, g, y, idx);
+        return (y, idx);
+    }
+
+    /// <summary>Gradient of <see cref="MaxPool2d"/>: dx: xShape.</summary>
+    public static Tensor MaxPool2dBackward(Tensor dy, Tensor indices, int[] xShape, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null)
+    {
+        var g = PoolGeometry("max_pool2d_backward", xShape, dy, kernel, stride ?? kernel, padding ?? (0, 0));
+        if (!Shape.Equal(dy.Dims, [g.N, g.C, g.OH, g.OW]) || !Shape.Equal(indices.Dims, dy.Dims) || indices.DType != DType.Int32)
+            throw new ArgumentException($"max_pool2d_backward: dy {dy.ShapeText} and int32 indices {indices.ShapeText} ({indices.DType.Name()}) must both be [{g.N}, {g.C}, {g.OH}, {g.OW}]");
+        using var dyc = dy.Contiguous();
+        using var ic = indices.Contiguous();
+        var dx = Tensor.Empty(xShape, dy.DType, dy.Device);
+        Backend.For(dy).MaxPool2dBackward(dyc, ic, g, dx);
+        return dx;
+    }
+
+    /// <summary>Average pool (padding counts in the divisor, PyTorch's default).</summary>
+    public static Tensor AvgPool2d(Tensor x, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null)
+    {
+        var g = PoolGeometry("avg_pool2d", x, kernel, stride ?? kernel, padding ?? (0, 0));
+        using var xc = x.Contiguous();
+        var y = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
+        Backend.For(x).AvgPool2d(xc, g, y);
+        return y;
+    }
+
+    /// <summary>Gradient of <see cref="AvgPool2d"/>: dx: xShape.</summary>
+    public static Tensor AvgPool2dBackward(Tensor dy, int[] xShape, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null)
+    {
+        var g = PoolGeometry("avg_pool2d_backward", xShape, dy, kernel, stride ?? kernel, padding ?? (0, 0));
+        if (!Shape.Equal(dy.Dims, [g.N, g.C, g.OH, g.OW]))
+            throw new ArgumentException($"avg_pool2d_backward: dy {dy.ShapeText} must be [{g.N}, {g.C}, {g.OH}, {g.OW}]");
+        using var dyc = dy.Contiguous();
+        var dx = Tensor.Empty(xShape, dy.DType, dy.Device);
+        Backend.For(dy).AvgPool2dBackward(dyc, g, dx);
+        return dx;
+    }
+
+    private static Conv2dGeometry Geometry(Tensor x, Tensor w, (int, int) stride, (int, int) padding, (int, int) dilation, int groups)
+    {
+        x.EnsureAlive("conv2d"); w.EnsureAlive("conv2d");
+        Tensor.SameDevice("conv2d", x, w);
+        if (w.DType != x.DType) throw new ArgumentException($"conv2d: input is {x.DType.Name()} but weight is {w.DType.Name()}");
+        return Geometry(x.Dims, x.DType, w.Dims, stride, padding, dilation, groups);
+    }
+
+    private static Conv2dGeometry Geometry(int[] xShape, DType dtype, Tensor w, (int, int) stride, (int, int) padding, (int, int) dilation, int groups) =>
+        Geometry(xShape, dtype, w.Dims, stride, padding, dilation, groups);
+
+    private static Conv2dGeometry Geometry(int[] xShape, DType dtype, int[] wShape, (int, int) stride, (int, int) padding, (int, int) dilation, int groups)
+    {
+        if (!dtype.IsFloat()) throw new ArgumentException($"conv2d: dtype {dtype.Name()} is not a float type");
+        if (xShape.Length != 4) throw new ArgumentException($"conv2d: input {Shape.Format(xShape)} must be 4-D [N, C, H, W]");
+        if (wShape.Length != 4) throw new ArgumentException($"conv2d: weight {Shape.Format(wShape)} must be 4-D [O, C/groups, KH, KW]");
+        if (groups < 1 || xShape[1] % groups != 0 || wShape[1] * groups != xShape[1])
+            throw new ArgumentException($"conv2d: input {Shape.Format(xShape)} and weight {Shape.Format(wShape)}: weight dim 1 ({wShape[1]}) × groups ({groups}) must equal the input channels {xShape[1]}");
+        return Conv2dGeometry.Create(xShape[0], xShape[1], xShape[2], xShape[3], wShape[0], wShape[2], wShape[3], stride, padding, dilation, groups);
+    }
+
+    private static void CheckDy(Tensor dy, Conv2dGeometry g)
+    {
+        if (!Shape.Equal(dy.Dims, [g.N, g.O, g.OH, g.OW]))
+            throw new ArgumentException($"conv2d backward: dy {dy.ShapeText} must be [{g.N}, {g.O}, {g.OH}, {g.OW}] for this geometry");
+    }
+
+    private static Pool2dGeometry PoolGeometry(string op, Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
+    {
+        x.EnsureAlive(op);
+        Tensor.RequireFloat(op, x);
+        return PoolGeometry(op, x.Dims, x, kernel, stride, padding);
+    }
+
+    private static Pool2dGeometry PoolGeometry(string op, int[] xShape, Tensor like, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
+    {
+        Tensor.RequireFloat(op, like);
+        if (xShape.Length != 4) throw new ArgumentException($"{op}: input {Shape.Format(xShape)} must be 4-D [N, C, H, W]");
+        return Pool2dGeometry.Create(op, xShape[0], xShape[1], xShape[2], xShape[3], kernel, stride, padding);
+    }
+}

@@ -1,0 +1,96 @@
+namespace VecQ.Tensors;
+
+// Softmax, cross-entropy and batch-norm statistics.
+public static class NnOps
+{
+    /// <summary>Softmax along <paramref name="axis"/>.</summary>
+    /// <example><code>using var p = NnOps.Softmax(logits, 1);</code></example>
+    public static Tensor Softmax(Tensor x, int axis) => SoftmaxImpl(x, axis, log: false, "softmax");
+
+    /// <summary>Log-softmax along <paramref name="axis"/> (computed stably, not as log(softmax)).</summary>
+    public static Tensor LogSoftmax(Tensor x, int axis) => SoftmaxImpl(x, axis, log: true, "log_softmax");
+
+    private static Tensor SoftmaxImpl(Tensor x, int axis, bool log, string op)
+    {
+        x.EnsureAlive(op);
+        Tensor.RequireFloat(op, x);
+        if (x.Rank == 0) throw new ArgumentException($"{op}: a 0-d tensor has no axis");
+        int a = Shape.Axis(op, axis, x.Rank);
+        // move the axis last, run on [R, C], move it back
+        var perm = Enumerable.Range(0, x.Rank).Where(i => i != a).Append(a).ToArray();
+        using var moved = x.Permute(perm);
+        using var c = moved.Contiguous();
+        int cols = x.Dims[a];
+        int rows = cols == 0 ? 0 : x.Numel / cols;
+        using var x2 = c.View(rows, cols);
+        using var y2 = Tensor.Empty([rows, cols], x.DType, x.Device);
+        Backend.For(x).Softmax(x2, y2, log);
+        using var yMoved = y2.View(moved.Dims);
+        var inverse = new int[x.Rank];
+        for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        using var back = yMoved.Permute(inverse);
+        return back.Contiguous();
+    }
+
+    /// <summary>
+    /// Fused softmax + cross-entropy. logits: [N, C], labels: [N] int32 in [0, C).
+    /// Returns the per-row losses [N] and the probabilities [N, C] (kept for the backward).
+    /// With label smoothing ε the target is (1 − ε)·onehot + ε/C, as PyTorch.
+    /// </summary>
+    /// <example><code>var (loss, probs) = NnOps.SoftmaxCrossEntropy(logits, labels); double mean = loss.Mean().Item();</code></example>
+    public static (Tensor Loss, Tensor Probs) SoftmaxCrossEntropy(Tensor logits, Tensor labels, double labelSmoothing = 0)
+    {
+        CheckCrossEntropy("softmax_cross_entropy", logits, labels, labelSmoothing);
+        using var lc = logits.Contiguous();
+        using var yc = labels.Contiguous();
+        var loss = Tensor.Empty([logits.Dims[0]], logits.DType, logits.Device);
+        var probs = Tensor.Empty(logits.Dims, logits.DType, logits.Device);
+        Backend.For(logits).SoftmaxCrossEntropy(lc, yc, (float)labelSmoothing, loss, probs);
+        return (loss, probs);
+    }
+
+    /// <summary>Gradient of the per-row losses: dlogits[r] = (probs[r] − target[r]) · dloss[r].</summary>
+    public static Tensor SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, Tensor dloss, double labelSmoothing = 0)
+    {
+        CheckCrossEntropy("softmax_cross_entropy_backward", probs, labels, labelSmoothing);
+        if (!Shape.Equal(dloss.Dims, [probs.Dims[0]]) || dloss.DType != probs.DType)
+            throw new ArgumentException($"softmax_cross_entropy_backward: dloss {dloss.ShapeText} must be [{probs.Dims[0]}] {probs.DType.Name()}");
+        using var pc = probs.Contiguous();
+        using var yc = labels.Contiguous();
+        using var dc = dloss.Contiguous();
+        var d = Tensor.Empty(probs.Dims, probs.DType, probs.Device);
+        Backend.For(probs).SoftmaxCrossEntropyBackward(pc, yc, (float)labelSmoothing, dc, d);
+        return d;
+    }
+
+    private static void CheckCrossEntropy(string op, Tensor logits, Tensor labels, double smoothing)
+    {
+        logits.EnsureAlive(op); labels.EnsureAlive(op);
+        Tensor.RequireFloat(op, logits);
+        Tensor.SameDevice(op, logits, labels);
+        if (logits.Rank != 2) throw new ArgumentException($"{op}: logits {logits.ShapeText} must be 2-D [N, C]");
+        if (labels.DType != DType.Int32 || labels.Rank != 1 || labels.Dims[0] != logits.Dims[0])
+            throw new ArgumentException($"{op}: labels {labels.ShapeText} ({labels.DType.Name()}) must be int32 [{logits.Dims[0]}] for logits {logits.ShapeText}");
+        if (!(smoothing >= 0 && smoothing <= 1)) throw new ArgumentException($"{op}: label smoothing {smoothing} must be in [0, 1]");
+    }
+
+    /// <summary>
+    /// Per-channel mean and biased variance over every axis but 1. x: [N, C] or [N, C, …].
+    /// </summary>
+    /// <example><code>var (mean, var) = NnOps.BatchNormStats(x); // x: [N, C, H, W] → [C], [C]</code></example>
+    public static (Tensor Mean, Tensor Var) BatchNormStats(Tensor x)
+    {
+        x.EnsureAlive("batch_norm_stats");
+        Tensor.RequireFloat("batch_norm_stats", x);
+        if (x.Rank < 2) throw new ArgumentException($"batch_norm_stats: input {x.ShapeText} must be [N, C] or [N, C, …]");
+        int n = x.Dims[0], c = x.Dims[1];
+        int s = c == 0 || n == 0 ? 0 : x.Numel / (n * c);
+        if (n * Math.Max(s, 1) < 1 || s == 0) throw new ArgumentException($"batch_norm_stats: input {x.ShapeText} has no elements per channel");
+        using var xc = x.Contiguous();
+        using var x3 = xc.View(n, c, s);
+        var mean = Tensor.Empty([c], x.DType, x.Device);
+        var var = Tensor.Empty([c], x.DType, x.Device);
+        Backend.For(x).BatchNormStats(x3, mean, var);
+        return (mean, var);
+    }
+}
