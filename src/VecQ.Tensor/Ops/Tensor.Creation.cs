@@ -136,7 +136,7 @@ public sealed partial class Tensor
     {
         EnsureAlive("cast");
         var y = Empty(Dims, dtype, Device);
-        Backend.For(Device).Copy(this, y);
+        Backend.For(DType == DType.Float64 ? this : y).Copy(this, y); // float64 on either side → reference
         return y;
     }
 
@@ -156,7 +156,7 @@ public sealed partial class Tensor
         src.EnsureAlive("copy_");
         SameDevice("copy_", this, src);
         using var b = src.BroadcastTo(Dims);
-        Backend.For(this).Copy(b, this);
+        Backend.For(src.DType == DType.Float64 ? src : this).Copy(b, this); // float64 on either side → reference
     }
 
     /// <summary>Sets every element in place.</summary>

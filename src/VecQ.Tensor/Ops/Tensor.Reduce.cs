@@ -57,7 +57,7 @@ public sealed partial class Tensor
         var kept = (int[])Dims.Clone();
         kept[a] = 1;
         var y = Empty(kept, DType.Int32, Device);
-        Backend.For(Device).ArgReduce(max, this, a, y);
+        Backend.For(this).ArgReduce(max, this, a, y);
         if (keepDim) return y;
         using (y) return y.Squeeze(a);
     }

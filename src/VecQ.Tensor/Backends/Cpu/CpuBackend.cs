@@ -1,62 +1,310 @@
+using System.Runtime.InteropServices;
+using VecQ.Tensors.Backends.Cpu;
+
 namespace VecQ.Tensors;
 
-/// <summary>TEMPORARY scaffold (to be replaced).</summary>
-public sealed class CpuBackend : IBackend
+/// <summary>
+/// The fast CPU backend: float32 kernels written with <c>System.Numerics.Tensors.TensorPrimitives</c>,
+/// SIMD loops and our own SGEMM (<c>Backends/Cpu/Gemm</c>), multi-threaded over
+/// <see cref="Parallelism.Threads"/> for large tensors. Every result equals the
+/// <see cref="ReferenceBackend"/>'s up to float32 rounding (reductions may sum in another order).
+/// Float64 tensors (gradient checks) run on <see cref="Backend.Reference"/>: each method hands them
+/// over explicitly. Int32 tensors (indices, labels) are filled, copied, cast and moved here.
+/// </summary>
+/// <remarks>
+/// The methods are split by family over partial-class files: this one (storage, data movement,
+/// random fill), <c>.Elementwise</c>, <c>.Reduce</c>, <c>.MatMul</c>, <c>.Conv</c>, <c>.Pool</c>,
+/// <c>.Nn</c> (batch-norm statistics, softmax, cross-entropy) and <c>.Index</c>.
+/// </remarks>
+/// <example><code>
+/// using (Backend.Use(Backend.Cpu)) { using var y = x.MatMul(w); }   // the default for CPU tensors
+/// </code></example>
+public sealed unsafe partial class CpuBackend : IBackend
 {
     /// <inheritdoc/>
     public string Name => "cpu";
+
     /// <inheritdoc/>
-    public Storage Allocate(DType dtype, long length) => throw new InvalidOperationException("scaffold");
+    public Storage Allocate(DType dtype, long length) => CpuStorage.Allocate(dtype, length);
+
+    // ---- helpers shared by the partial files ---------------------------------------------
+
+    /// <summary>The scalar backend that runs what the SIMD paths do not cover (float64 tensors).</summary>
+    private static IBackend Reference => Backend.Reference;
+
+    /// <summary>True when a float op must go to the reference backend (anything but float32).</summary>
+    private static bool NotF32(Tensor t) => t.DType != DType.Float32;
+
+    /// <summary>True for float64, the one dtype the data-movement paths hand to the reference backend.</summary>
+    private static bool IsF64(Tensor t) => t.DType == DType.Float64;
+
+    /// <summary>Pointer to element [0, …, 0] of a host tensor with 4-byte elements (float32 or int32, as float*).</summary>
+    private static float* Ptr(Tensor t)
+    {
+        if (t.Storage is not CpuStorage s)
+            throw new ArgumentException($"cpu backend: tensor {t.ShapeText} lives on {t.Device} in {t.Storage.GetType().Name}; expected host memory");
+        return (float*)s.Pointer + t.Offset;
+    }
+
+    /// <summary>Pointer to element [0, …, 0] of an int32 host tensor.</summary>
+    private static int* IntPtr(Tensor t) => (int*)Ptr(t);
+
+    /// <summary>An uninitialised contiguous tensor shaped like <paramref name="x"/> in pooled host memory (dispose it).</summary>
+    private static Tensor TempLike(Tensor x)
+    {
+        var storage = CpuStorage.Allocate(x.DType, x.Numel);
+        var t = new Tensor(storage, (int[])x.Dims.Clone(), Shape.ContiguousStrides(x.Dims), 0);
+        storage.Release(); // the tensor holds the only reference
+        return t;
+    }
+
+    /// <summary>A contiguous copy of <paramref name="x"/> in pooled host memory (dispose it).</summary>
+    private Tensor ContiguousTemp(Tensor x)
+    {
+        var t = TempLike(x);
+        Copy(x, t);
+        return t;
+    }
+
+    /// <summary>Runs body(chunk, start, end) over <paramref name="chunks"/> near-equal ranges of [0, count) in parallel.</summary>
+    private static void ForChunks(int count, int chunks, Action<int, int, int> body)
+    {
+        if (count <= 0) return;
+        chunks = Math.Clamp(chunks, 1, count);
+        if (chunks == 1) { body(0, 0, count); return; }
+        Parallelism.For(chunks, c =>
+        {
+            int start = (int)((long)count * c / chunks), end = (int)((long)count * (c + 1) / chunks);
+            body(c, start, end);
+        });
+    }
+
+    /// <summary>How many chunks to split <paramref name="count"/> items into, given the total work in element operations.</summary>
+    private static int ChunksFor(int count, long work, long minWorkPerChunk = 1 << 16)
+    {
+        int threads = Parallelism.Threads;
+        if (threads == 1 || count < 2) return 1;
+        long byWork = Math.Max(1, work / Math.Max(1, minWorkPerChunk));
+        return (int)Math.Min(Math.Min(threads, count), byWork);
+    }
+
+    // ---- data movement -----------------------------------------------------------------
+
     /// <inheritdoc/>
-    public void Fill(Tensor dst, double value) => throw new InvalidOperationException("scaffold");
+    public void Fill(Tensor dst, double value)
+    {
+        if (IsF64(dst)) { Reference.Fill(dst, value); return; } // float64: the reference backend
+        uint bits = dst.DType == DType.Float32 ? BitConverter.SingleToUInt32Bits((float)value) : unchecked((uint)int.CreateSaturating(value));
+        var layout = CpuLayout.Create(dst.Dims, dst.Strides);
+        CpuWalker.Run(new FillKernel { Bits = bits }, layout, new CpuOperands { P0 = Ptr(dst) });
+    }
+
     /// <inheritdoc/>
-    public void Copy(Tensor src, Tensor dst) => throw new InvalidOperationException("scaffold");
+    public void Copy(Tensor src, Tensor dst)
+    {
+        if (IsF64(src) || IsF64(dst)) { Reference.Copy(src, dst); return; } // float64 on either side: the reference backend
+        if (!Shape.Equal(src.Dims, dst.Dims))
+            throw new ArgumentException($"copy: source {src.ShapeText} and destination {dst.ShapeText} differ in shape");
+        if (ReferenceEquals(src.Storage, dst.Storage) && src.Numel > 0 && !(src.Offset == dst.Offset && Shape.Equal(src.Strides, dst.Strides)))
+        {
+            // source and destination share storage: read everything first, so an overlapping copy sees the old values
+            using var staged = ContiguousTemp(src);
+            Copy(staged, dst);
+            return;
+        }
+        var layout = CpuLayout.Create(dst.Dims, dst.Strides, src.Strides);
+        var ops = new CpuOperands { P0 = Ptr(dst), P1 = Ptr(src) };
+        if (src.DType == dst.DType)
+        {
+            if (TryTransposeCopy(layout, ops)) return;
+            CpuWalker.Run(new CopyKernel(), layout, ops);
+        }
+        else if (src.DType == DType.Float32) CpuWalker.Run(new FloatToIntKernel(), layout, ops);
+        else CpuWalker.Run(new IntToFloatKernel(), layout, ops);
+    }
+
     /// <inheritdoc/>
-    public void Where(Tensor cond, Tensor a, Tensor b, Tensor y) => throw new InvalidOperationException("scaffold");
+    public void Upload<T>(ReadOnlySpan<T> src, Tensor dst) where T : unmanaged
+    {
+        if (IsF64(dst)) { Reference.Upload(src, dst); return; } // float64: the reference backend
+        CheckHostTransfer("upload", DTypes.Of<T>(), dst, src.Length);
+        fixed (T* host = src)
+        {
+            var layout = CpuLayout.Create(dst.Dims, dst.Strides, Shape.ContiguousStrides(dst.Dims));
+            CpuWalker.Run(new CopyKernel(), layout, new CpuOperands { P0 = Ptr(dst), P1 = (float*)host });
+        }
+    }
+
     /// <inheritdoc/>
-    public void Reduce(ReduceOp op, Tensor x, Tensor y) => throw new InvalidOperationException("scaffold");
+    public void Download<T>(Tensor src, Span<T> dst) where T : unmanaged
+    {
+        if (IsF64(src)) { Reference.Download(src, dst); return; } // float64: the reference backend
+        CheckHostTransfer("download", DTypes.Of<T>(), src, dst.Length);
+        fixed (T* host = dst)
+        {
+            var layout = CpuLayout.Create(src.Dims, Shape.ContiguousStrides(src.Dims), src.Strides);
+            CpuWalker.Run(new CopyKernel(), layout, new CpuOperands { P0 = (float*)host, P1 = Ptr(src) });
+        }
+    }
+
+    private static void CheckHostTransfer(string op, DType hostType, Tensor t, int hostLength)
+    {
+        if (hostType != t.DType)
+            throw new ArgumentException($"{op}: host data is {hostType.Name()} but tensor {t.ShapeText} is {t.DType.Name()}");
+        if (hostLength != t.Numel)
+            throw new ArgumentException($"{op}: host buffer has {hostLength} elements but tensor {t.ShapeText} has {t.Numel}");
+    }
+
+    // ---- random ----------------------------------------------------------------------
+
     /// <inheritdoc/>
-    public void ArgReduce(bool max, Tensor x, int axis, Tensor y) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void MatMul(Tensor a, Tensor b, Tensor c, float alpha, float beta) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Conv2dBackwardData(Tensor dy, Tensor w, Conv2dGeometry g, Tensor dx) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor indices) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void MaxPool2dBackward(Tensor dy, Tensor indices, Pool2dGeometry g, Tensor dx) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor y) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void AvgPool2dBackward(Tensor dy, Pool2dGeometry g, Tensor dx) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void BatchNormStats(Tensor x, Tensor mean, Tensor var) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Softmax(Tensor x, Tensor y, bool log) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void IndexSelect(Tensor x, int axis, Tensor index, Tensor y) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void IndexAdd(Tensor dst, int axis, Tensor index, Tensor src) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Gather(Tensor x, int axis, Tensor index, Tensor y) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void ScatterAdd(Tensor dst, int axis, Tensor index, Tensor src) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void RandomFill(Tensor dst, RandomKind kind, ulong seed, ulong counter, double a, double b) => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Upload<T>(ReadOnlySpan<T> src, Tensor dst) where T : unmanaged => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Download<T>(Tensor src, Span<T> dst) where T : unmanaged => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Unary<TOp>(TOp op, Tensor x, Tensor y) where TOp : struct, IUnaryOp => throw new InvalidOperationException("scaffold");
-    /// <inheritdoc/>
-    public void Binary<TOp>(TOp op, Tensor a, Tensor b, Tensor y) where TOp : struct, IBinaryOp => throw new InvalidOperationException("scaffold");
+    public void RandomFill(Tensor dst, RandomKind kind, ulong seed, ulong counter, double a, double b)
+    {
+        if (NotF32(dst)) { Reference.RandomFill(dst, kind, seed, counter, a, b); return; } // float64: the reference backend
+        _ = kind switch
+        {
+            RandomKind.Uniform or RandomKind.Normal or RandomKind.Bernoulli => 0,
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "random fill: unknown distribution"),
+        };
+        // dst: contiguous, element i ← Sample(counter + i): the same numbers however the range is split
+        if (!dst.IsContiguous)
+        {
+            // a strided destination: fill a contiguous temporary (element i is still row-major i), then copy
+            using var tmp = TempLike(dst);
+            RandomFill(tmp, kind, seed, counter, a, b);
+            Copy(tmp, dst);
+            return;
+        }
+        float* p = Ptr(dst);
+        int n = dst.Numel;
+        if (n < 4096 || Parallelism.Threads == 1) { RandomRange(p, 0, n, kind, seed, counter, a, b); return; }
+        Parallelism.ForRange(n, 2048, (s, e) => RandomRange(p, s, e, kind, seed, counter, a, b));
+    }
+
+    private static void RandomRange(float* p, int start, int end, RandomKind kind, ulong seed, ulong counter, double a, double b)
+    {
+        for (int i = start; i < end; i++) p[i] = (float)Rng.Sample(kind, seed, counter + (ulong)i, a, b);
+    }
+
+    // ---- copy kernels (4-byte elements moved as raw bits) -------------------------------
+
+    /// <summary>Every element ← the bit pattern <see cref="Bits"/>.</summary>
+    private struct FillKernel : ISegmentKernel
+    {
+        public uint Bits;
+
+        public void Run(int len, float** p, int* s)
+        {
+            uint* y = (uint*)p[0];
+            int sy = s[0];
+            if (sy == 1) new Span<uint>(y, len).Fill(Bits);
+            else for (int i = 0; i < len; i++) y[(long)i * sy] = Bits;
+        }
+    }
+
+    /// <summary>Operand 0 ← operand 1, bit for bit.</summary>
+    private struct CopyKernel : ISegmentKernel
+    {
+        public void Run(int len, float** p, int* s)
+        {
+            uint* y = (uint*)p[0], x = (uint*)p[1];
+            int sy = s[0], sx = s[1];
+            if (sy == 1)
+            {
+                if (sx == 1) new ReadOnlySpan<uint>(x, len).CopyTo(new Span<uint>(y, len));
+                else if (sx == 0) new Span<uint>(y, len).Fill(*x);
+                else for (int i = 0; i < len; i++) y[i] = x[(long)i * sx];
+            }
+            else for (int i = 0; i < len; i++) y[(long)i * sy] = x[(long)i * sx];
+        }
+    }
+
+    /// <summary>int32 ← float32, truncating toward zero (saturating; NaN → 0), as the reference.</summary>
+    private struct FloatToIntKernel : ISegmentKernel
+    {
+        public void Run(int len, float** p, int* s)
+        {
+            int* y = (int*)p[0];
+            float* x = p[1];
+            int sy = s[0], sx = s[1];
+            for (int i = 0; i < len; i++) y[(long)i * sy] = int.CreateTruncating(x[(long)i * sx]);
+        }
+    }
+
+    /// <summary>float32 ← int32.</summary>
+    private struct IntToFloatKernel : ISegmentKernel
+    {
+        public void Run(int len, float** p, int* s)
+        {
+            float* y = p[0];
+            int* x = (int*)p[1];
+            int sy = s[0], sx = s[1];
+            for (int i = 0; i < len; i++) y[(long)i * sy] = x[(long)i * sx];
+        }
+    }
+
+    /// <summary>
+    /// A same-dtype copy whose source is transposed in its last two coalesced dimensions (dst rows
+    /// contiguous, source columns contiguous), e.g. <c>x.T().Contiguous()</c>: copied in 32×32 tiles
+    /// so both sides stay in cache. Returns false for any other layout.
+    /// </summary>
+    private static bool TryTransposeCopy(CpuLayout layout, CpuOperands ops)
+    {
+        int r = layout.Rank;
+        if (r < 2 || layout.Numel < 4096) return false;
+        int[] ds = layout.Strides[0], xs = layout.Strides[1];
+        if (ds[r - 1] != 1 || xs[r - 2] != 1 || xs[r - 1] == 1) return false;
+        int rows = layout.Dims[r - 2], cols = layout.Dims[r - 1];
+        int dRow = ds[r - 2], xCol = xs[r - 1];
+        long planes = layout.Numel / ((long)rows * cols);
+        // the outer dimensions, walked per plane
+        var outer = CpuLayout.Create(layout.Dims[..(r - 2)], ds[..(r - 2)], xs[..(r - 2)]);
+        void Planes(int p0, int p1)
+        {
+            for (int pl = p0; pl < p1; pl++)
+            {
+                long dOff = 0, xOff = 0, rem = pl;
+                for (int d = outer.Rank - 1; d >= 0 && r > 2; d--)
+                {
+                    long i = rem % outer.Dims[d];
+                    rem /= outer.Dims[d];
+                    dOff += i * outer.Strides[0][d];
+                    xOff += i * outer.Strides[1][d];
+                }
+                TransposeBlock((uint*)ops.P0 + dOff, (uint*)ops.P1 + xOff, rows, cols, dRow, xCol);
+            }
+        }
+        int nPlanes = (int)planes;
+        if (nPlanes >= 2 && layout.Numel >= CpuWalker.ParallelThreshold && Parallelism.Threads > 1)
+            ForChunks(nPlanes, ChunksFor(nPlanes, layout.Numel), (_, s, e) => Planes(s, e));
+        else if (nPlanes == 1 && layout.Numel >= CpuWalker.ParallelThreshold && Parallelism.Threads > 1)
+        {
+            // one big plane: split its rows
+            int chunks = ChunksFor(rows, layout.Numel);
+            ForChunks(rows, chunks, (_, s, e) =>
+                TransposeBlock((uint*)ops.P0 + (long)s * dRow, (uint*)ops.P1 + s, e - s, cols, dRow, xCol));
+        }
+        else Planes(0, nPlanes);
+        return true;
+    }
+
+    /// <summary>dst[i·dRow + j] ← src[i + j·xCol] for a rows×cols block, in 32×32 tiles.</summary>
+    private static void TransposeBlock(uint* dst, uint* src, int rows, int cols, int dRow, int xCol)
+    {
+        const int T = 32;
+        for (int i0 = 0; i0 < rows; i0 += T)
+        {
+            int i1 = Math.Min(rows, i0 + T);
+            for (int j0 = 0; j0 < cols; j0 += T)
+            {
+                int j1 = Math.Min(cols, j0 + T);
+                for (int i = i0; i < i1; i++)
+                {
+                    uint* drow = dst + (long)i * dRow;
+                    uint* scol = src + i;
+                    for (int j = j0; j < j1; j++) drow[j] = scol[(long)j * xCol];
+                }
+            }
+        }
+    }
 }

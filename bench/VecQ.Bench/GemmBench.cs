@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using VecQ.Tensors.Backends.Cpu;
+
+namespace VecQ.Bench;
+
+/// <summary>The <c>gemm</c> subcommand: SGEMM GFLOP/s and fraction of the FMA peak for fixed shapes.</summary>
+internal static unsafe class GemmBench
+{
+    /// <summary>The shapes: squares, and LeNet5 conv2 as im2col (64 filters × 19600 = 100·14·14 positions × 800 = 32·5·5).</summary>
+    private static readonly (string Name, int M, int N, int K)[] Cases =
+    [
+        ("sgemm_256", 256, 256, 256),
+        ("sgemm_512", 512, 512, 512),
+        ("sgemm_1024", 1024, 1024, 1024),
+        ("sgemm_2048", 2048, 2048, 2048),
+        ("sgemm_lenet_conv2", 64, 19600, 800),
+    ];
+
+    /// <summary>Runs every case and prints the table (and, with --json, the JSON line last).</summary>
+    public static int Run(BenchOptions o)
+    {
+        if (o.Extra.Count > 0) throw new ArgumentException($"gemm: unknown option '{o.Extra[0]}'");
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine($"SGEMM, {o.Threads} thread(s), {o.Repeats} repeats, medians; fraction = GFLOP/s over the FMA peak timed around each repeat");
+        Console.WriteLine($"{"name",-20} {"m",6} {"n",6} {"k",6} {"GFLOP/s",9} {"peak",8} {"fraction",8} {"ms/call",9}");
+        var rows = new List<(string Name, int M, int N, int K, Measured R)>();
+        foreach (var (name, m, n, k) in Cases)
+        {
+            Measured r = MeasureCase(m, n, k, o.Threads, o.Repeats);
+            rows.Add((name, m, n, k, r));
+            Console.WriteLine(string.Format(inv, "{0,-20} {1,6} {2,6} {3,6} {4,9:F1} {5,8:F1} {6,8:F3} {7,9:F3}",
+                name, m, n, k, r.Gflops, r.PeakGflops, r.FractionOfPeak, r.SecondsPerCall * 1e3));
+        }
+        double peak = Measure.Median(rows.Select(x => x.R.PeakGflops).ToList());
+        if (o.Json)
+        {
+            var sb = new StringBuilder();
+            sb.Append(inv, $"{{\"fma_peak_gflops\":{peak:F2},\"threads\":{o.Threads},\"results\":[");
+            for (int i = 0; i < rows.Count; i++)
+            {
+                var x = rows[i];
+                if (i > 0) sb.Append(',');
+                sb.Append(inv, $"{{\"name\":\"{x.Name}\",\"m\":{x.M},\"n\":{x.N},\"k\":{x.K},\"gflops\":{x.R.Gflops:F2},\"fraction_of_peak\":{x.R.FractionOfPeak:F4}}}");
+            }
+            sb.Append("]}");
+            Console.WriteLine(sb.ToString());
+        }
+        return 0;
+    }
+
+    /// <summary>Times C = A·B (row-major, no transposes) for one shape with random operands.</summary>
+    private static Measured MeasureCase(int m, int n, int k, int threads, int repeats)
+    {
+        float* a = Alloc((long)m * k, 1);
+        float* b = Alloc((long)k * n, 2);
+        float* c = Alloc((long)m * n, 3);
+        try
+        {
+            return Measure.Interleaved(
+                () => Sgemm.Run(m, n, k, a, k, false, b, n, false, c, n, 1f, 0f, threads),
+                2.0 * m * n * k, threads, repeats);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(a);
+            NativeMemory.AlignedFree(b);
+            NativeMemory.AlignedFree(c);
+        }
+    }
+
+    /// <summary>64-byte-aligned native buffer of uniform(−1, 1) floats.</summary>
+    private static float* Alloc(long count, int seed)
+    {
+        float* p = (float*)NativeMemory.AlignedAlloc((nuint)(count * sizeof(float)), 64);
+        var rng = new Random(seed);
+        for (long i = 0; i < count; i++) p[i] = (float)(rng.NextDouble() * 2 - 1);
+        return p;
+    }
+}

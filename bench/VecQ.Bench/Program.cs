@@ -1,0 +1,50 @@
+// VecQ.Bench: micro-benchmarks quoted against the machine (DESIGN §9).
+//
+//   dotnet run -c Release --project bench/VecQ.Bench -- gemm [--json] [--threads T] [--repeats R]
+//
+// Every speed is a ratio measured in the same run: GFLOP/s over the FMA peak timed just before and just
+// after each repeat (Measure.cs). With --json the last stdout line is one JSON object.
+
+using VecQ.Bench;
+
+if (args.Length == 0)
+    return Usage();
+
+string command = args[0];
+string[] rest = args[1..];
+try
+{
+    switch (command)
+    {
+        case "gemm":
+            return GemmBench.Run(BenchOptions.Parse(rest));
+
+        // ---- further subcommands go here (e.g. "conv": ConvBench.Run(BenchOptions.Parse(rest))) ----
+
+        case "-h":
+        case "--help":
+        case "help":
+            Usage(Console.Out);
+            return 0;
+        default:
+            Console.Error.WriteLine($"unknown subcommand '{command}'");
+            return Usage();
+    }
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return Usage();
+}
+
+static int Usage(TextWriter? w = null)
+{
+    w ??= Console.Error;
+    w.WriteLine("usage: VecQ.Bench <subcommand> [options]");
+    w.WriteLine("  gemm [--json] [--threads T] [--repeats R]   SGEMM 256/512/1024/2048 square and LeNet5 conv2 (64x19600x800)");
+    w.WriteLine("options:");
+    w.WriteLine("  --json        print one JSON object as the last stdout line");
+    w.WriteLine("  --threads T   threads for kernels and the FMA peak (default: processor count)");
+    w.WriteLine("  --repeats R   peak→kernel→peak repeats per case; the median is reported (default 7)");
+    return 2;
+}

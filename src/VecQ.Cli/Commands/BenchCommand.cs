@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Diagnostics;
+using VecQ.Autograd;
+using VecQ.Cli.Training;
+using VecQ.Nn;
+using VecQ.Tensors;
+using VecQ.Tensors.Backends.Cpu;
+
+namespace VecQ.Cli.Commands;
+
+/// <summary>
+/// `vecq bench`: times the train step (forward + backward + SGD update) and inference of a model on
+/// synthetic data, median over steps, with the FMA peak measured in the same run.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Build(Output output)
+    {
+        var model = new Option<string>("--model") { Description = "model (lenet5)", DefaultValueFactory = _ => "lenet5" };
+        var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => 100 };
+        var steps = new Option<int>("--steps") { Description = "timed steps (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
+        var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
+        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, json };
+        cmd.SetAction(p =>
+        {
+            string name = p.GetValue(model)!;
+            int b = p.GetValue(batch), n = p.GetValue(steps);
+            if (b < 1) throw new OptionException($"--batch-size {b}: expected an integer >= 1");
+            if (n < 1) throw new OptionException($"--steps {n}: expected an integer >= 1");
+            if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
+            var r = Run(name, b, n);
+            output.Out.WriteLine($"{name} batch {b} ({Parallelism.Threads} threads): train step {r.TrainMs:F1} ms ({b / r.TrainMs * 1000:F0} img/s), inference {r.InferMs:F1} ms ({b / r.InferMs * 1000:F0} img/s); FMA peak {r.PeakGflops:F0} GFLOP/s");
+            if (p.GetValue(json))
+                JsonLine.Write(output.Out, new Dictionary<string, object?>
+                {
+                    ["model"] = name, ["batch_size"] = b, ["wbits"] = 32, ["abits"] = 32, ["threads"] = Parallelism.Threads,
+                    ["train_ms_per_step"] = r.TrainMs, ["infer_ms_per_step"] = r.InferMs,
+                    ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,
+                    ["fma_peak_gflops"] = r.PeakGflops,
+                });
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>Median train-step and inference milliseconds, and the FMA peak measured around them.</summary>
+    public static (double TrainMs, double InferMs, double PeakGflops) Run(string name, int batch, int steps)
+    {
+        var config = ModelFactory.DefaultConfig(name, 10);
+        var rng = new Rng(7);
+        var net = ModelFactory.Build(config, rng);
+        using var optimizer = new Sgd(net, 0.01, momentum: 0.9, weightDecay: 1e-4);
+        using var images = Tensor.RandN([batch, 1, 28, 28], rng);
+        var labelValues = new int[batch];
+        for (int i = 0; i < batch; i++) labelValues[i] = rng.NextInt(10);
+        using var labels = Tensor.FromArray(labelValues);
+        double peakBefore = FmaPeak.Measure(Parallelism.Threads, 0.2);
+        var train = new List<double>();
+        for (int i = 0; i < steps + 3; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            Trainer.TrainStep(net, optimizer, images, labels, 0);
+            if (i >= 3) train.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        net.Eval();
+        var infer = new List<double>();
+        using (Autograd.Autograd.NoGrad())
+            for (int i = 0; i < steps + 3; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                using var x = new Variable(images.Contiguous());
+                using var logits = net.Forward(x);
+                if (i >= 3) infer.Add(sw.Elapsed.TotalMilliseconds);
+            }
+        double peakAfter = FmaPeak.Measure(Parallelism.Threads, 0.2);
+        return (Median(train), Median(infer), 0.5 * (peakBefore + peakAfter));
+    }
+
+    private static double Median(List<double> v)
+    {
+        v.Sort();
+        return v.Count % 2 == 1 ? v[v.Count / 2] : 0.5 * (v[v.Count / 2 - 1] + v[v.Count / 2]);
+    }
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using VecQ.Cli.Training;
+using VecQ.Datasets;
+using VecQ.Nn;
+using VecQ.Tensors;
+
+namespace VecQ.Cli.Commands;
+
+/// <summary>`vecq eval --checkpoint F`: rebuilds the model recorded in a checkpoint and measures it on the test split.</summary>
+internal static class EvalCommand
+{
+    public static Command Build(Output output)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a .safetensors checkpoint written by vecq train", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "dataset (default: the one recorded in the checkpoint)" };
+        var data = new Option<string?>("--data") { Description = "folder holding the dataset's IDX files" };
+        var limit = new Option<int?>("--limit-test") { Description = "use only the first N test images" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
+        var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
+        var cmd = new Command("eval", "evaluate a checkpoint on a test set") { checkpoint, dataset, data, limit, threads, json };
+        cmd.SetAction(p =>
+        {
+            string path = p.GetValue(checkpoint)!;
+            if (!File.Exists(path)) throw new OptionException($"--checkpoint {path}: file not found");
+            if (p.GetValue(limit) is < 1) throw new OptionException($"--limit-test {p.GetValue(limit)}: expected an integer >= 1");
+            if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var loaded = Checkpoint.Load(path);
+            var meta = loaded.Metadata;
+            if (string.IsNullOrEmpty(meta.Config)) throw new InvalidDataException($"{path}: checkpoint has no model config (was it written by vecq train?)");
+            var config = ModelFactory.ModelConfig.FromJson(meta.Config, path);
+            var model = ModelFactory.Build(config, new Rng(0));
+            model.LoadStateDict(loaded.Tensors);
+            string name = p.GetValue(dataset) ?? (meta.Extra.TryGetValue("dataset", out var ds) ? ds : "fashion-mnist");
+            if (name is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{name}': expected fashion-mnist or mnist");
+            var test = MnistDataset.Load(name, DatasetSplit.Test, new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) });
+            using var loader = new DataLoader(test, new DataLoaderOptions { BatchSize = 500, Shuffle = false, Limit = p.GetValue(limit) });
+            var (acc, loss) = Trainer.Evaluate(model, loader);
+            double seconds = clock.Elapsed.TotalSeconds;
+            int n = Math.Min(test.Count, p.GetValue(limit) ?? int.MaxValue);
+            output.Out.WriteLine($"{config.Model} ({path}) on {name} test ({n} images{(test.IsSample ? ", embedded sample" : "")}): accuracy {100 * acc:F2}%, loss {loss:F4}");
+            if (p.GetValue(json))
+                JsonLine.Write(output.Out, new Dictionary<string, object?>
+                {
+                    ["model"] = config.Model, ["dataset"] = name, ["wbits"] = 32, ["abits"] = 32, ["quantizer"] = "none",
+                    ["epochs"] = meta.Epoch, ["seconds"] = seconds, ["images_per_second"] = n / Math.Max(seconds, 1e-9),
+                    ["test_accuracy"] = acc, ["test_loss"] = loss, ["checkpoint"] = path, ["images"] = n,
+                    ["model_bytes_float"] = model.Parameters().Sum(q => (long)q.Data.Numel * 4),
+                    ["model_bytes_quantized"] = model.Parameters().Sum(q => (long)q.Data.Numel * 4),
+                });
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using VecQ.Cli.Training;
+
+namespace VecQ.Cli.Commands;
+
+/// <summary>`vecq train`: trains a model and prints per-epoch progress; --json ends with a result object.</summary>
+internal static class TrainCommand
+{
+    public static Command Build(Output output)
+    {
+        var d = new TrainOptions();
+        var model = new Option<string>("--model") { Description = "model to train (lenet5)", DefaultValueFactory = _ => d.Model };
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist or mnist", DefaultValueFactory = _ => d.Dataset };
+        var data = new Option<string?>("--data") { Description = "folder holding the dataset's IDX files (else VECQ_DATA, the cache, /usr/share/datasets, download, embedded sample)" };
+        var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => d.Epochs };
+        var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => d.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "base learning rate", DefaultValueFactory = _ => d.Lr };
+        var opt = new Option<string>("--optimizer") { Description = "sgd, adam or adamw", DefaultValueFactory = _ => d.Optimizer };
+        var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => d.Momentum };
+        var wd = new Option<double>("--weight-decay") { Description = "L2 weight decay (decoupled for adamw)", DefaultValueFactory = _ => d.WeightDecay };
+        var schedule = new Option<string>("--schedule") { Description = "constant, step, multistep or cosine", DefaultValueFactory = _ => d.Schedule };
+        var milestones = new Option<string?>("--milestones") { Description = "epochs at which step/multistep multiply the lr by --gamma, e.g. 15,25" };
+        var gamma = new Option<double>("--gamma") { Description = "lr factor at each milestone", DefaultValueFactory = _ => d.Gamma };
+        var warmup = new Option<int>("--warmup-steps") { Description = "linear lr warm-up steps", DefaultValueFactory = _ => 0 };
+        var smoothing = new Option<double>("--label-smoothing") { Description = "cross-entropy label smoothing", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of initialisation and data order", DefaultValueFactory = _ => d.Seed };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
+        var outDir = new Option<string>("--out") { Description = "output folder for checkpoints", DefaultValueFactory = _ => d.Out };
+        var resume = new Option<bool>("--resume") { Description = "continue from <out>/last.safetensors exactly where it stopped" };
+        var limitTrain = new Option<int?>("--limit-train") { Description = "use only the first N training images" };
+        var limitTest = new Option<int?>("--limit-test") { Description = "use only the first N test images" };
+        var every = new Option<int>("--checkpoint-every") { Description = "steps between resumable checkpoints", DefaultValueFactory = _ => d.CheckpointEverySteps };
+        var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
+
+        var cmd = new Command("train", "train a model (default: LeNet5 on Fashion-MNIST)")
+        {
+            model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
+            seed, threads, outDir, resume, limitTrain, limitTest, every, json,
+        };
+        cmd.SetAction(p =>
+        {
+            var o = new TrainOptions
+            {
+                Model = p.GetValue(model)!, Dataset = p.GetValue(dataset)!, DataDir = p.GetValue(data),
+                Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch), Lr = p.GetValue(lr), Optimizer = p.GetValue(opt)!,
+                Momentum = p.GetValue(momentum), WeightDecay = p.GetValue(wd), Schedule = p.GetValue(schedule)!,
+                Milestones = ParseInts("--milestones", p.GetValue(milestones)), Gamma = p.GetValue(gamma),
+                WarmupSteps = p.GetValue(warmup), LabelSmoothing = p.GetValue(smoothing), Seed = p.GetValue(seed),
+                Threads = p.GetValue(threads), Out = p.GetValue(outDir)!, Resume = p.GetValue(resume),
+                LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest),
+                CheckpointEverySteps = p.GetValue(every), Json = p.GetValue(json),
+            };
+            o.Validate();
+            var r = new Trainer(o, output.Err).Run();
+            output.Out.WriteLine($"{r.Model} on {r.Dataset}{(r.UsedSample ? " (embedded sample)" : "")}: test accuracy {100 * r.TestAccuracy:F2}% (best {100 * r.BestAccuracy:F2}%), loss {r.TestLoss:F4}, {r.Seconds:F1}s, {r.ImagesPerSecond:F0} img/s, peak memory {r.PeakMemoryMb:F0} MB");
+            output.Out.WriteLine($"checkpoints: {r.Checkpoint}, {r.BestCheckpoint}");
+            if (o.Json)
+                JsonLine.Write(output.Out, new Dictionary<string, object?>
+                {
+                    ["model"] = r.Model, ["dataset"] = r.Dataset, ["wbits"] = 32, ["abits"] = 32, ["quantizer"] = "none",
+                    ["epochs"] = r.Epochs, ["seconds"] = r.Seconds, ["images_per_second"] = r.ImagesPerSecond,
+                    ["test_accuracy"] = r.TestAccuracy, ["test_loss"] = r.TestLoss, ["best_accuracy"] = r.BestAccuracy,
+                    ["checkpoint"] = r.Checkpoint, ["best_checkpoint"] = r.BestCheckpoint,
+                    ["model_bytes_float"] = r.ModelBytesFloat, ["model_bytes_quantized"] = r.ModelBytesFloat,
+                    ["peak_memory_mb"] = r.PeakMemoryMb, ["epoch_accuracies"] = r.EpochAccuracies, ["embedded_sample"] = r.UsedSample,
+                });
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>Parses "15,25" into [15, 25]; errors name the option.</summary>
+    public static int[] ParseInts(string option, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var r = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out r[i]))
+                throw new OptionException($"{option} '{text}': '{parts[i]}' is not an integer (expected a comma-separated list such as 15,25)");
+        return r;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using VecQ.Nn;
+using VecQ.Tensors;
+
+namespace VecQ.Cli.Training;
+
+/// <summary>Builds models by name and records how, so a checkpoint can rebuild its model.</summary>
+internal static class ModelFactory
+{
+    /// <summary>Model names the CLI knows.</summary>
+    public static readonly string[] Names = ["lenet5"];
+
+    /// <summary>The configuration of a model: its name and integer hyper-parameters.</summary>
+    public sealed record ModelConfig(string Model, Dictionary<string, int> Sizes)
+    {
+        public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object> { ["model"] = Model, ["sizes"] = Sizes });
+
+        public static ModelConfig FromJson(string json, string source)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(json);
+                var model = doc.RootElement.GetProperty("model").GetString() ?? throw new InvalidDataException($"{source}: model config has no model name");
+                var sizes = new Dictionary<string, int>();
+                foreach (var p in doc.RootElement.GetProperty("sizes").EnumerateObject()) sizes[p.Name] = p.Value.GetInt32();
+                return new ModelConfig(model, sizes);
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{source}: invalid model config '{json}': {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>The default configuration of <paramref name="model"/>.</summary>
+    public static ModelConfig DefaultConfig(string model, int numClasses) => model switch
+    {
+        "lenet5" => new ModelConfig("lenet5", new() { ["c1"] = 32, ["c2"] = 64, ["hidden"] = 512, ["classes"] = numClasses }),
+        _ => throw new OptionException($"--model '{model}': unknown model; expected one of {string.Join(", ", Names)}"),
+    };
+
+    /// <summary>Builds the model a configuration describes, initialised from <paramref name="rng"/>.</summary>
+    public static Module Build(ModelConfig config, Rng rng) => config.Model switch
+    {
+        "lenet5" => new LeNet5(config.Sizes["c1"], config.Sizes["c2"], config.Sizes["hidden"], config.Sizes["classes"], rng: rng),
+        _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
+    };
+}

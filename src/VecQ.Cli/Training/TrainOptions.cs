@@ -1,0 +1,52 @@
+namespace VecQ.Cli.Training;
+
+/// <summary>Everything `vecq train` was asked to do (validated by <see cref="Validate"/>).</summary>
+internal sealed record TrainOptions
+{
+    public string Model { get; init; } = "lenet5";
+    public string Dataset { get; init; } = "fashion-mnist";
+    public string? DataDir { get; init; }
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 50;
+    public double Lr { get; init; } = 0.02;
+    public string Optimizer { get; init; } = "sgd";
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 1e-4;
+    public string Schedule { get; init; } = "cosine";
+    public int[] Milestones { get; init; } = [];
+    public double Gamma { get; init; } = 0.1;
+    public int WarmupSteps { get; init; }
+    public double LabelSmoothing { get; init; }
+    public ulong Seed { get; init; } = 1;
+    public int? Threads { get; init; }
+    public string Out { get; init; } = "runs/lenet5";
+    public bool Resume { get; init; }
+    public int? LimitTrain { get; init; }
+    public int? LimitTest { get; init; }
+    public int CheckpointEverySteps { get; init; } = 200;
+    public bool Json { get; init; }
+
+    /// <summary>Throws <see cref="OptionException"/> naming the first bad option.</summary>
+    public void Validate()
+    {
+        if (!ModelFactory.Names.Contains(Model)) throw new OptionException($"--model '{Model}': expected one of {string.Join(", ", ModelFactory.Names)}");
+        if (Dataset is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{Dataset}': expected fashion-mnist or mnist");
+        if (Epochs < 1) throw new OptionException($"--epochs {Epochs}: expected an integer >= 1");
+        if (BatchSize < 1) throw new OptionException($"--batch-size {BatchSize}: expected an integer >= 1");
+        if (!(Lr > 0) || double.IsInfinity(Lr)) throw new OptionException($"--lr {Lr}: expected a positive number");
+        if (Optimizer is not ("sgd" or "adam" or "adamw")) throw new OptionException($"--optimizer '{Optimizer}': expected sgd, adam or adamw");
+        if (Momentum is < 0 or >= 1) throw new OptionException($"--momentum {Momentum}: expected a value in [0, 1)");
+        if (WeightDecay < 0) throw new OptionException($"--weight-decay {WeightDecay}: expected a value >= 0");
+        if (Schedule is not ("constant" or "step" or "multistep" or "cosine")) throw new OptionException($"--schedule '{Schedule}': expected constant, step, multistep or cosine");
+        if (Schedule is "step" or "multistep" && Milestones.Length == 0) throw new OptionException($"--schedule {Schedule} needs --milestones (e.g. --milestones 15,25)");
+        if (Milestones.Any(m => m < 1)) throw new OptionException($"--milestones {string.Join(",", Milestones)}: epochs must be >= 1");
+        if (!(Gamma > 0)) throw new OptionException($"--gamma {Gamma}: expected a positive number");
+        if (WarmupSteps < 0) throw new OptionException($"--warmup-steps {WarmupSteps}: expected >= 0");
+        if (LabelSmoothing is < 0 or > 1) throw new OptionException($"--label-smoothing {LabelSmoothing}: expected a value in [0, 1]");
+        if (Threads is < 1) throw new OptionException($"--threads {Threads}: expected an integer >= 1");
+        if (LimitTrain is < 1) throw new OptionException($"--limit-train {LimitTrain}: expected an integer >= 1");
+        if (LimitTest is < 1) throw new OptionException($"--limit-test {LimitTest}: expected an integer >= 1");
+        if (CheckpointEverySteps < 1) throw new OptionException($"--checkpoint-every {CheckpointEverySteps}: expected an integer >= 1");
+        if (string.IsNullOrWhiteSpace(Out)) throw new OptionException("--out: expected a directory path");
+    }
+}

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using VecQ.Autograd;
+using VecQ.Datasets;
+using VecQ.Nn;
+using VecQ.Tensors;
+
+namespace VecQ.Cli.Training;
+
+/// <summary>Result of a training run (the keys of `vecq train --json`).</summary>
+internal sealed record TrainResult(
+    string Model, string Dataset, int Epochs, double Seconds, double ImagesPerSecond,
+    double TestAccuracy, double TestLoss, double BestAccuracy, string Checkpoint, string BestCheckpoint,
+    long ModelBytesFloat, double PeakMemoryMb, IReadOnlyList<double> EpochAccuracies, bool UsedSample);
+
+/// <summary>
+/// The supervised training loop behind `vecq train`: seeded data order per epoch, SGD/Adam with an
+/// LR schedule, progress on stderr, a resumable checkpoint ("last") every few hundred steps and at
+/// each epoch's end, one checkpoint per epoch and the best one by test accuracy.
+/// </summary>
+internal sealed class Trainer
+{
+    private readonly TrainOptions _o;
+    private readonly TextWriter _log;
+
+    public Trainer(TrainOptions options, TextWriter log)
+    {
+        _o = options;
+        _log = log;
+    }
+
+    /// <summary>Path of the resumable checkpoint.</summary>
+    public string LastPath => Path.Combine(_o.Out, "last.safetensors");
+    /// <summary>Path of the best checkpoint.</summary>
+    public string BestPath => Path.Combine(_o.Out, "best.safetensors");
+
+    public TrainResult Run()
+    {
+        if (_o.Threads is int t) Parallelism.Threads = t;
+        var locator = new DataLocator { ExplicitDirectory = _o.DataDir, Report = line => _log.WriteLine(line) };
+        var train = MnistDataset.Load(_o.Dataset, DatasetSplit.Train, locator);
+        var test = MnistDataset.Load(_o.Dataset, DatasetSplit.Test, locator);
+        _log.WriteLine($"data: {train}; {test}");
+
+        var config = ModelFactory.DefaultConfig(_o.Model, numClasses: train.ClassNames.Count);
+        var initRng = new Rng(_o.Seed);
+        var model = ModelFactory.Build(config, initRng);
+        using var optimizer = MakeOptimizer(model);
+        var rngs = new Dictionary<string, Rng> { ["init"] = initRng };
+        using var trainLoader = new DataLoader(train, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain });
+        using var testLoader = new DataLoader(test, new DataLoaderOptions { BatchSize = 500, Shuffle = false, Limit = _o.LimitTest });
+        int stepsPerEpoch = trainLoader.StepsPerEpoch;
+        var schedule = MakeSchedule(stepsPerEpoch);
+
+        int startEpoch = 0, startStep = 0;
+        double best = 0;
+        if (_o.Resume)
+        {
+            if (!File.Exists(LastPath)) throw new OptionException($"--resume: no checkpoint to resume at {LastPath}");
+            var at = VecQ.Nn.Checkpoint.LoadTraining(LastPath, model, optimizer, rngs);
+            (startEpoch, startStep, best) = (at.Epoch, at.StepInEpoch, at.BestAccuracy);
+            if (startStep >= stepsPerEpoch) { startEpoch++; startStep = 0; }
+            _log.WriteLine($"resuming {LastPath} at epoch {startEpoch + 1}, step {startStep}");
+        }
+        Directory.CreateDirectory(_o.Out);
+        _log.WriteLine($"model {config.Model}: {model.ParameterCount():N0} parameters; {_o.Optimizer} lr {_o.Lr} ({_o.Schedule}), batch {_o.BatchSize}, {_o.Epochs} epochs, {Parallelism.Threads} threads");
+
+        var epochAcc = new List<double>();
+        var clock = Stopwatch.StartNew();
+        long images = 0;
+        (double Acc, double Loss) last = (0, 0);
+        for (int epoch = startEpoch; epoch < _o.Epochs; epoch++)
+        {
+            model.Train();
+            double lossSum = 0; long correct = 0, seen = 0;
+            var epochClock = Stopwatch.StartNew();
+            var lastReport = Stopwatch.StartNew();
+            int step = epoch == startEpoch ? startStep : 0;
+            foreach (var batch in trainLoader.Epoch(epoch, step))
+            {
+                using (batch)
+                {
+                    optimizer.Lr = schedule.LrAt(epoch, step, stepsPerEpoch);
+                    var (loss, hits) = TrainStep(model, optimizer, batch.Images, batch.Labels, _o.LabelSmoothing);
+                    lossSum += loss * batch.Size; correct += hits; seen += batch.Size; images += batch.Size;
+                }
+                step++;
+                if (step % _o.CheckpointEverySteps == 0 && step < stepsPerEpoch) SaveLast(model, optimizer, rngs, config, epoch, step, best);
+                if (lastReport.Elapsed.TotalSeconds >= 5 || step == stepsPerEpoch)
+                {
+                    double ips = seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9);
+                    long left = (long)(stepsPerEpoch - step) * _o.BatchSize + (long)(_o.Epochs - epoch - 1) * stepsPerEpoch * _o.BatchSize;
+                    _log.WriteLine($"epoch {epoch + 1}/{_o.Epochs} step {step}/{stepsPerEpoch} loss {lossSum / Math.Max(seen, 1):F4} acc {100.0 * correct / Math.Max(seen, 1):F2}% {ips:F0} img/s ETA {Eta(left / Math.Max(ips, 1e-9))}");
+                    lastReport.Restart();
+                }
+            }
+            last = Evaluate(model, testLoader);
+            epochAcc.Add(last.Acc);
+            bool isBest = last.Acc > best;
+            if (isBest) best = last.Acc;
+            _log.WriteLine($"epoch {epoch + 1}/{_o.Epochs}: train loss {lossSum / Math.Max(seen, 1):F4} acc {100.0 * correct / Math.Max(seen, 1):F2}% | test loss {last.Loss:F4} acc {100 * last.Acc:F2}%{(isBest ? " (best)" : "")} | {epochClock.Elapsed.TotalSeconds:F1}s");
+            var meta = Metadata(config, epoch + 1, (long)(epoch + 1) * stepsPerEpoch, last.Acc);
+            VecQ.Nn.Checkpoint.Save(Path.Combine(_o.Out, $"epoch-{epoch + 1}.safetensors"), model, meta);
+            if (isBest) VecQ.Nn.Checkpoint.Save(BestPath, model, meta);
+            SaveLast(model, optimizer, rngs, config, epoch + 1, 0, best);
+        }
+        if (epochAcc.Count == 0) last = Evaluate(model, testLoader); // resumed a finished run
+        double seconds = clock.Elapsed.TotalSeconds;
+        long floatBytes = model.Parameters().Sum(p => (long)p.Data.Numel * 4);
+        return new TrainResult(_o.Model, _o.Dataset, _o.Epochs, seconds, images / Math.Max(seconds, 1e-9),
+            last.Acc, last.Loss, best, LastPath, BestPath, floatBytes,
+            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), epochAcc, train.IsSample || test.IsSample);
+    }
+
+    /// <summary>One optimisation step; returns the batch's mean loss and number of correct predictions.</summary>
+    public static (double Loss, long Correct) TrainStep(Module model, Optimizer optimizer, Tensor images, Tensor labels, double labelSmoothing)
+    {
+        // images: [B, 1, 28, 28], labels: [B] int32
+        using var x = new Variable(images.Contiguous());
+        using var logits = model.Forward(x);
+        using var loss = Functions.SoftmaxCrossEntropy(logits, labels, labelSmoothing);
+        optimizer.ZeroGrad();
+        loss.Backward();
+        optimizer.Step();
+        return (loss.Value.Item(), CountCorrect(logits.Value, labels));
+    }
+
+    /// <summary>Accuracy (fraction) and mean cross-entropy on a loader, in eval mode without a graph.</summary>
+    public static (double Acc, double Loss) Evaluate(Module model, DataLoader loader)
+    {
+        model.Eval();
+        double lossSum = 0; long correct = 0, seen = 0;
+        using (Autograd.Autograd.NoGrad())
+        {
+            foreach (var batch in loader.Epoch(0))
+                using (batch)
+                {
+                    using var x = new Variable(batch.Images.Contiguous());
+                    using var logits = model.Forward(x);
+                    using var loss = Functions.SoftmaxCrossEntropy(logits, batch.Labels, 0, Reduction.Sum);
+                    lossSum += loss.Value.Item();
+                    correct += CountCorrect(logits.Value, batch.Labels);
+                    seen += batch.Size;
+                }
+        }
+        model.Train();
+        return (correct / (double)Math.Max(seen, 1), lossSum / Math.Max(seen, 1));
+    }
+
+    private static long CountCorrect(Tensor logits, Tensor labels)
+    {
+        using var pred = logits.ArgMax(1);
+        var p = pred.ToArray<int>();
+        var y = labels.ToArray<int>();
+        long c = 0;
+        for (int i = 0; i < p.Length; i++) if (p[i] == y[i]) c++;
+        return c;
+    }
+
+    private Optimizer MakeOptimizer(Module model) => _o.Optimizer switch
+    {
+        "sgd" => new Sgd(model, _o.Lr, momentum: _o.Momentum, weightDecay: _o.WeightDecay),
+        "adam" => new Adam(model, _o.Lr, weightDecay: _o.WeightDecay),
+        _ => new AdamW(model, _o.Lr, weightDecay: _o.WeightDecay),
+    };
+
+    private LrSchedule MakeSchedule(int stepsPerEpoch)
+    {
+        LrSchedule s = _o.Schedule switch
+        {
+            "constant" => new ConstantLR(_o.Lr),
+            "step" => new StepLR(_o.Lr, _o.Milestones[0], _o.Gamma),
+            "multistep" => new MultiStepLR(_o.Lr, _o.Milestones, _o.Gamma),
+            _ => new CosineAnnealingLR(_o.Lr, _o.Epochs, perStep: true),
+        };
+        return _o.WarmupSteps > 0 ? new LinearWarmup(s, _o.WarmupSteps) : s;
+    }
+
+    private void SaveLast(Module model, Optimizer optimizer, Dictionary<string, Rng> rngs, ModelFactory.ModelConfig config, int epoch, int stepInEpoch, double best)
+    {
+        var meta = Metadata(config, epoch, 0, best);
+        VecQ.Nn.Checkpoint.Save(LastPath, model, meta, new TrainingState(optimizer, rngs, epoch, stepInEpoch, best));
+    }
+
+    private CheckpointMetadata Metadata(ModelFactory.ModelConfig config, int epoch, long step, double accuracy) => new()
+    {
+        Model = config.Model,
+        Config = config.ToJson(),
+        Epoch = epoch,
+        Step = step,
+        Extra = new Dictionary<string, string>
+        {
+            ["dataset"] = _o.Dataset,
+            ["test_accuracy"] = accuracy.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["seed"] = _o.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        },
+    };
+
+    private static string Eta(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Min(seconds, 3.6e6));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : $"{t.Minutes}m{t.Seconds:D2}s";
+    }
+}

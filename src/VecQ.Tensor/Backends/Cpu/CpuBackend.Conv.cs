@@ -1,0 +1,360 @@
+using System.Numerics.Tensors;
+using VecQ.Tensors.Backends.Cpu;
+
+namespace VecQ.Tensors;
+
+// 2-D convolution (NCHW, contiguous inputs) as im2col + SGEMM, per sample and group:
+//   forward          y_g [Og, P]  = W_g [Og, Kg] · col_g [Kg, P]                  (+ bias)
+//   backward data    col_g [Kg, P] = W_gᵀ [Kg, Og] · dy_g [Og, P], then col2im into dx
+//   backward weight  dW_g [Og, Kg] += dy_g [Og, P] · col_gᵀ [P, Kg]                (summed over the batch)
+// with Kg = C/groups·KH·KW and P = OH·OW. A 1×1, stride-1, unpadded kernel reads x (writes dx) directly.
+// Large batches run in parallel over samples (each chunk its own pooled im2col buffer, single-threaded
+// GEMMs); small ones loop over samples with a multi-threaded GEMM. Depthwise convolutions use direct loops.
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
+    {
+        if (NotF32(x)) { Reference.Conv2d(x, w, bias, g, y); return; } // float64: the reference backend
+        // x: [N, C, H, W], w: [O, C/groups, KH, KW], bias: [O] or null, y: [N, O, OH, OW]; all contiguous
+        if (g.N == 0) return;
+        float* xp = Ptr(x), wp = Ptr(w), bp = bias == null ? null : Ptr(bias), yp = Ptr(y);
+        if (g.IsDepthwise) { DepthwiseForward(xp, wp, bp, yp, g); return; }
+
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
+        int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
+        bool direct = IsPointwise(g);
+        long colSize = direct ? 0 : (long)kg * p;
+        var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
+        using var scratch = CpuScratch.Rent(chunks * colSize);
+        float* cols = scratch.Pointer;
+
+        ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        {
+            float* col = cols + chunk * colSize;
+            for (int n = n0; n < n1; n++)
+                for (int gi = 0; gi < groups; gi++)
+                {
+                    // x_g: [Cg, H, W] → col: [Kg, P]; y_g: [Og, P]
+                    float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
+                    float* src = xg;
+                    if (!direct) { Im2Col(xg, cg, g, col); src = col; }
+                    float* yg = yp + ((long)n * g.O + (long)gi * og) * p;
+                    Sgemm.Run(og, p, kg, wp + (long)gi * og * kg, kg, false, src, p, false, yg, p, 1f, 0f, gemmThreads);
+                    if (bp != null)
+                        for (int o = 0; o < og; o++)
+                        {
+                            var row = new Span<float>(yg + (long)o * p, p);
+                            TensorPrimitives.Add(row, bp[gi * og + o], row);
+                        }
+                }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardData(Tensor dy, Tensor w, Conv2dGeometry g, Tensor dx)
+    {
+        if (NotF32(dy)) { Reference.Conv2dBackwardData(dy, w, g, dx); return; } // float64: the reference backend
+        // dy: [N, O, OH, OW], w: [O, C/groups, KH, KW] → dx: [N, C, H, W]; all contiguous
+        if (g.N == 0) return;
+        float* dyp = Ptr(dy), wp = Ptr(w), dxp = Ptr(dx);
+        if (g.IsDepthwise) { DepthwiseBackwardData(dyp, wp, dxp, g); return; }
+
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
+        int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
+        bool direct = IsPointwise(g);
+        long colSize = direct ? 0 : (long)kg * p;
+        var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
+        using var scratch = CpuScratch.Rent(chunks * colSize);
+        float* cols = scratch.Pointer;
+
+        ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        {
+            float* col = cols + chunk * colSize;
+            for (int n = n0; n < n1; n++)
+                for (int gi = 0; gi < groups; gi++)
+                {
+                    // dy_g: [Og, P], W_g: [Og, Kg] → col: [Kg, P] → dx_g: [Cg, H, W]
+                    float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
+                    float* dxg = dxp + ((long)n * g.C + (long)gi * cg) * hw;
+                    float* wg = wp + (long)gi * og * kg;
+                    if (direct)
+                    {
+                        Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, dxg, p, 1f, 0f, gemmThreads);
+                        continue;
+                    }
+                    Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, col, p, 1f, 0f, gemmThreads);
+                    new Span<float>(dxg, cg * hw).Clear();
+                    Col2Im(col, cg, g, dxg);
+                }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw)
+    {
+        if (NotF32(x)) { Reference.Conv2dBackwardWeight(x, dy, g, dw); return; } // float64: the reference backend
+        // x: [N, C, H, W], dy: [N, O, OH, OW] → dw: [O, C/groups, KH, KW]; all contiguous
+        float* xp = Ptr(x), dyp = Ptr(dy), dwp = Ptr(dw);
+        int dwSize = dw.Numel;
+        if (g.N == 0) { new Span<float>(dwp, dwSize).Clear(); return; }
+        if (g.IsDepthwise) { DepthwiseBackwardWeight(xp, dyp, dwp, g); return; }
+
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
+        int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
+        bool direct = IsPointwise(g);
+        long colSize = direct ? 0 : (long)kg * p;
+        var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
+        // per chunk: an im2col buffer, and (chunks after the first) a partial dW summed at the end
+        long perChunk = colSize + dwSize;
+        using var scratch = CpuScratch.Rent(chunks * perChunk);
+        float* buf = scratch.Pointer;
+
+        ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        {
+            float* col = buf + chunk * perChunk;
+            float* acc = chunk == 0 ? dwp : col + colSize;
+            for (int n = n0; n < n1; n++)
+                for (int gi = 0; gi < groups; gi++)
+                {
+                    // dy_g: [Og, P] · col_gᵀ: [P, Kg] → dW_g: [Og, Kg]
+                    float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
+                    float* src = xg;
+                    if (!direct) { Im2Col(xg, cg, g, col); src = col; }
+                    float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
+                    Sgemm.Run(og, kg, p, dyg, p, false, src, p, true, acc + (long)gi * og * kg, kg, 1f, n == n0 ? 0f : 1f, gemmThreads);
+                }
+        });
+        var total = new Span<float>(dwp, dwSize);
+        for (int c = 1; c < chunks; c++)
+            TensorPrimitives.Add(total, new ReadOnlySpan<float>(buf + c * perChunk + colSize, dwSize), total);
+    }
+
+    /// <summary>A 1×1 kernel with stride 1 and no padding: the input planes are the im2col matrix.</summary>
+    private static bool IsPointwise(Conv2dGeometry g) =>
+        g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+
+    /// <summary>
+    /// How to spread a batch: (chunks of samples run in parallel, threads per GEMM). Parallel over
+    /// samples when the batch divides well over the threads and there is enough work; otherwise one
+    /// sample at a time with every thread inside the GEMM.
+    /// </summary>
+    private static (int Chunks, int GemmThreads) BatchSplit(int n, long fmasPerSample)
+    {
+        int threads = Parallelism.Threads;
+        if (threads == 1 || n < 2) return (1, threads);
+        long total = fmasPerSample * n;
+        if (total < (1L << 20)) return (1, 1);
+        bool even = n % threads == 0 || n >= 4 * threads;
+        if (!even) return (1, threads);
+        return (Math.Min(threads, n), 1);
+    }
+
+    /// <summary>
+    /// The valid output columns [lo, hi) for kernel column kw: those whose input column
+    /// iw = ow·stride − pad + kw·dilation lies in [0, W).
+    /// </summary>
+    private static (int Lo, int Hi) ValidCols(int kw, Conv2dGeometry g)
+    {
+        int off = kw * g.DilationW - g.PadW; // iw = ow·sw + off
+        int lo = off >= 0 ? 0 : (-off + g.StrideW - 1) / g.StrideW;
+        int last = g.W - 1 - off; // ow·sw ≤ last
+        int hi = last < 0 ? 0 : Math.Min(g.OW, last / g.StrideW + 1);
+        return (lo, Math.Max(lo, hi));
+    }
+
+    /// <summary>col: [Cg·KH·KW, OH·OW] from one group's input planes xg: [Cg, H, W] (zeros where the window is in the padding).</summary>
+    private static void Im2Col(float* xg, int cg, Conv2dGeometry g, float* col)
+    {
+        int ow = g.OW, oh = g.OH, p = oh * ow, sw = g.StrideW;
+        for (int c = 0; c < cg; c++)
+        {
+            float* plane = xg + (long)c * g.H * g.W;
+            for (int kh = 0; kh < g.KH; kh++)
+                for (int kw = 0; kw < g.KW; kw++)
+                {
+                    float* row = col + ((long)(c * g.KH + kh) * g.KW + kw) * p;
+                    var (lo, hi) = ValidCols(kw, g);
+                    int off = kw * g.DilationW - g.PadW;
+                    for (int i = 0; i < oh; i++)
+                    {
+                        float* dst = row + (long)i * ow;
+                        int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
+                        if ((uint)ih >= (uint)g.H || lo >= hi) { new Span<float>(dst, ow).Clear(); continue; }
+                        if (lo > 0) new Span<float>(dst, lo).Clear();
+                        if (hi < ow) new Span<float>(dst + hi, ow - hi).Clear();
+                        float* src = plane + (long)ih * g.W + off;
+                        if (sw == 1) new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
+                        else for (int j = lo; j < hi; j++) dst[j] = src[j * sw];
+                    }
+                }
+        }
+    }
+
+    /// <summary>dxg: [Cg, H, W] += col2im(col: [Cg·KH·KW, OH·OW]) (the adjoint of <see cref="Im2Col"/>).</summary>
+    private static void Col2Im(float* col, int cg, Conv2dGeometry g, float* dxg)
+    {
+        int ow = g.OW, oh = g.OH, p = oh * ow, sw = g.StrideW;
+        for (int c = 0; c < cg; c++)
+        {
+            float* plane = dxg + (long)c * g.H * g.W;
+            for (int kh = 0; kh < g.KH; kh++)
+                for (int kw = 0; kw < g.KW; kw++)
+                {
+                    float* row = col + ((long)(c * g.KH + kh) * g.KW + kw) * p;
+                    var (lo, hi) = ValidCols(kw, g);
+                    if (lo >= hi) continue;
+                    int off = kw * g.DilationW - g.PadW;
+                    for (int i = 0; i < oh; i++)
+                    {
+                        int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
+                        if ((uint)ih >= (uint)g.H) continue;
+                        float* src = row + (long)i * ow;
+                        float* dst = plane + (long)ih * g.W + off;
+                        if (sw == 1)
+                        {
+                            var d = new Span<float>(dst + lo, hi - lo);
+                            TensorPrimitives.Add(d, new ReadOnlySpan<float>(src + lo, hi - lo), d);
+                        }
+                        else for (int j = lo; j < hi; j++) dst[j * sw] += src[j];
+                    }
+                }
+        }
+    }
+
+    // ---- depthwise (groups == C): direct loops per plane ----------------------------------
+
+    /// <summary>y[n, o] = x[n, o / M] ⋆ w[o] (+ bias[o]) with M = O / C output channels per input channel.</summary>
+    private static void DepthwiseForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g)
+    {
+        int mult = g.OPerGroup, planes = g.N * g.O, khw = g.KH * g.KW;
+        long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
+        void Planes(int s, int e)
+        {
+            for (int pl = s; pl < e; pl++)
+            {
+                int n = pl / g.O, o = pl % g.O, c = o / mult;
+                float* x = xp + ((long)n * g.C + c) * hw;
+                float* y = yp + (long)pl * p;
+                float* k = wp + (long)o * khw;
+                new Span<float>(y, (int)p).Fill(bp == null ? 0f : bp[o]);
+                for (int i = 0; i < g.OH; i++)
+                {
+                    float* yrow = y + (long)i * g.OW;
+                    for (int kh = 0; kh < g.KH; kh++)
+                    {
+                        int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
+                        if ((uint)ih >= (uint)g.H) continue;
+                        float* xrow = x + (long)ih * g.W;
+                        for (int kw = 0; kw < g.KW; kw++)
+                        {
+                            var (lo, hi) = ValidCols(kw, g);
+                            if (lo >= hi) continue;
+                            float wv = k[kh * g.KW + kw];
+                            float* src = xrow + kw * g.DilationW - g.PadW;
+                            if (g.StrideW == 1)
+                            {
+                                var d = new Span<float>(yrow + lo, hi - lo);
+                                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(src + lo, hi - lo), wv, d, d);
+                            }
+                            else for (int j = lo; j < hi; j++) yrow[j] += wv * src[j * g.StrideW];
+                        }
+                    }
+                }
+            }
+        }
+        int chunks = ChunksFor(planes, planes * p * khw);
+        if (chunks == 1) Planes(0, planes);
+        else ForChunks(planes, chunks, (_, s, e) => Planes(s, e));
+    }
+
+    /// <summary>dx[n, c] = Σ over the M outputs o of channel c of dy[n, o] ⋆ᵀ w[o].</summary>
+    private static void DepthwiseBackwardData(float* dyp, float* wp, float* dxp, Conv2dGeometry g)
+    {
+        int mult = g.OPerGroup, planes = g.N * g.C, khw = g.KH * g.KW;
+        long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
+        void Planes(int s, int e)
+        {
+            for (int pl = s; pl < e; pl++)
+            {
+                int n = pl / g.C, c = pl % g.C;
+                float* dx = dxp + (long)pl * hw;
+                new Span<float>(dx, (int)hw).Clear();
+                for (int m = 0; m < mult; m++)
+                {
+                    int o = c * mult + m;
+                    float* dy = dyp + ((long)n * g.O + o) * p;
+                    float* k = wp + (long)o * khw;
+                    for (int i = 0; i < g.OH; i++)
+                    {
+                        float* dyrow = dy + (long)i * g.OW;
+                        for (int kh = 0; kh < g.KH; kh++)
+                        {
+                            int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
+                            if ((uint)ih >= (uint)g.H) continue;
+                            float* dxrow = dx + (long)ih * g.W;
+                            for (int kw = 0; kw < g.KW; kw++)
+                            {
+                                var (lo, hi) = ValidCols(kw, g);
+                                if (lo >= hi) continue;
+                                float wv = k[kh * g.KW + kw];
+                                float* dst = dxrow + kw * g.DilationW - g.PadW;
+                                if (g.StrideW == 1)
+                                {
+                                    var d = new Span<float>(dst + lo, hi - lo);
+                                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(dyrow + lo, hi - lo), wv, d, d);
+                                }
+                                else for (int j = lo; j < hi; j++) dst[j * g.StrideW] += wv * dyrow[j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        int chunks = ChunksFor(planes, planes * p * khw * mult);
+        if (chunks == 1) Planes(0, planes);
+        else ForChunks(planes, chunks, (_, s, e) => Planes(s, e));
+    }
+
+    /// <summary>dw[o, 0, kh, kw] = Σ_n Σ_(i,j) dy[n, o, i, j] · x[n, o / M, i·sh − ph + kh·dh, j·sw − pw + kw·dw].</summary>
+    private static void DepthwiseBackwardWeight(float* xp, float* dyp, float* dwp, Conv2dGeometry g)
+    {
+        int mult = g.OPerGroup, khw = g.KH * g.KW;
+        long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
+        void Channels(int s, int e)
+        {
+            Span<double> acc = stackalloc double[khw];
+            for (int o = s; o < e; o++)
+            {
+                int c = o / mult;
+                acc.Clear();
+                for (int n = 0; n < g.N; n++)
+                {
+                    float* x = xp + ((long)n * g.C + c) * hw;
+                    float* dy = dyp + ((long)n * g.O + o) * p;
+                    for (int kh = 0; kh < g.KH; kh++)
+                        for (int kw = 0; kw < g.KW; kw++)
+                        {
+                            var (lo, hi) = ValidCols(kw, g);
+                            if (lo >= hi) continue;
+                            float s1 = 0;
+                            for (int i = 0; i < g.OH; i++)
+                            {
+                                int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
+                                if ((uint)ih >= (uint)g.H) continue;
+                                float* src = x + (long)ih * g.W + kw * g.DilationW - g.PadW;
+                                float* dyrow = dy + (long)i * g.OW;
+                                if (g.StrideW == 1) s1 += TensorPrimitives.Dot(new ReadOnlySpan<float>(dyrow + lo, hi - lo), new ReadOnlySpan<float>(src + lo, hi - lo));
+                                else for (int j = lo; j < hi; j++) s1 += dyrow[j] * src[j * g.StrideW];
+                            }
+                            acc[kh * g.KW + kw] += s1;
+                        }
+                }
+                for (int t = 0; t < khw; t++) dwp[(long)o * khw + t] = (float)acc[t];
+            }
+        }
+        int chunks = ChunksFor(g.O, (long)g.N * g.O * p * khw);
+        if (chunks == 1) Channels(0, g.O);
+        else ForChunks(g.O, chunks, (_, s, e) => Channels(s, e));
+    }
+}

@@ -1,0 +1,349 @@
+using static VecQ.Tensors.Tests.TestUtil;
+
+namespace VecQ.Tensors.Tests;
+
+// Elementwise ops, fill, copy, cast and host transfer.
+public partial class CpuBackendTests
+{
+    public static TheoryData<string> UnaryNames =>
+        ["neg", "exp", "log", "sqrt", "abs", "sign", "relu", "relu6", "sigmoid", "tanh", "round", "clamp", "pow2", "pow3", "pow_half", "affine"];
+
+    private static Tensor ApplyUnary(string name, Tensor x)
+    {
+        switch (name)
+        {
+            case "neg": return x.Neg();
+            case "exp": return x.Exp();
+            case "abs": return x.Abs();
+            case "sign": return x.Sign();
+            case "relu": return x.Relu();
+            case "sigmoid": return x.Sigmoid();
+            case "tanh": return x.Tanh();
+            case "clamp": return x.Clamp(-0.3, 0.45);
+            case "pow2": return x.Pow(2);
+            case "pow3": return x.Pow(3);
+            case "affine": return x.Map(new Affine(-1.5, 0.25));
+            case "relu6":
+            {
+                using var big = x * 9.0; // spans both clip points
+                return big.Relu6();
+            }
+            case "round":
+            {
+                using var big = x * 7.0;
+                return big.Round();
+            }
+            default:
+            {
+                // positive-domain functions
+                using var a = x.Abs();
+                using var p = a + 0.1;
+                return name switch { "log" => p.Log(), "sqrt" => p.Sqrt(), _ => p.Pow(0.5) };
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(UnaryNames))]
+    public void UnaryMatchesReferenceOnEveryLayout(string name)
+    {
+        int seed = 1;
+        foreach (var shape in Shapes)
+            foreach (var (layout, make) in Layouts(seed++, shape))
+                Same($"{name} {Shape.Format(shape)} {layout}", () =>
+                {
+                    using var x = make();
+                    return ApplyUnary(name, x);
+                });
+    }
+
+    [Fact]
+    public void RoundTiesGoToEven()
+    {
+        using var x = T([-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f, -0f]);
+        Same("round ties", () => x.Round(), 0, 0);
+    }
+
+    public static TheoryData<string> BinaryNames => ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
+
+    private static Tensor ApplyBinary(string name, Tensor a, Tensor b) => name switch
+    {
+        "add" => a + b,
+        "sub" => a - b,
+        "mul" => a * b,
+        "div" => a / b,
+        "pow" => PositivePow(a, b),
+        "maximum" => a.Maximum(b),
+        "minimum" => a.Minimum(b),
+        "eq" => RoundedCompare(a, b, (p, q) => p.Eq(q)),
+        "ne" => RoundedCompare(a, b, (p, q) => p.Ne(q)),
+        "lt" => a.Lt(b),
+        "le" => RoundedCompare(a, b, (p, q) => p.Le(q)),
+        "gt" => a.Gt(b),
+        _ => RoundedCompare(a, b, (p, q) => p.Ge(q)),
+    };
+
+    private static Tensor PositivePow(Tensor a, Tensor b)
+    {
+        using var m = a.Abs();
+        using var p = m + 0.2;
+        using var e = b * 3.0;
+        return p.Pow(e);
+    }
+
+    // comparisons of rounded values, so equality actually happens
+    private static Tensor RoundedCompare(Tensor a, Tensor b, Func<Tensor, Tensor, Tensor> cmp)
+    {
+        using var a4 = a * 2.0;
+        using var b4 = b * 2.0;
+        using var ar = a4.Round();
+        using var br = b4.Round();
+        return cmp(ar, br);
+    }
+
+    /// <summary>(a shape, b shape) pairs: equal, row broadcast, channel broadcast, scalars on either side, outer product, leading broadcast.</summary>
+    public static TheoryData<int[], int[]> BroadcastPairs => new()
+    {
+        { [7], [7] },
+        { [5, 11], [5, 11] },
+        { [6, 9], [9] },
+        { [4, 3, 5, 7], [3, 1, 1] },
+        { [3, 4], [] },
+        { [], [2, 5] },
+        { [1], [1] },
+        { [3, 1], [1, 4] },
+        { [2, 1, 5], [3, 1] },
+        { [1, 13, 1], [17, 1, 1] },
+        { [180, 190], [190] },
+        { [64, 32, 6, 6], [32, 1, 1] },
+        { [300, 200], [] },
+        { [200, 1], [1, 250] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BroadcastPairs))]
+    public void BinaryOpsMatchReferenceWithBroadcasting(int[] sa, int[] sb)
+    {
+        foreach (string name in new[] { "add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "lt", "ge" })
+            Same($"{name} {Shape.Format(sa)} {Shape.Format(sb)}", () =>
+            {
+                using var a = Rand(11, sa);
+                using var b = Rand(12, sb);
+                return ApplyBinary(name, a, b);
+            });
+    }
+
+    [Theory]
+    [MemberData(nameof(BinaryNames))]
+    public void BinaryOpsMatchReferenceOnStridedViews(string name)
+    {
+        int seed = 100;
+        foreach (var shape in Shapes)
+        {
+            var la = Layouts(seed++, shape).ToArray();
+            var lb = Layouts(seed++, shape).ToArray();
+            for (int i = 0; i < la.Length; i++)
+            {
+                var (na, ma) = la[i];
+                var (nb, mb) = lb[(i + 1) % lb.Length];
+                Same($"{name} {Shape.Format(shape)} {na} × {nb}", () =>
+                {
+                    using var a = ma();
+                    using var b = mb();
+                    return ApplyBinary(name, a, b);
+                });
+            }
+        }
+    }
+
+    [Fact]
+    public void BinaryScalarOverloadsMatch()
+    {
+        using var x = Rand(5, 37, 41);
+        using var xt = x.T();
+        Same("s - x", () => 2.0 - x);
+        Same("s / x", () => 1.0 / xt);
+        Same("x - s", () => xt - 0.5);
+        Same("x * s", () => x * 3.0);
+        Same("s + x", () => 0.25 + xt);
+    }
+
+    [Fact]
+    public void WhereMatchesReferenceWithBroadcasting()
+    {
+        Same("where same shape", () =>
+        {
+            using var x = Rand(1, 9, 13);
+            using var c = x.Gt(0);
+            using var b = Rand(2, 9, 13);
+            return Tensor.Where(c, x, b);
+        });
+        Same("where broadcast", () =>
+        {
+            using var c0 = Rand(3, 1, 13);
+            using var c = c0.Gt(0.1);
+            using var a = Rand(4, 7, 1);
+            using var b = Tensor.Scalar(-5);
+            return Tensor.Where(c, a, b);
+        });
+        Same("where strided big", () =>
+        {
+            using var x = Rand(5, 257, 181);
+            using var xt = x.T();
+            using var c = xt.Lt(0);
+            using var y0 = Rand(6, 181, 257);
+            return Tensor.Where(c, xt, y0);
+        });
+        Same("where stepped", () =>
+        {
+            using var x = Rand(7, 21, 10);
+            using var s = x.Slice(0, 0, 21, 3);
+            using var c = s.Ge(0);
+            using var z = Tensor.Zeros([10]);
+            return Tensor.Where(c, z, s);
+        });
+    }
+
+    [Fact]
+    public void WhereTreatsNaNAsTrueAndNegativeZeroAsFalse()
+    {
+        using var c = T([float.NaN, -0f, 0f, 1f, -1f, float.NaN, 0f, 2f, 3f, -0f]);
+        using var a = T([1f, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        using var b = T([-1f, -2, -3, -4, -5, -6, -7, -8, -9, -10]);
+        Same("where special conditions", () => Tensor.Where(c, a, b), 0, 0);
+    }
+
+    [Fact]
+    public void FillWritesThroughStrides()
+    {
+        // fill a strided view in place; the untouched elements of the base show the strides were honoured
+        foreach (var (name, view) in new (string, Func<Tensor, Tensor>)[]
+        {
+            ("stepped", b => b.Slice(1, 1, 12, 3)),
+            ("narrowed", b => b.Narrow(0, 2, 5)),
+            ("transposed", b => b.T()),
+            ("row", b => b.Select(0, 4)),
+            ("element", b => { using var r = b.Select(0, 3); return r.Select(0, 7); }),
+        })
+            Same($"fill {name}", () =>
+            {
+                var b = Rand(3, 9, 12);
+                using var v = view(b);
+                v.Fill(2.5);
+                return b;
+            }, 0, 0);
+        Same("fill big", () => Tensor.Full([333, 211], -1.25), 0, 0);
+        Same("fill int32", () =>
+        {
+            using var t = Tensor.Full([5, 3], 7.9, DType.Int32);
+            using var v = t.Slice(0, 0, 5, 2);
+            v.Fill(-3.99);
+            return t.Cast(DType.Float32);
+        }, 0, 0);
+    }
+
+    [Fact]
+    public void CopyAndContiguousMatchOnEveryLayout()
+    {
+        int seed = 40;
+        foreach (var shape in Shapes)
+            foreach (var (layout, make) in Layouts(seed++, shape))
+                Same($"contiguous {Shape.Format(shape)} {layout}", () =>
+                {
+                    using var v = make();
+                    return v.Clone();
+                }, 0, 0);
+        // permutations of a 4-D tensor, including a big transposed plane (the tiled path)
+        Same("permute 4-D", () =>
+        {
+            using var x = Rand(9, 3, 5, 7, 11);
+            using var p = x.Permute(2, 0, 3, 1);
+            return p.Contiguous();
+        }, 0, 0);
+        Same("big transpose", () =>
+        {
+            using var x = Rand(10, 301, 257);
+            using var t = x.T();
+            return t.Contiguous();
+        }, 0, 0);
+        Same("batched transposes", () =>
+        {
+            using var x = Rand(11, 6, 97, 83);
+            using var t = x.Transpose(1, 2);
+            return t.Contiguous();
+        }, 0, 0);
+    }
+
+    [Fact]
+    public void CopyIntoAViewOfItselfReadsTheOldValues()
+    {
+        Same("overlapping copy", () =>
+        {
+            var x = Rand(12, 10);
+            using var dst = x.Narrow(0, 1, 9);
+            using var src = x.Narrow(0, 0, 9);
+            dst.CopyFrom(src); // shift right by one, in place
+            return x;
+        }, 0, 0);
+    }
+
+    [Fact]
+    public void CastsBetweenFloatAndIntMatch()
+    {
+        Same("float→int→float", () =>
+        {
+            using var x = Rand(13, 17, 19);
+            using var s = x * 1000.0;
+            using var st = s.T();
+            using var i = st.Cast(DType.Int32);
+            return i.Cast(DType.Float32);
+        }, 0, 0);
+        Same("special float→int", () =>
+        {
+            using var x = T([float.NaN, float.PositiveInfinity, float.NegativeInfinity, 3e9f, -3e9f, -2.7f, 2.7f, -0.5f]);
+            using var i = x.Cast(DType.Int32);
+            return i.Cast(DType.Float32);
+        }, 0, 0);
+        SameInts("int copy strided", () =>
+        {
+            using var i = RandInt(14, 1000, 9, 8);
+            using var t = i.T();
+            return t.Contiguous();
+        });
+        Same("float64 round trip", () =>
+        {
+            using var x = Rand(15, 6, 7);
+            using var d = x.Cast(DType.Float64);
+            using var e = d.Exp();
+            return e.Cast(DType.Float32);
+        }, 0, 0);
+    }
+
+    [Fact]
+    public void UploadAndDownloadRoundTripOnCpu()
+    {
+        using var scope = Backend.Use(Backend.Cpu);
+        var f = Values(1000, 3);
+        using (var t = Tensor.FromArray(f, [10, 100])) Assert.Equal(f, t.ToArray());
+        var ints = Enumerable.Range(-50, 333).ToArray();
+        using (var t = Tensor.FromArray(ints, [3, 111])) Assert.Equal(ints, t.ToArray<int>());
+        var d = Enumerable.Range(0, 12).Select(i => i * 0.1).ToArray();
+        using (var t = Tensor.FromArray(d, [3, 4])) Assert.Equal(d, t.ToArray<double>());
+        using var x = Tensor.FromArray(f, [10, 100]);
+        using var col = x.Narrow(1, 5, 1); // not contiguous: the op layer copies, the backend reads strides
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => f[i * 100 + 5]).ToArray(), col.ToArray());
+    }
+
+    [Fact]
+    public void Float64RunsOnTheReferencePath()
+    {
+        using var scope = Backend.Use(Backend.Cpu);
+        using var a = T([1.0, 2, 3, 4], 2, 2);
+        using var b = a + a;
+        Assert.Equal([2.0, 4, 6, 8], b.ToArray<double>());
+        using var s = b.Sum();
+        Assert.Equal(20.0, s.Item());
+        using var m = a.MatMul(a);
+        Assert.Equal([7.0, 10, 15, 22], m.ToArray<double>());
+    }
+}

@@ -1,0 +1,160 @@
+using static VecQ.Tensors.Tests.CpuBackendTests;
+
+namespace VecQ.Tensors.Tests;
+
+/// <summary>
+/// Tests that change the global <see cref="Parallelism.Threads"/>: they run alone (no other test class
+/// runs beside this collection), so no concurrent test sees the changed thread count.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CpuBackendThreadCollection
+{
+    /// <summary>Name of the serial collection.</summary>
+    public const string Name = "CpuBackend thread count";
+}
+
+/// <summary>The multi-threaded CPU kernels give the reference results with 1, 2 and 3 threads.</summary>
+[Collection(CpuBackendThreadCollection.Name)]
+public sealed class CpuBackendThreadTests
+{
+    private static void WithThreads(int threads, Action body)
+    {
+        int saved = Parallelism.Threads;
+        Parallelism.Threads = threads;
+        try { body(); }
+        finally { Parallelism.Threads = saved; }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ElementwiseAndReductionsMatchForAnyThreadCount(int threads) => WithThreads(threads, () =>
+    {
+        Same($"add big ({threads} threads)", () =>
+        {
+            using var a = Rand(1, 301, 257);
+            using var b = Rand(2, 257);
+            return a + b;
+        });
+        Same($"exp transposed big ({threads} threads)", () =>
+        {
+            using var a = Rand(3, 257, 301);
+            using var t = a.T();
+            return t.Exp();
+        });
+        Same($"transpose copy ({threads} threads)", () =>
+        {
+            using var a = Rand(4, 257, 301);
+            using var t = a.T();
+            return t.Contiguous();
+        }, 0, 0);
+        foreach (var axes in new int[][] { [0], [1], [0, 2, 3], [] })
+            Same($"sum {Shape.Format(axes)} ({threads} threads)", () =>
+            {
+                using var x = Rand(5, 50, 16, 12, 12);
+                return x.Sum(axes);
+            }, 2e-4, 1e-4);
+        Same($"max rows ({threads} threads)", () => { using var x = Rand(6, 500, 301); return x.Max([1]); });
+        Same($"sum one row ({threads} threads)", () => { using var x = Rand(6, 200_001); return x.Sum(); }, 1e-3, 1e-4);
+        Same($"batch norm var ({threads} threads)", () =>
+        {
+            using var x = Rand(7, 40, 24, 81);
+            var (m, v) = NnOps.BatchNormStats(x);
+            m.Dispose();
+            return v;
+        }, 1e-6, 1e-4);
+    });
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ConvMatMulAndPoolingMatchForAnyThreadCount(int threads) => WithThreads(threads, () =>
+    {
+        foreach (var n in new[] { 1, 5, 12 })
+        {
+            var g = Conv2dGeometry.Create(n, 6, 12, 12, 8, 3, 3, (1, 1), (1, 1), (1, 1), 1);
+            Same($"conv y n{n} ({threads} threads)", () =>
+            {
+                using var x = Rand(1, n, 6, 12, 12);
+                using var w = Rand(2, 8, 6, 3, 3);
+                using var b = Rand(3, 8);
+                return ConvOps.Conv2d(x, w, b, (1, 1), (1, 1));
+            }, 1e-4, 1e-4);
+            Same($"conv dx n{n} ({threads} threads)", () =>
+            {
+                using var dy = Rand(4, n, 8, g.OH, g.OW);
+                using var w = Rand(2, 8, 6, 3, 3);
+                return ConvOps.Conv2dBackwardData(dy, w, [n, 6, 12, 12], (1, 1), (1, 1));
+            }, 1e-4, 1e-4);
+            Same($"conv dw n{n} ({threads} threads)", () =>
+            {
+                using var x = Rand(1, n, 6, 12, 12);
+                using var dy = Rand(4, n, 8, g.OH, g.OW);
+                return ConvOps.Conv2dBackwardWeight(x, dy, [8, 6, 3, 3], (1, 1), (1, 1));
+            }, 2e-4, 1e-4);
+            Same($"depthwise n{n} ({threads} threads)", () =>
+            {
+                using var x = Rand(1, n, 6, 12, 12);
+                using var w = Rand(2, 6, 1, 3, 3);
+                return ConvOps.Conv2d(x, w, null, (1, 1), (1, 1), groups: 6);
+            }, 1e-4, 1e-4);
+        }
+        Same($"matmul ({threads} threads)", () =>
+        {
+            using var a = Rand(1, 150, 200);
+            using var b = Rand(2, 180, 200);
+            using var bt = b.T();
+            return a.MatMul(bt);
+        }, 1e-4, 1e-4);
+        Same($"batched matmul ({threads} threads)", () =>
+        {
+            using var a = Rand(1, 300, 12, 10);
+            using var b = Rand(2, 300, 10, 14);
+            return a.MatMul(b);
+        }, 1e-4, 1e-4);
+        SameAll($"max pool ({threads} threads)", () =>
+        {
+            using var x = Rand(1, 20, 16, 20, 20);
+            var (y, idx) = ConvOps.MaxPool2d(x, (3, 3), (2, 2), (1, 1));
+            using var dy = Rand(2, y.Dims);
+            var dx = ConvOps.MaxPool2dBackward(dy, idx, x.Dims, (3, 3), (2, 2), (1, 1));
+            return [y, idx, dx];
+        }, 1e-6, 1e-5);
+        SameAll($"cross entropy ({threads} threads)", () =>
+        {
+            using var logits = Rand(1, 700, 60);
+            using var labels = RandInt(2, 60, 700);
+            var (loss, probs) = NnOps.SoftmaxCrossEntropy(logits, labels, 0.1);
+            return [loss, probs];
+        }, 1e-5, 1e-4);
+        Same($"index_add ({threads} threads)", () =>
+        {
+            var dst = Rand(1, 50, 512);
+            using var idx = RandInt(2, 50, 300);
+            using var src = Rand(3, 300, 512);
+            dst.IndexAdd_(0, idx, src);
+            return dst;
+        }, 1e-6, 1e-5);
+    });
+
+    [Fact]
+    public void RandomFillIsTheSameForAnyThreadCount()
+    {
+        float[] Draw(int threads)
+        {
+            float[] result = [];
+            WithThreads(threads, () =>
+            {
+                using var scope = Backend.Use(Backend.Cpu);
+                using var t = Tensor.RandN([50_001], new Rng(3));
+                result = t.ToArray();
+            });
+            return result;
+        }
+        var one = Draw(1);
+        Assert.Equal(one, Draw(2));
+        Assert.Equal(one, Draw(3));
+    }
+}
