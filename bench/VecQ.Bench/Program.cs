@@ -1,6 +1,7 @@
 // VecQ.Bench: micro-benchmarks quoted against the machine (DESIGN §9).
 //
 //   dotnet run -c Release --project bench/VecQ.Bench -- gemm [--json] [--threads T] [--repeats R]
+//   dotnet run -c Release --project bench/VecQ.Bench -- conv [--json] [--threads T] [--repeats R] [--lenet-only]
 //
 // Every speed is a ratio measured in the same run: GFLOP/s over the FMA peak timed just before and just
 // after each repeat (Measure.cs). With --json the last stdout line is one JSON object.
@@ -19,7 +20,8 @@ try
         case "gemm":
             return GemmBench.Run(BenchOptions.Parse(rest));
 
-        // ---- further subcommands go here (e.g. "conv": ConvBench.Run(BenchOptions.Parse(rest))) ----
+        case "conv":
+            return ConvBench.Run(BenchOptions.Parse(rest));
 
         case "-h":
         case "--help":
@@ -42,6 +44,7 @@ static int Usage(TextWriter? w = null)
     w ??= Console.Error;
     w.WriteLine("usage: VecQ.Bench <subcommand> [options]");
     w.WriteLine("  gemm [--json] [--threads T] [--repeats R]   SGEMM 256/512/1024/2048 square and LeNet5 conv2 (64x19600x800)");
+    w.WriteLine("  conv [--json] [--threads T] [--repeats R] [--lenet-only]   conv2d fwd/bwd of LeNet5 and VGG-like layers at batch 100");
     w.WriteLine("options:");
     w.WriteLine("  --json        print one JSON object as the last stdout line");
     w.WriteLine("  --threads T   threads for kernels and the FMA peak (default: processor count)");

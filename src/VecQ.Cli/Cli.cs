@@ -31,6 +31,11 @@ internal static class Cli
         {
             return parse.Invoke(new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false });
         }
+        catch (Training.TrainingInterruptedException e)
+        {
+            output.Err.WriteLine($"vecq: {e.Message}");
+            return Failed;
+        }
         catch (OptionException e)
         {
             output.Err.WriteLine($"vecq: {e.Message}");

@@ -74,7 +74,7 @@ public abstract class Module
             foreach (var m in child.NamedModules(Join(prefix, name))) yield return m;
     }
 
-    /// <summary>Every parameter with its dotted path, children first in registration order.</summary>
+    /// <summary>Every parameter with its dotted path: this module's own first, then each child's in registration order (PyTorch's order).</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
     {
         foreach (var (path, m) in NamedModules())

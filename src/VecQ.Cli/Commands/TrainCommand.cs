@@ -31,11 +31,12 @@ internal static class TrainCommand
         var limitTest = new Option<int?>("--limit-test") { Description = "use only the first N test images" };
         var every = new Option<int>("--checkpoint-every") { Description = "steps between resumable checkpoints", DefaultValueFactory = _ => d.CheckpointEverySteps };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
+        var stopAfter = new Option<int?>("--stop-after-steps") { Description = "stop abruptly after N steps, as if killed (for testing --resume)", Hidden = true };
 
         var cmd = new Command("train", "train a model (default: LeNet5 on Fashion-MNIST)")
         {
             model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
-            seed, threads, outDir, resume, limitTrain, limitTest, every, json,
+            seed, threads, outDir, resume, limitTrain, limitTest, every, json, stopAfter,
         };
         cmd.SetAction(p =>
         {
@@ -48,7 +49,7 @@ internal static class TrainCommand
                 WarmupSteps = p.GetValue(warmup), LabelSmoothing = p.GetValue(smoothing), Seed = p.GetValue(seed),
                 Threads = p.GetValue(threads), Out = p.GetValue(outDir)!, Resume = p.GetValue(resume),
                 LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest),
-                CheckpointEverySteps = p.GetValue(every), Json = p.GetValue(json),
+                CheckpointEverySteps = p.GetValue(every), Json = p.GetValue(json), StopAfterSteps = p.GetValue(stopAfter),
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();

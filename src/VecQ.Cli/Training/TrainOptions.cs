@@ -25,6 +25,8 @@ internal sealed record TrainOptions
     public int? LimitTest { get; init; }
     public int CheckpointEverySteps { get; init; } = 200;
     public bool Json { get; init; }
+    /// <summary>Stop abruptly after this many steps of this process (no final save): simulates a killed run for tests.</summary>
+    public int? StopAfterSteps { get; init; }
 
     /// <summary>Throws <see cref="OptionException"/> naming the first bad option.</summary>
     public void Validate()
@@ -47,6 +49,7 @@ internal sealed record TrainOptions
         if (LimitTrain is < 1) throw new OptionException($"--limit-train {LimitTrain}: expected an integer >= 1");
         if (LimitTest is < 1) throw new OptionException($"--limit-test {LimitTest}: expected an integer >= 1");
         if (CheckpointEverySteps < 1) throw new OptionException($"--checkpoint-every {CheckpointEverySteps}: expected an integer >= 1");
+        if (StopAfterSteps is < 1) throw new OptionException($"--stop-after-steps {StopAfterSteps}: expected an integer >= 1");
         if (string.IsNullOrWhiteSpace(Out)) throw new OptionException("--out: expected a directory path");
     }
 }

@@ -12,6 +12,9 @@ internal sealed record TrainResult(
     double TestAccuracy, double TestLoss, double BestAccuracy, string Checkpoint, string BestCheckpoint,
     long ModelBytesFloat, double PeakMemoryMb, IReadOnlyList<double> EpochAccuracies, bool UsedSample);
 
+/// <summary>Thrown by --stop-after-steps: the run stops as if killed, leaving only its periodic checkpoints.</summary>
+internal sealed class TrainingInterruptedException(int step) : Exception($"stopped after step {step} (--stop-after-steps)");
+
 /// <summary>
 /// The supervised training loop behind `vecq train`: seeded data order per epoch, SGD/Adam with an
 /// LR schedule, progress on stderr, a resumable checkpoint ("last") every few hundred steps and at
@@ -67,6 +70,7 @@ internal sealed class Trainer
         var epochAcc = new List<double>();
         var clock = Stopwatch.StartNew();
         long images = 0;
+        int stepsThisRun = 0;
         (double Acc, double Loss) last = (0, 0);
         for (int epoch = startEpoch; epoch < _o.Epochs; epoch++)
         {
@@ -84,6 +88,7 @@ internal sealed class Trainer
                     lossSum += loss * batch.Size; correct += hits; seen += batch.Size; images += batch.Size;
                 }
                 step++;
+                if (++stepsThisRun == _o.StopAfterSteps) throw new TrainingInterruptedException(step);
                 if (step % _o.CheckpointEverySteps == 0 && step < stepsPerEpoch) SaveLast(model, optimizer, rngs, config, epoch, step, best);
                 if (lastReport.Elapsed.TotalSeconds >= 5 || step == stepsPerEpoch)
                 {

@@ -36,11 +36,12 @@ internal static unsafe class OptimKernels
     /// <summary>Runs <paramref name="kernel"/> over [0, n), in parallel chunks when n is large.</summary>
     internal static void Run<TKernel>(int n, TKernel kernel) where TKernel : struct, IChunkKernel
     {
-        if (n <= 2 * Chunk)
-        {
-            kernel.Run(0, n);
-            return;
-        }
+        if (n <= 2 * Chunk) kernel.Run(0, n);
+        else RunParallel(n, kernel); // a separate method: the closure is allocated only for large tensors
+    }
+
+    private static void RunParallel<TKernel>(int n, TKernel kernel) where TKernel : struct, IChunkKernel
+    {
         int chunks = (n + Chunk - 1) / Chunk;
         Parallel.For(0, chunks, c => kernel.Run(c * Chunk, Math.Min(n, (c + 1) * Chunk)));
     }
@@ -171,7 +172,11 @@ internal static unsafe class OptimKernels
     /// <summary>Σ x² of a contiguous float32 or float64 host buffer, accumulated in double (chunk partials summed in order).</summary>
     internal static double SumOfSquares(nint address, int n, DType dtype)
     {
-        if (n <= 2 * Chunk) return SumOfSquares(address, 0, n, dtype);
+        return n <= 2 * Chunk ? SumOfSquares(address, 0, n, dtype) : SumOfSquaresParallel(address, n, dtype);
+    }
+
+    private static double SumOfSquaresParallel(nint address, int n, DType dtype)
+    {
         int chunks = (n + Chunk - 1) / Chunk;
         var partial = new double[chunks];
         Parallel.For(0, chunks, c => partial[c] = SumOfSquares(address, c * Chunk, Math.Min(n, (c + 1) * Chunk), dtype));

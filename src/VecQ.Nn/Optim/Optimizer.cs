@@ -71,6 +71,7 @@ public abstract class Optimizer : IDisposable
     public virtual string Kind => GetType().Name;
 
     /// <summary>Learning rate used by the next <see cref="Step"/> (set it from an <see cref="LrSchedule"/>).</summary>
+    /// <example><code>opt.Lr = schedule.LrAt(epoch, step, stepsPerEpoch);</code></example>
     public double Lr
     {
         get => _lr;
@@ -94,6 +95,7 @@ public abstract class Optimizer : IDisposable
     internal bool UseFusedKernels { get; set; } = true;
 
     /// <summary>Updates every parameter that has a gradient, in place.</summary>
+    /// <example><code>loss.Backward(); opt.Step(); opt.ZeroGrad();</code></example>
     public void Step()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -113,6 +115,7 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).</summary>
+    /// <example><code>opt.ZeroGrad(); // every p.Grad is null now</code></example>
     public void ZeroGrad()
     {
         foreach (var s in _states) s.Parameter.ZeroGrad();

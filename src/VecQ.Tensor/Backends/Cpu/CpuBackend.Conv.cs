@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using VecQ.Tensors.Backends.Cpu;
 
 namespace VecQ.Tensors;
@@ -24,21 +26,23 @@ public sealed unsafe partial class CpuBackend
         int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
         bool direct = IsPointwise(g);
-        long colSize = direct ? 0 : (long)kg * p;
+        long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
         var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        using var scratch = CpuScratch.Rent(chunks * colSize);
+        using var scratch = CpuScratch.Rent(chunks * (colSize + padSize));
         float* cols = scratch.Pointer;
 
         ForChunks(g.N, chunks, (chunk, n0, n1) =>
         {
-            float* col = cols + chunk * colSize;
+            // this chunk's buffers: col [Kg, P], padded input planes [Cg, H + 2·PH, W + 2·PW]
+            float* col = cols + chunk * (colSize + padSize);
+            float* pad = col + colSize;
             for (int n = n0; n < n1; n++)
                 for (int gi = 0; gi < groups; gi++)
                 {
                     // x_g: [Cg, H, W] → col: [Kg, P]; y_g: [Og, P]
                     float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
                     float* src = xg;
-                    if (!direct) { Im2Col(xg, cg, g, col); src = col; }
+                    if (!direct) { Im2Col(xg, cg, g, col, pad); src = col; }
                     float* yg = yp + ((long)n * g.O + (long)gi * og) * p;
                     Sgemm.Run(og, p, kg, wp + (long)gi * og * kg, kg, false, src, p, false, yg, p, 1f, 0f, gemmThreads);
                     if (bp != null)
@@ -63,14 +67,16 @@ public sealed unsafe partial class CpuBackend
         int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
         bool direct = IsPointwise(g);
-        long colSize = direct ? 0 : (long)kg * p;
+        long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
         var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        using var scratch = CpuScratch.Rent(chunks * colSize);
+        using var scratch = CpuScratch.Rent(chunks * (colSize + padSize));
         float* cols = scratch.Pointer;
 
         ForChunks(g.N, chunks, (chunk, n0, n1) =>
         {
-            float* col = cols + chunk * colSize;
+            // this chunk's buffers: col [Kg, P], padded gradient planes [Cg, H + 2·PH, W + 2·PW]
+            float* col = cols + chunk * (colSize + padSize);
+            float* pad = col + colSize;
             for (int n = n0; n < n1; n++)
                 for (int gi = 0; gi < groups; gi++)
                 {
@@ -84,8 +90,7 @@ public sealed unsafe partial class CpuBackend
                         continue;
                     }
                     Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, col, p, 1f, 0f, gemmThreads);
-                    new Span<float>(dxg, cg * hw).Clear();
-                    Col2Im(col, cg, g, dxg);
+                    Col2Im(col, cg, g, dxg, pad);
                 }
         });
     }
@@ -103,31 +108,32 @@ public sealed unsafe partial class CpuBackend
         int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
         bool direct = IsPointwise(g);
-        long colSize = direct ? 0 : (long)kg * p;
+        long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
         var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        // per chunk: an im2col buffer, and (chunks after the first) a partial dW summed at the end
-        long perChunk = colSize + dwSize;
+        // per chunk: an im2col buffer, padded input planes, and (chunks after the first) a partial dW summed at the end
+        long perChunk = colSize + padSize + Align16(dwSize);
         using var scratch = CpuScratch.Rent(chunks * perChunk);
         float* buf = scratch.Pointer;
 
         ForChunks(g.N, chunks, (chunk, n0, n1) =>
         {
             float* col = buf + chunk * perChunk;
-            float* acc = chunk == 0 ? dwp : col + colSize;
+            float* pad = col + colSize;
+            float* acc = chunk == 0 ? dwp : pad + padSize;
             for (int n = n0; n < n1; n++)
                 for (int gi = 0; gi < groups; gi++)
                 {
                     // dy_g: [Og, P] · col_gᵀ: [P, Kg] → dW_g: [Og, Kg]
                     float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
                     float* src = xg;
-                    if (!direct) { Im2Col(xg, cg, g, col); src = col; }
+                    if (!direct) { Im2Col(xg, cg, g, col, pad); src = col; }
                     float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
                     Sgemm.Run(og, kg, p, dyg, p, false, src, p, true, acc + (long)gi * og * kg, kg, 1f, n == n0 ? 0f : 1f, gemmThreads);
                 }
         });
         var total = new Span<float>(dwp, dwSize);
         for (int c = 1; c < chunks; c++)
-            TensorPrimitives.Add(total, new ReadOnlySpan<float>(buf + c * perChunk + colSize, dwSize), total);
+            TensorPrimitives.Add(total, new ReadOnlySpan<float>(buf + c * perChunk + colSize + padSize, dwSize), total);
     }
 
     /// <summary>A 1×1 kernel with stride 1 and no padding: the input planes are the im2col matrix.</summary>
@@ -163,63 +169,100 @@ public sealed unsafe partial class CpuBackend
         return (lo, Math.Max(lo, hi));
     }
 
-    /// <summary>col: [Cg·KH·KW, OH·OW] from one group's input planes xg: [Cg, H, W] (zeros where the window is in the padding).</summary>
-    private static void Im2Col(float* xg, int cg, Conv2dGeometry g, float* col)
+    /// <summary>n rounded up to a multiple of 16 floats (64 bytes), so buffers carved from one scratch block stay aligned.</summary>
+    private static long Align16(long n) => (n + 15) & ~15L;
+
+    /// <summary>Floats of one group's zero-padded planes [Cg, H + 2·PH, W + 2·PW] (0 without padding).</summary>
+    private static long PaddedSize(Conv2dGeometry g) =>
+        g.PadH == 0 && g.PadW == 0 ? 0 : Align16((long)g.CPerGroup * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW));
+
+    /// <summary>
+    /// col: [Cg·KH·KW, OH·OW] from one group's input planes xg: [Cg, H, W]. With padding the planes are first
+    /// copied into <paramref name="pad"/> with a zero border, so every window row is one branch-free copy.
+    /// </summary>
+    private static void Im2Col(float* xg, int cg, Conv2dGeometry g, float* col, float* pad)
     {
+        int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
+        float* src = xg;
+        if (g.PadH != 0 || g.PadW != 0)
+        {
+            // pad: [Cg, Hp, Wp] ← x with a zero border
+            new Span<float>(pad, cg * hp * wp).Clear();
+            for (int c = 0; c < cg; c++)
+                for (int h = 0; h < g.H; h++)
+                    CopyRow(pad + ((long)c * hp + h + g.PadH) * wp + g.PadW, xg + ((long)c * g.H + h) * g.W, g.W);
+            src = pad;
+        }
         int ow = g.OW, oh = g.OH, p = oh * ow, sw = g.StrideW;
         for (int c = 0; c < cg; c++)
-        {
-            float* plane = xg + (long)c * g.H * g.W;
             for (int kh = 0; kh < g.KH; kh++)
                 for (int kw = 0; kw < g.KW; kw++)
                 {
                     float* row = col + ((long)(c * g.KH + kh) * g.KW + kw) * p;
-                    var (lo, hi) = ValidCols(kw, g);
-                    int off = kw * g.DilationW - g.PadW;
+                    float* s0 = src + ((long)c * hp + kh * g.DilationH) * wp + kw * g.DilationW;
                     for (int i = 0; i < oh; i++)
                     {
-                        float* dst = row + (long)i * ow;
-                        int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                        if ((uint)ih >= (uint)g.H || lo >= hi) { new Span<float>(dst, ow).Clear(); continue; }
-                        if (lo > 0) new Span<float>(dst, lo).Clear();
-                        if (hi < ow) new Span<float>(dst + hi, ow - hi).Clear();
-                        float* src = plane + (long)ih * g.W + off;
-                        if (sw == 1) new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
-                        else for (int j = lo; j < hi; j++) dst[j] = src[j * sw];
+                        float* s = s0 + (long)i * g.StrideH * wp;
+                        float* d = row + (long)i * ow;
+                        if (sw == 1) CopyRow(d, s, ow);
+                        else for (int j = 0; j < ow; j++) d[j] = s[j * sw];
                     }
                 }
-        }
     }
 
-    /// <summary>dxg: [Cg, H, W] += col2im(col: [Cg·KH·KW, OH·OW]) (the adjoint of <see cref="Im2Col"/>).</summary>
-    private static void Col2Im(float* col, int cg, Conv2dGeometry g, float* dxg)
+    /// <summary>
+    /// dxg: [Cg, H, W] = col2im(col: [Cg·KH·KW, OH·OW]) (the adjoint of <see cref="Im2Col"/>; overwrites dxg).
+    /// With padding the sums build up in <paramref name="pad"/> ([Cg, Hp, Wp]) and its interior is copied out.
+    /// </summary>
+    private static void Col2Im(float* col, int cg, Conv2dGeometry g, float* dxg, float* pad)
     {
+        int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
+        bool padded = g.PadH != 0 || g.PadW != 0;
+        float* dst = padded ? pad : dxg;
+        new Span<float>(dst, cg * hp * wp).Clear();
         int ow = g.OW, oh = g.OH, p = oh * ow, sw = g.StrideW;
         for (int c = 0; c < cg; c++)
-        {
-            float* plane = dxg + (long)c * g.H * g.W;
             for (int kh = 0; kh < g.KH; kh++)
                 for (int kw = 0; kw < g.KW; kw++)
                 {
                     float* row = col + ((long)(c * g.KH + kh) * g.KW + kw) * p;
-                    var (lo, hi) = ValidCols(kw, g);
-                    if (lo >= hi) continue;
-                    int off = kw * g.DilationW - g.PadW;
+                    float* d0 = dst + ((long)c * hp + kh * g.DilationH) * wp + kw * g.DilationW;
                     for (int i = 0; i < oh; i++)
                     {
-                        int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                        if ((uint)ih >= (uint)g.H) continue;
-                        float* src = row + (long)i * ow;
-                        float* dst = plane + (long)ih * g.W + off;
-                        if (sw == 1)
-                        {
-                            var d = new Span<float>(dst + lo, hi - lo);
-                            TensorPrimitives.Add(d, new ReadOnlySpan<float>(src + lo, hi - lo), d);
-                        }
-                        else for (int j = lo; j < hi; j++) dst[j * sw] += src[j];
+                        float* d = d0 + (long)i * g.StrideH * wp;
+                        float* s = row + (long)i * ow;
+                        if (sw == 1) AddRow(d, s, ow);
+                        else for (int j = 0; j < ow; j++) d[j * sw] += s[j];
                     }
                 }
+        if (padded)
+            for (int c = 0; c < cg; c++)
+                for (int h = 0; h < g.H; h++)
+                    CopyRow(dxg + ((long)c * g.H + h) * g.W, pad + ((long)c * hp + h + g.PadH) * wp + g.PadW, g.W);
+    }
+
+    /// <summary>dst[0..n) ← src[0..n) for short rows, inline (no call per row); the buffers must not overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(float* dst, float* src, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            for (; i <= n - 8; i += 8) Vector256.Load(src + i).Store(dst + i);
+            if (i < n) Vector256.Load(src + n - 8).Store(dst + n - 8); // overlapping tail
+            return;
         }
+        for (; i < n; i++) dst[i] = src[i];
+    }
+
+    /// <summary>dst[0..n) += src[0..n) for short rows, inline.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* dst, float* src, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= n - 8; i += 8) (Vector256.Load(dst + i) + Vector256.Load(src + i)).Store(dst + i);
+        for (; i < n; i++) dst[i] += src[i];
     }
 
     // ---- depthwise (groups == C): direct loops per plane ----------------------------------

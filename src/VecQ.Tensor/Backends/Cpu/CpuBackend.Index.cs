@@ -12,7 +12,11 @@ public sealed unsafe partial class CpuBackend
     public void IndexSelect(Tensor x, int axis, Tensor index, Tensor y)
     {
         if (IsF64(x)) { Reference.IndexSelect(x, axis, index, y); return; } // float64: the reference backend
-        // x: [outer, n, inner] contiguous, index: int32 [K] → y: [outer, K, inner]
+        // x: [outer, n, inner], index: int32 [K] → y: [outer, K, inner] contiguous
+        x = Contiguous(x, out var xTemp);
+        index = Contiguous(index, out var iTemp);
+        using var _x = xTemp;
+        using var _i = iTemp;
         var (outer, n, inner) = AroundAxis(x.Dims, axis);
         int k = index.Numel;
         int* ip = IntPtr(index);
@@ -37,7 +41,19 @@ public sealed unsafe partial class CpuBackend
     public void IndexAdd(Tensor dst, int axis, Tensor index, Tensor src)
     {
         if (NotF32(dst)) { Reference.IndexAdd(dst, axis, index, src); return; } // float64: the reference backend
-        // dst: [outer, n, inner] contiguous, index: int32 [K], src: [outer, K, inner] contiguous
+        if (!dst.IsContiguous)
+        {
+            // a strided destination: accumulate into a contiguous copy, then write it back
+            using var staged = ContiguousTemp(dst);
+            IndexAdd(staged, axis, index, src);
+            Copy(staged, dst);
+            return;
+        }
+        // dst: [outer, n, inner], index: int32 [K], src: [outer, K, inner]
+        index = Contiguous(index, out var iTemp);
+        src = Contiguous(src, out var sTemp);
+        using var _i = iTemp;
+        using var _s = sTemp;
         var (outer, n, inner) = AroundAxis(dst.Dims, axis);
         int k = index.Numel;
         int* ip = IntPtr(index);
@@ -74,7 +90,9 @@ public sealed unsafe partial class CpuBackend
     public void Gather(Tensor x, int axis, Tensor index, Tensor y)
     {
         if (IsF64(x)) { Reference.Gather(x, axis, index, y); return; } // float64: the reference backend
-        // x: any layout; index: int32, contiguous; y: index's shape, contiguous
+        // x: any layout; index: int32; y: index's shape, contiguous
+        index = Contiguous(index, out var iTemp);
+        using var _i = iTemp;
         int total = index.Numel;
         int* ip = IntPtr(index);
         CheckIndices("gather", ip, total, x.Dims[axis], axis);
@@ -86,7 +104,11 @@ public sealed unsafe partial class CpuBackend
     public void ScatterAdd(Tensor dst, int axis, Tensor index, Tensor src)
     {
         if (NotF32(dst)) { Reference.ScatterAdd(dst, axis, index, src); return; } // float64: the reference backend
-        // dst: contiguous; index: int32, contiguous; src: index's shape, contiguous
+        // dst: any layout (written through its strides); index: int32; src: index's shape
+        index = Contiguous(index, out var iTemp);
+        src = Contiguous(src, out var sTemp);
+        using var _i = iTemp;
+        using var _s = sTemp;
         int total = index.Numel;
         int* ip = IntPtr(index);
         CheckIndices("scatter_add", ip, total, dst.Dims[axis], axis);

@@ -56,6 +56,13 @@ public sealed unsafe partial class CpuBackend
         float* dyp = Ptr(dy), dxp = Ptr(dx);
         int* ip = IntPtr(indices);
         long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
+        // every index is checked before anything is written (and outside the parallel loop)
+        for (long i = 0, total = (long)g.N * g.C * p; i < total; i++)
+            if ((uint)ip[i] >= (ulong)hw)
+            {
+                long plane = i / p, q = i % p;
+                throw new ArgumentException($"max_pool2d_backward: index {ip[i]} at [{plane / g.C}, {plane % g.C}, {q / g.OW}, {q % g.OW}] is out of range [0, {hw}) for a {g.H}x{g.W} plane");
+            }
         void Planes(int s, int e)
         {
             for (int pl = s; pl < e; pl++)
@@ -64,23 +71,10 @@ public sealed unsafe partial class CpuBackend
                 float* src = dyp + pl * p;
                 int* idx = ip + pl * p;
                 new Span<float>(d, (int)hw).Clear();
-                for (long q = 0; q < p; q++)
-                {
-                    int at = idx[q];
-                    if ((uint)at >= (ulong)hw)
-                        throw new ArgumentException($"max_pool2d_backward: index {at} at plane {pl}, position {q} is outside the {g.H}x{g.W} input plane");
-                    d[at] += src[q];
-                }
+                for (long q = 0; q < p; q++) d[idx[q]] += src[q];
             }
         }
-        // indices are checked while running; run serially when any may be bad so the exception is not wrapped
-        RunPlanes(g.N * g.C, (long)g.N * g.C * (p + hw), Planes, allValid: IndicesInRange(ip, (long)g.N * g.C * p, hw));
-    }
-
-    private static bool IndicesInRange(int* ip, long count, long limit)
-    {
-        for (long i = 0; i < count; i++) if ((uint)ip[i] >= (ulong)limit) return false;
-        return true;
+        RunPlanes(g.N * g.C, (long)g.N * g.C * (p + hw), Planes);
     }
 
     /// <inheritdoc/>
@@ -156,9 +150,9 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>Runs body over [0, planes) in parallel chunks when the work is large enough.</summary>
-    private static void RunPlanes(int planes, long work, Action<int, int> body, bool allValid = true)
+    private static void RunPlanes(int planes, long work, Action<int, int> body)
     {
-        int chunks = allValid ? ChunksFor(planes, work) : 1;
+        int chunks = ChunksFor(planes, work);
         if (chunks == 1) body(0, planes);
         else ForChunks(planes, chunks, (_, s, e) => body(s, e));
     }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using VecQ.Tensors.Backends.Cpu;
 
 namespace VecQ.Tensors;
@@ -64,6 +63,16 @@ public sealed unsafe partial class CpuBackend : IBackend
         var t = TempLike(x);
         Copy(x, t);
         return t;
+    }
+
+    /// <summary>
+    /// <paramref name="t"/> itself when contiguous, else a contiguous copy (kept in <paramref name="temp"/>
+    /// for the caller to dispose): the kernels that index by position read through this.
+    /// </summary>
+    private Tensor Contiguous(Tensor t, out Tensor? temp)
+    {
+        temp = t.IsContiguous ? null : ContiguousTemp(t);
+        return temp ?? t;
     }
 
     /// <summary>Runs body(chunk, start, end) over <paramref name="chunks"/> near-equal ranges of [0, count) in parallel.</summary>
