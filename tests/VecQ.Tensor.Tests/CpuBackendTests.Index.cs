@@ -1,3 +1,5 @@
+using static VecQ.Tensors.Tests.TestUtil;
+
 namespace VecQ.Tensors.Tests;
 
 // index_select / index_add_ / gather / scatter_add_.
@@ -96,6 +98,58 @@ public partial class CpuBackendTests
             using var idx = RandInt(47, 6, 5, 2);
             return x.Gather(1, idx);
         });
+    }
+
+    [Fact]
+    public void IndexKernelsReadStridedOperandsWhenCalledDirectly()
+    {
+        // the op layer hands contiguous tensors over; a direct backend call may pass any view
+        float[] Run(IBackend be, string op)
+        {
+            using var idxBase = Tensor.FromArray(new[] { 3, 9, 0, 9, 4, 9, 3, 9, 1, 9 }, [10]);
+            using var idx = idxBase.Slice(0, 0, 10, 2);                 // [3, 0, 4, 3, 1], stride 2
+            switch (op)
+            {
+                case "index_select":
+                {
+                    using var x0 = Rand(1, 6, 8);
+                    using var x = x0.T();                                // [8, 6]
+                    using var y = Tensor.Empty([8, 5]);
+                    be.IndexSelect(x, 1, idx, y);
+                    return y.ToArray();
+                }
+                case "index_add":
+                {
+                    using var b = Rand(2, 6, 10);
+                    using var dst = b.Slice(1, 0, 10, 2);                // [6, 5], stride 2
+                    using var s0 = Rand(3, 5, 6);
+                    using var src = s0.T();                              // [6, 5]
+                    be.IndexAdd(dst, 1, idx, src);
+                    return b.ToArray();
+                }
+                case "gather":
+                {
+                    using var x = Rand(4, 6, 5);
+                    using var i0 = RandInt(5, 5, 4, 6);
+                    using var i = i0.T();                                // [6, 4]
+                    using var y = Tensor.Empty([6, 4]);
+                    be.Gather(x, 1, i, y);
+                    return y.ToArray();
+                }
+                default:
+                {
+                    using var dst = Rand(6, 6, 5);
+                    using var i0 = RandInt(7, 5, 4, 6);
+                    using var i = i0.T();
+                    using var s0 = Rand(8, 4, 6);
+                    using var src = s0.T();
+                    be.ScatterAdd(dst, 1, i, src);
+                    return dst.ToArray();
+                }
+            }
+        }
+        foreach (var op in new[] { "index_select", "index_add", "gather", "scatter_add" })
+            AssertClose(Run(Backend.Reference, op), Run(Backend.Cpu, op), 1e-6, 1e-5, op);
     }
 
     [Fact]

@@ -10,7 +10,9 @@ namespace VecQ.Tensors;
 //   backward data    col_g [Kg, P] = W_gᵀ [Kg, Og] · dy_g [Og, P], then col2im into dx
 //   backward weight  dW_g [Og, Kg] += dy_g [Og, P] · col_gᵀ [P, Kg]                (summed over the batch)
 // with Kg = C/groups·KH·KW and P = OH·OW. A 1×1, stride-1, unpadded kernel reads x (writes dx) directly.
-// Large batches run in parallel over samples (each chunk its own pooled im2col buffer, single-threaded
+// With padding, im2col first copies the group's planes into a zero-bordered buffer so each window row is
+// one branch-free copy (col2im accumulates there and copies the interior out).
+// Large batches run in parallel over samples (each chunk its own pooled im2col buffers, single-threaded
 // GEMMs); small ones loop over samples with a multi-threaded GEMM. Depthwise convolutions use direct loops.
 public sealed unsafe partial class CpuBackend
 {
