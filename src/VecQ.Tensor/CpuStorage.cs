@@ -20,7 +20,11 @@ public sealed unsafe class CpuStorage : Storage
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "storage length must be >= 0");
         long bytes = Math.Max(length * dtype.Size(), 64);
-        return new CpuStorage(dtype, length, HostMemoryPool.Rent(bytes), bytes);
+        var storage = new CpuStorage(dtype, length, HostMemoryPool.Rent(bytes), bytes);
+        // Native memory is invisible to the GC: report it, so tensors that were never disposed are
+        // collected (and their memory returned) as promptly as managed arrays would be.
+        GC.AddMemoryPressure(bytes);
+        return storage;
     }
 
     /// <summary>Raw pointer to element 0.</summary>
@@ -38,7 +42,9 @@ public sealed unsafe class CpuStorage : Storage
     protected override void Free()
     {
         nint p = Interlocked.Exchange(ref _ptr, 0);
-        if (p != 0) HostMemoryPool.Return(p, _bytes);
+        if (p == 0) return;
+        HostMemoryPool.Return(p, _bytes);
+        GC.RemoveMemoryPressure(_bytes);
     }
 
     /// <summary>Safety net for storages whose tensors were never disposed.</summary>
@@ -55,8 +61,8 @@ public static class HostMemoryPool
     private static readonly object Gate = new();
     private static long _cached;
 
-    /// <summary>Upper bound on bytes kept for reuse (default 512 MiB).</summary>
-    public static long MaxCachedBytes { get; set; } = 512L << 20;
+    /// <summary>Upper bound on bytes kept for reuse (default 192 MiB).</summary>
+    public static long MaxCachedBytes { get; set; } = 192L << 20;
 
     /// <summary>Bytes currently cached.</summary>
     public static long CachedBytes { get { lock (Gate) return _cached; } }
