@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -7,13 +8,10 @@ namespace VecQ.Quant;
 /// <summary>
 /// SIMD kernels over host spans used by every quantizer: sums and dot products accumulated in
 /// double (float lanes widened), the fused grid projection and the dequantization. No per-element
-/// delegates: <see cref="Vector{T}"/> loops and <see cref="TensorPrimitives"/> over cache-sized blocks.
+/// delegates: fused <see cref="Vector{T}"/> loops and <see cref="TensorPrimitives"/>.
 /// </summary>
 internal static class HostMath
 {
-    /// <summary>Elements per block of the chained TensorPrimitives passes (stays in L1/L2).</summary>
-    internal const int Block = 4096;
-
     /// <summary>Σ a in double.</summary>
     public static double Sum(ReadOnlySpan<float> a)
     {
@@ -129,32 +127,85 @@ internal static class HostMath
     }
 
     /// <summary>
-    /// The grid projection shared by the quantizers: with x = (w − center)/step − preSubtract,
-    /// r = clamp(round_half_even(x), lo, hi); codes = (int)r + codeShift; v = r + vOffset.
-    /// (center = 0 skips the subtraction, so VecQ computes exactly w/step − ½.)
+    /// The grid projection shared by the quantizers, one fused SIMD pass: with
+    /// x = (w − center)/step − preSubtract, r = clamp(round_half_even(x), lo, hi);
+    /// codes = (int)r + codeShift; v = r + vOffset. (center = 0 skips the subtraction, so VecQ computes
+    /// exactly w/step − ½; every operation is a correctly rounded IEEE float op, the same in the
+    /// vector body and the scalar tail.)
     /// </summary>
     public static void Project(ReadOnlySpan<float> w, float center, float step, float preSubtract, float lo, float hi,
         int codeShift, float vOffset, Span<int> codes, Span<float> v)
     {
-        for (int s = 0; s < w.Length; s += Block)
+        if (codes.Length != w.Length || v.Length != w.Length) throw new ArgumentException($"project: lengths {w.Length}, {codes.Length}, {v.Length} differ");
+        var vw = MemoryMarshal.Cast<float, Vector<float>>(w);
+        var vv = MemoryMarshal.Cast<float, Vector<float>>(v);
+        var vc = MemoryMarshal.Cast<int, Vector<int>>(codes);
+        var vCenter = new Vector<float>(center);
+        var vStep = new Vector<float>(step);
+        var vPre = new Vector<float>(preSubtract);
+        var vLo = new Vector<float>(lo);
+        var vHi = new Vector<float>(hi);
+        var vShift = new Vector<int>(codeShift);
+        var vOff = new Vector<float>(vOffset);
+        bool shifted = center != 0, pre = preSubtract != 0;
+        for (int i = 0; i < vw.Length; i++)
         {
-            int len = Math.Min(Block, w.Length - s);
-            var wb = w.Slice(s, len);
-            var vb = v.Slice(s, len);
-            var cb = codes.Slice(s, len);
-            if (center != 0)
-            {
-                TensorPrimitives.Subtract(wb, center, vb);
-                TensorPrimitives.Divide(vb, step, vb);
-            }
-            else TensorPrimitives.Divide(wb, step, vb);
-            if (preSubtract != 0) TensorPrimitives.Subtract(vb, preSubtract, vb);
-            TensorPrimitives.Round(vb, MidpointRounding.ToEven, vb);
-            TensorPrimitives.Clamp(vb, lo, hi, vb);
-            TensorPrimitives.ConvertTruncating<float, int>(vb, cb);
-            if (codeShift != 0) TensorPrimitives.Add(cb, codeShift, cb);
-            if (vOffset != 0) TensorPrimitives.Add(vb, vOffset, vb);
+            var x = shifted ? (vw[i] - vCenter) / vStep : vw[i] / vStep;
+            if (pre) x -= vPre;
+            var r = Vector.Min(Vector.Max(Vector.Round(x), vLo), vHi);
+            vc[i] = Vector.ConvertToInt32(r) + vShift;
+            vv[i] = r + vOff;
         }
+        for (int i = vw.Length * Vector<float>.Count; i < w.Length; i++)
+        {
+            float x = shifted ? (w[i] - center) / step : w[i] / step;
+            if (pre) x -= preSubtract;
+            float r = Math.Min(Math.Max(MathF.Round(x, MidpointRounding.ToEven), lo), hi);
+            codes[i] = (int)r + codeShift;
+            v[i] = r + vOffset;
+        }
+    }
+
+    /// <summary>
+    /// TWN codes in one SIMD pass: c = sign(w) where |w| &gt; delta, else 0; returns Σ|w| and the count over |w| &gt; delta.
+    /// </summary>
+    public static (double SumAbove, long CountAbove) Ternary(ReadOnlySpan<float> w, float delta, Span<int> codes)
+    {
+        var vw = MemoryMarshal.Cast<float, Vector<float>>(w);
+        var vc = MemoryMarshal.Cast<int, Vector<int>>(codes);
+        var vDelta = new Vector<float>(delta);
+        Vector<double> s0 = default, s1 = default;
+        Vector<int> count = default;
+        for (int i = 0; i < vw.Length; i++)
+        {
+            var x = vw[i];
+            var ax = Vector.Abs(x);
+            var above = Vector.GreaterThan(ax, vDelta);                  // −1 where |w| > Δ
+            var pos = Vector.GreaterThan(x, Vector<float>.Zero);         // −1 where w > 0
+            vc[i] = (-(pos + pos) - Vector<int>.One) & above;             // ±1 above Δ, else 0
+            Vector.Widen(Vector.ConditionalSelect(above, ax, Vector<float>.Zero), out var lo, out var hi);
+            s0 += lo;
+            s1 += hi;
+            count -= above;
+        }
+        double sum = Vector.Sum(s0 + s1);
+        long n = Vector.Sum(count);
+        for (int i = vw.Length * Vector<float>.Count; i < w.Length; i++)
+        {
+            float x = w[i], ax = Math.Abs(x);
+            if (ax > delta) { codes[i] = x > 0 ? 1 : -1; sum += ax; n++; }
+            else codes[i] = 0;
+        }
+        return (sum, n);
+    }
+
+    /// <summary>Binary codes in one SIMD pass: 0 where w ≥ 0 (v = +½), −1 where w &lt; 0 (v = −½).</summary>
+    public static void Binary(ReadOnlySpan<float> w, Span<int> codes)
+    {
+        var vw = MemoryMarshal.Cast<float, Vector<float>>(w);
+        var vc = MemoryMarshal.Cast<int, Vector<int>>(codes);
+        for (int i = 0; i < vw.Length; i++) vc[i] = Vector.OnesComplement(Vector.GreaterThanOrEqual(vw[i], Vector<float>.Zero));
+        for (int i = vw.Length * Vector<float>.Count; i < w.Length; i++) codes[i] = w[i] >= 0 ? 0 : -1;
     }
 
     /// <summary>v = (float)codes + offset (exact for |codes| &lt; 2^24).</summary>
@@ -169,5 +220,39 @@ internal static class HostMath
     {
         TensorPrimitives.Multiply(v, alpha, q);
         if (shift != 0) TensorPrimitives.Add(q, shift, q);
+    }
+
+    /// <summary>
+    /// Sorts non-negative, non-NaN floats ascending in O(n): their IEEE bit patterns order like the
+    /// values, so an LSD radix sort over three 11-bit digits of the uint keys does it (small spans: Sort).
+    /// </summary>
+    public static void SortNonNegative(Span<float> a)
+    {
+        int n = a.Length;
+        if (n < 4096) { a.Sort(); return; }
+        var keys = MemoryMarshal.Cast<float, uint>(a);
+        uint[] rented = ArrayPool<uint>.Shared.Rent(n);
+        try
+        {
+            Span<uint> src = keys, dst = rented.AsSpan(0, n);
+            Span<int> count = stackalloc int[2048];
+            bool inRented = false;
+            for (int shift = 0; shift < 32; shift += 11)
+            {
+                count.Clear();
+                foreach (uint k in src) count[(int)((k >> shift) & 2047)]++;
+                if (count[(int)((src[0] >> shift) & 2047)] == n) continue;   // every key has this digit
+                int sum = 0;
+                for (int b = 0; b < 2048; b++) { int c = count[b]; count[b] = sum; sum += c; }
+                foreach (uint k in src) dst[count[(int)((k >> shift) & 2047)]++] = k;
+                var t = src; src = dst; dst = t;
+                inRented = !inRented;
+            }
+            if (inRented) src.CopyTo(keys);
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(rented);
+        }
     }
 }

@@ -253,7 +253,7 @@ public static class VecQTheory
     /// VecQ projection; exact ties at level boundaries aside). Ties keep the smallest λ.
     /// </summary>
     /// <remarks>
-    /// Cost O(d log d + N·n·log d) instead of N passes over the data: |w| is sorted once with suffix
+    /// Cost O(d + N·n·log d) instead of N passes over the data: |w| is sorted once (radix sort) with suffix
     /// sums, and for each λ the boundaries jλσ (j = 1..n) are located by binary search, giving
     /// w·v = ½Σ|w| + Σ_j Σ_{|w_i| ≥ jλσ} |w_i| and v·v = d/4 + Σ_j 2j·#{|w_i| ≥ jλσ}. Boundaries past
     /// max|w| end the inner loop early. k = 1 or σ = 0: J_o does not depend on λ; the result is
@@ -273,7 +273,7 @@ public static class VecQTheory
         double ww = HostMath.Dot(w, w);
         var a = new float[d];
         TensorPrimitives.Abs(w, a);
-        Array.Sort(a);
+        HostMath.SortNonNegative(a);
         var suffix = new double[d + 1];   // suffix[i] = Σ_{m ≥ i} a[m]
         for (int i = d - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + a[i];
         int n = (1 << (bits - 1)) - 1;

@@ -12,8 +12,9 @@ namespace VecQ.Tensors;
 // with Kg = C/groups·KH·KW and P = OH·OW. A 1×1, stride-1, unpadded kernel reads x (writes dx) directly.
 // With padding, im2col first copies the group's planes into a zero-bordered buffer so each window row is
 // one branch-free copy (col2im accumulates there and copies the interior out).
-// Large batches run in parallel over samples (each chunk its own pooled im2col buffers, single-threaded
-// GEMMs); small ones loop over samples with a multi-threaded GEMM. Depthwise convolutions use direct loops.
+// Large batches run in parallel over samples: each worker thread claims the next sample (the weight
+// gradient: the next fixed block of samples) and uses its own pooled im2col buffers and a single-threaded
+// GEMM; small batches loop over samples with a multi-threaded GEMM. Depthwise convolutions use direct loops.
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
@@ -29,31 +30,30 @@ public sealed unsafe partial class CpuBackend
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
         bool direct = IsPointwise(g);
         long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
-        var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        using var scratch = CpuScratch.Rent(chunks * (colSize + padSize));
+        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
+        using var scratch = CpuScratch.Rent(workers * (colSize + padSize));
         float* cols = scratch.Pointer;
 
-        ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        ForSamples(g.N, workers, (worker, n) =>
         {
-            // this chunk's buffers: col [Kg, P], padded input planes [Cg, H + 2·PH, W + 2·PW]
-            float* col = cols + chunk * (colSize + padSize);
+            // this worker's buffers: col [Kg, P], padded input planes [Cg, H + 2·PH, W + 2·PW]
+            float* col = cols + worker * (colSize + padSize);
             float* pad = col + colSize;
-            for (int n = n0; n < n1; n++)
-                for (int gi = 0; gi < groups; gi++)
-                {
-                    // x_g: [Cg, H, W] → col: [Kg, P]; y_g: [Og, P]
-                    float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
-                    float* src = xg;
-                    if (!direct) { Im2Col(xg, cg, g, col, pad); src = col; }
-                    float* yg = yp + ((long)n * g.O + (long)gi * og) * p;
-                    Sgemm.Run(og, p, kg, wp + (long)gi * og * kg, kg, false, src, p, false, yg, p, 1f, 0f, gemmThreads);
-                    if (bp != null)
-                        for (int o = 0; o < og; o++)
-                        {
-                            var row = new Span<float>(yg + (long)o * p, p);
-                            TensorPrimitives.Add(row, bp[gi * og + o], row);
-                        }
-                }
+            for (int gi = 0; gi < groups; gi++)
+            {
+                // x_g: [Cg, H, W] → col: [Kg, P]; y_g: [Og, P]
+                float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
+                float* src = xg;
+                if (!direct) { Im2Col(xg, cg, g, col, pad); src = col; }
+                float* yg = yp + ((long)n * g.O + (long)gi * og) * p;
+                Sgemm.Run(og, p, kg, wp + (long)gi * og * kg, kg, false, src, p, false, yg, p, 1f, 0f, gemmThreads);
+                if (bp != null)
+                    for (int o = 0; o < og; o++)
+                    {
+                        var row = new Span<float>(yg + (long)o * p, p);
+                        TensorPrimitives.Add(row, bp[gi * og + o], row);
+                    }
+            }
         });
     }
 
@@ -70,30 +70,29 @@ public sealed unsafe partial class CpuBackend
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
         bool direct = IsPointwise(g);
         long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
-        var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        using var scratch = CpuScratch.Rent(chunks * (colSize + padSize));
+        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
+        using var scratch = CpuScratch.Rent(workers * (colSize + padSize));
         float* cols = scratch.Pointer;
 
-        ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        ForSamples(g.N, workers, (worker, n) =>
         {
-            // this chunk's buffers: col [Kg, P], padded gradient planes [Cg, H + 2·PH, W + 2·PW]
-            float* col = cols + chunk * (colSize + padSize);
+            // this worker's buffers: col [Kg, P], padded gradient planes [Cg, H + 2·PH, W + 2·PW]
+            float* col = cols + worker * (colSize + padSize);
             float* pad = col + colSize;
-            for (int n = n0; n < n1; n++)
-                for (int gi = 0; gi < groups; gi++)
+            for (int gi = 0; gi < groups; gi++)
+            {
+                // dy_g: [Og, P], W_g: [Og, Kg] → col: [Kg, P] → dx_g: [Cg, H, W]
+                float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
+                float* dxg = dxp + ((long)n * g.C + (long)gi * cg) * hw;
+                float* wg = wp + (long)gi * og * kg;
+                if (direct)
                 {
-                    // dy_g: [Og, P], W_g: [Og, Kg] → col: [Kg, P] → dx_g: [Cg, H, W]
-                    float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
-                    float* dxg = dxp + ((long)n * g.C + (long)gi * cg) * hw;
-                    float* wg = wp + (long)gi * og * kg;
-                    if (direct)
-                    {
-                        Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, dxg, p, 1f, 0f, gemmThreads);
-                        continue;
-                    }
-                    Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, col, p, 1f, 0f, gemmThreads);
-                    Col2Im(col, cg, g, dxg, pad);
+                    Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, dxg, p, 1f, 0f, gemmThreads);
+                    continue;
                 }
+                Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, col, p, 1f, 0f, gemmThreads);
+                Col2Im(col, cg, g, dxg, pad);
+            }
         });
     }
 
@@ -111,17 +110,22 @@ public sealed unsafe partial class CpuBackend
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
         bool direct = IsPointwise(g);
         long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
-        var (chunks, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        // per chunk: an im2col buffer, padded input planes, and (chunks after the first) a partial dW summed at the end
-        long perChunk = colSize + padSize + Align16(dwSize);
-        using var scratch = CpuScratch.Rent(chunks * perChunk);
+        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
+        // the batch is cut into fixed blocks of samples, each summed into its own dW (block 0 straight into dw)
+        // and added up in block order at the end, so the result does not depend on which thread ran what;
+        // twice as many blocks as workers lets a thread that was held up fall behind without stalling the rest
+        int blocks = workers == 1 ? 1 : Math.Min(g.N, 2 * workers);
+        long perWorker = colSize + padSize, partial = Align16(dwSize);
+        using var scratch = CpuScratch.Rent(workers * perWorker + (blocks - 1) * partial);
         float* buf = scratch.Pointer;
+        float* partials = buf + workers * perWorker;
 
-        ForChunks(g.N, chunks, (chunk, n0, n1) =>
+        ForSamples(blocks, workers, (worker, block) =>
         {
-            float* col = buf + chunk * perChunk;
+            float* col = buf + worker * perWorker;
             float* pad = col + colSize;
-            float* acc = chunk == 0 ? dwp : pad + padSize;
+            float* acc = block == 0 ? dwp : partials + (block - 1) * partial;
+            int n0 = (int)((long)g.N * block / blocks), n1 = (int)((long)g.N * (block + 1) / blocks);
             for (int n = n0; n < n1; n++)
                 for (int gi = 0; gi < groups; gi++)
                 {
@@ -134,8 +138,30 @@ public sealed unsafe partial class CpuBackend
                 }
         });
         var total = new Span<float>(dwp, dwSize);
-        for (int c = 1; c < chunks; c++)
-            TensorPrimitives.Add(total, new ReadOnlySpan<float>(buf + c * perChunk + colSize + padSize, dwSize), total);
+        for (int b = 1; b < blocks; b++)
+            TensorPrimitives.Add(total, new ReadOnlySpan<float>(partials + (b - 1) * partial, dwSize), total);
+    }
+
+    /// <summary>
+    /// Runs body(worker, item) for every item in [0, count): <paramref name="workers"/> threads each claim the
+    /// next unclaimed item until none is left, so a thread slowed down by other load just does fewer items.
+    /// Worker indices are 0..workers−1 (one set of scratch buffers each).
+    /// </summary>
+    private static void ForSamples(int count, int workers, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        workers = Math.Clamp(workers, 1, count);
+        if (workers == 1)
+        {
+            for (int i = 0; i < count; i++) body(0, i);
+            return;
+        }
+        int next = -1;
+        Parallelism.For(workers, worker =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count) body(worker, i);
+        });
     }
 
     /// <summary>A 1×1 kernel with stride 1 and no padding: the input planes are the im2col matrix.</summary>
@@ -143,7 +169,7 @@ public sealed unsafe partial class CpuBackend
         g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
 
     /// <summary>
-    /// How to spread a batch: (chunks of samples run in parallel, threads per GEMM). Parallel over
+    /// How to spread a batch: (worker threads over the samples, threads per GEMM). Parallel over
     /// samples when the batch divides well over the threads and there is enough work; otherwise one
     /// sample at a time with every thread inside the GEMM.
     /// </summary>

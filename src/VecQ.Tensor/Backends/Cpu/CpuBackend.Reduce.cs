@@ -51,15 +51,10 @@ public sealed unsafe partial class CpuBackend
             return;
         }
 
-        if (reduced[r - 1]) ReduceRows(op, x, yp, dims, strides, reduced, y.Numel);
-        else ReduceAccumulate(op, x, yp, dims, strides, reduced, y.Numel);
-
-        if (op == ReduceOp.Mean)
-        {
-            // y: means from sums
-            var ys = new Span<float>(yp, y.Numel);
-            TensorPrimitives.Divide(ys, (float)count, ys);
-        }
+        // a mean divides the double sum before it is rounded to float, as the reference does
+        double divisor = op == ReduceOp.Mean ? count : 1;
+        if (reduced[r - 1]) ReduceRows(op, x, yp, dims, strides, reduced, y.Numel, divisor);
+        else ReduceAccumulate(op, x, yp, dims, strides, reduced, y.Numel, divisor);
     }
 
     /// <summary>x's non-trivial axes merged into runs of reduced or kept axes that are contiguous in x (outermost first).</summary>
@@ -111,8 +106,11 @@ public sealed unsafe partial class CpuBackend
         return off;
     }
 
-    /// <summary>Innermost run reduced: y[o] = reduce over every reduced combination of a contiguous row.</summary>
-    private static void ReduceRows(ReduceOp op, Tensor x, float* yp, int[] dims, int[] strides, bool[] reduced, int outputs)
+    /// <summary>
+    /// Innermost run reduced: y[o] = reduce over every reduced combination of a contiguous row
+    /// (sums divided by <paramref name="divisor"/>: the count for a mean, else 1).
+    /// </summary>
+    private static void ReduceRows(ReduceOp op, Tensor x, float* yp, int[] dims, int[] strides, bool[] reduced, int outputs, double divisor)
     {
         float* xp = Ptr(x);
         int len = dims[^1];
@@ -128,7 +126,7 @@ public sealed unsafe partial class CpuBackend
             ForChunks(len, chunks, (c, s, e) => parts[c] = RowReduce(op, xp + s, e - s));
             double acc = parts[0];
             for (int c = 1; c < chunks; c++) acc = Combine(op, acc, parts[c]);
-            yp[0] = (float)acc;
+            yp[0] = (float)(acc / divisor);
             return;
         }
 
@@ -154,7 +152,7 @@ public sealed unsafe partial class CpuBackend
                         ri[d] = 0;
                     }
                 }
-                yp[o] = (float)acc;
+                yp[o] = (float)(acc / divisor);
             }
         }
 
@@ -219,8 +217,11 @@ public sealed unsafe partial class CpuBackend
         _ => acc + v,
     };
 
-    /// <summary>Innermost run kept: each y row (length of that run) accumulates the matching x rows of every reduced combination.</summary>
-    private static void ReduceAccumulate(ReduceOp op, Tensor x, float* yp, int[] dims, int[] strides, bool[] reduced, int outputs)
+    /// <summary>
+    /// Innermost run kept: each y row (length of that run) accumulates the matching x rows of every reduced
+    /// combination (sums divided by <paramref name="divisor"/>: the count for a mean, else 1).
+    /// </summary>
+    private static void ReduceAccumulate(ReduceOp op, Tensor x, float* yp, int[] dims, int[] strides, bool[] reduced, int outputs, double divisor)
     {
         float* xp = Ptr(x);
         int len = dims[^1];
@@ -269,7 +270,7 @@ public sealed unsafe partial class CpuBackend
                     ri[d] = 0;
                 }
             }
-            if (sum) for (int i = 0; i < n; i++) acc[i] = (float)total[i];
+            if (sum) for (int i = 0; i < n; i++) acc[i] = (float)(total[i] / divisor);
         }
 
         int threads = Parallelism.Threads;

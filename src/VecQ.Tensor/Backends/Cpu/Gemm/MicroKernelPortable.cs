@@ -26,8 +26,12 @@ internal static unsafe class MicroKernelPortable
     /// <param name="c">Top-left of the 4×NR C tile.</param>
     /// <param name="ldc">Distance between C rows in floats.</param>
     /// <param name="beta">Scale of the old C (0: overwrite, 1: accumulate).</param>
+    /// <param name="pf">First of <paramref name="pfCount"/> addresses to prefetch for a later call (see <see cref="SgemmKernel"/>).</param>
+    /// <param name="pfStride">Bytes between prefetched addresses.</param>
+    /// <param name="pfCount">Addresses to prefetch (ignored here: .NET has no portable prefetch).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel4xN(int kc, float* a, float* b, nint bStride, float* c, nint ldc, float beta)
+    public static void Kernel4xN(int kc, float* a, float* b, nint bStride, float* c, nint ldc, float beta,
+        byte* pf, nint pfStride, int pfCount)
     {
         int w = Vector<float>.Count;
         Vector<float> c00 = Vector<float>.Zero, c01 = Vector<float>.Zero;

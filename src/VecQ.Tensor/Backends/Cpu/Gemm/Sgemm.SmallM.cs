@@ -36,7 +36,7 @@ internal static unsafe partial class Sgemm
         PackBuffers buf = PackBuffers.ForCurrentThread();
         float* tile = buf.Get(PackBuffers.SlotTile, (nint)mrT * nrT);
         float* ap = buf.Get(PackBuffers.SlotA, (nint)rowsPadded * k);
-        float* bblk = buf.Get(PackBuffers.SlotB, (nint)kcMax * nbMax);
+        float* panelB = buf.Get(PackBuffers.SlotStrip, (nint)kcMax * nrT);
         for (int pc = 0; pc < k; pc += kcMax)
             Packing.PackA(ap + (nint)rowsPadded * pc, g->A, g->Lda, g->TransA, i0, rows, pc, Math.Min(kcMax, k - pc), mrT, g->Alpha);
 
@@ -50,58 +50,73 @@ internal static unsafe partial class Sgemm
             {
                 int kc = Math.Min(kcMax, k - pc);
                 float beta = pc == 0 ? g->Beta : 1f;
-                Packing.PackB(bblk, g->B, ldb, false, pc, kc, jb, nb, nrT);
 
                 // The next block in this order: (jb, pc + kc), or (jb + NB, 0) with its C rows too.
                 int pcN = pc + kc, jbN = jb;
                 if (pcN >= k) { pcN = 0; jbN = jb + nbMax; }
                 bool prefetch = canPrefetch && jbN < j1;
                 int nbN = Math.Min(nbMax, j1 - jbN), kcN = Math.Min(kcMax, k - pcN);
-                int lineBytes = nbN * sizeof(float);
-                int linesPerRow = (lineBytes + 63) / 64 + 1; // +1: the run may straddle one more line
-                int pfRows = kcN + (pcN == 0 ? rows : 0);
-                int pfTotal = pfRows * linesPerRow;
+                // Prefetch schedule for the next block, handed to the kernels one strided segment per call:
+                // for each line offset l of a row's run (whole lines, then the run's last byte in case the
+                // run straddles one more line), the kcN rows of B, then (new column block) the rows of C.
+                nint runBytes = (nint)nbN * sizeof(float);
+                int lFull = (int)((runBytes + 63) / 64), lCount = prefetch ? lFull + 1 : 0;
+                int cRowsN = pcN == 0 ? rows : 0;
                 int calls = (nb + nrT - 1) / nrT * (rowsPadded / mrT);
-                int pfPerCall = (pfTotal + calls - 1) / calls;
+                int groups = cRowsN > 0 ? 2 : 1;
+                long pfLines = (long)lCount * (kcN + cRowsN);
+                int rowsPerCall = (int)Math.Min(kc / 4, (pfLines + Math.Max(1, calls - 2 * lCount * groups) - 1) / Math.Max(1, calls - 2 * lCount * groups));
+                rowsPerCall = Math.Max(rowsPerCall, 1);
                 byte* bN = (byte*)(g->B + pcN * ldb + jbN);
                 byte* cN = (byte*)(g->C + i0 * ldc + jbN);
-                int pf = 0;
+                int pfL = 0, pfGroup = 0, pfRow = 0;
 
                 float* apBlock = ap + (nint)rowsPadded * pc;
                 for (int jr = 0; jr < nb; jr += nrT)
                 {
                     int cols = Math.Min(nrT, nb - jr);
-                    float* panelB = bblk + (nint)jr * kc;
                     float* cStrip = cBlock + jr;
+                    // The first full row panel reads the strip in place and packs it for the others; a
+                    // partial strip (or too few rows, or no such kernel) is packed, zero-padded, up front.
+                    bool copyInKernel = cols == nrT && rows >= mrT && kern.CopyFn != null;
+                    if (!copyInKernel) Packing.PackB(panelB, g->B, ldb, false, pc, kc, jb + jr, cols, nrT);
                     for (int ir = 0; ir < rows; ir += mrT)
                     {
-                        if (prefetch)
+                        byte* pfp = null;
+                        nint pfs = 0;
+                        int pfc = 0;
+                        if (pfL < lCount)
                         {
-                            int stop = Math.Min(pfTotal, pf + pfPerCall);
-                            for (; pf < stop; pf++)
+                            int groupRows = pfGroup == 0 ? kcN : cRowsN;
+                            pfc = Math.Min(rowsPerCall, groupRows - pfRow);
+                            pfs = pfGroup == 0 ? bRowBytes : cRowBytes;
+                            pfp = (pfGroup == 0 ? bN : cN) + pfRow * pfs + (pfL < lFull ? pfL * 64 : runBytes - 1);
+                            pfRow += pfc;
+                            if (pfRow >= groupRows)
                             {
-                                int row = pf / linesPerRow, l = pf - row * linesPerRow;
-                                byte* rowStart = row < kcN ? bN + row * bRowBytes : cN + (row - kcN) * cRowBytes;
-                                byte* line = rowStart + Math.Min(l * 64, lineBytes - 1);
-                                if (LabPf == 1) Sse.Prefetch0(line);
-                                else if (LabPf == 2) Sse.Prefetch1(line);
-                                else Sse.Prefetch2(line);
+                                pfRow = 0;
+                                if (pfGroup == 0 && cRowsN > 0) pfGroup = 1;
+                                else { pfGroup = 0; pfL++; }
                             }
                         }
                         int mr = Math.Min(mrT, rows - ir);
                         float* panelA = apBlock + (nint)ir * kc;
                         float* cij = cStrip + ir * ldc;
-                        if (mr == mrT && cols == nrT)
+                        if (ir == 0 && copyInKernel)
                         {
-                            fn(kc, panelA, panelB, nrT, cij, ldc, beta);
+                            kern.CopyFn(kc, panelA, g->B + pc * ldb + jb + jr, ldb, cij, ldc, beta, pfp, pfs, pfc, panelB);
+                        }
+                        else if (mr == mrT && cols == nrT)
+                        {
+                            fn(kc, panelA, panelB, nrT, cij, ldc, beta, pfp, pfs, pfc);
                         }
                         else if (mr == kern.EdgeRows && cols == nrT)
                         {
-                            kern.EdgeFn(kc, panelA, panelB, nrT, cij, ldc, beta);
+                            kern.EdgeFn(kc, panelA, panelB, nrT, cij, ldc, beta, pfp, pfs, pfc);
                         }
                         else
                         {
-                            fn(kc, panelA, panelB, nrT, tile, nrT, 0f);
+                            fn(kc, panelA, panelB, nrT, tile, nrT, 0f, pfp, pfs, pfc);
                             Packing.StoreTile(cij, ldc, tile, nrT, mr, cols, beta);
                         }
                     }

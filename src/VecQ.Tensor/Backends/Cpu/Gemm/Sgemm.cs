@@ -29,7 +29,7 @@ namespace VecQ.Tensors.Backends.Cpu;
 internal static unsafe partial class Sgemm
 {
     /// <summary>Largest M that takes the small-M path (B streamed strip by strip instead of packed in blocks).</summary>
-    internal const int SmallMMaxRows = 256;
+    internal static int SmallMMaxRows = 256;
 
     /// <summary>Default smallest number of multiply-adds worth giving to one extra thread.</summary>
     internal const long DefaultMinFmasPerPart = 1L << 20;
@@ -37,6 +37,7 @@ internal static unsafe partial class Sgemm
     private static readonly SgemmKernel AutoKernel = SgemmKernel.For(SgemmIsa.Auto);
     internal static int LabKc = int.Parse(Environment.GetEnvironmentVariable("VECQ_KCIP") ?? "0");
     internal static int LabPf = int.Parse(Environment.GetEnvironmentVariable("VECQ_PF") ?? "1");
+    internal static int LabKcP = 0, LabMc = 0;
 
     /// <summary>
     /// C ← alpha·op(A)·op(B) + beta·C for row-major m×k op(A), k×n op(B) and m×n C.
@@ -92,7 +93,7 @@ internal static unsafe partial class Sgemm
 
         SgemmKernel kernel = isa == SgemmIsa.Auto ? AutoKernel : SgemmKernel.For(isa);
         bool smallM = !transB && m <= SmallMMaxRows;
-        int kc = EqualBlock(k, smallM ? (LabKc > 0 ? LabKc : kernel.KCSmallM) : kernel.KC);
+        int kc = EqualBlock(k, smallM ? (LabKc > 0 ? LabKc : kernel.KCSmallM) : (LabKcP > 0 ? LabKcP : kernel.KC));
 
         int nStrips = (n + kernel.NR - 1) / kernel.NR;
         int mPanels = (m + kernel.MR - 1) / kernel.MR;
@@ -225,15 +226,15 @@ internal static unsafe partial class Sgemm
             float* cij = c + ir * ldc;
             if (mr == mrT && cols == nrT)
             {
-                fn(kc, panel, bp, bs, cij, ldc, beta);
+                fn(kc, panel, bp, bs, cij, ldc, beta, null, 0, 0);
             }
             else if (mr == kern.EdgeRows && cols == nrT)
             {
-                kern.EdgeFn(kc, panel, bp, bs, cij, ldc, beta);
+                kern.EdgeFn(kc, panel, bp, bs, cij, ldc, beta, null, 0, 0);
             }
             else
             {
-                fn(kc, panel, bp, bs, tile, nrT, 0f);
+                fn(kc, panel, bp, bs, tile, nrT, 0f, null, 0, 0);
                 Packing.StoreTile(cij, ldc, tile, nrT, mr, cols, beta);
             }
         }

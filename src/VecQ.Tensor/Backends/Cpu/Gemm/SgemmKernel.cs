@@ -25,7 +25,10 @@ internal enum SgemmIsa
 /// a : kc steps × MR floats, contiguous (A[i0..i0+MR, p] for p = 0..kc; alpha already folded in)
 /// b : kc rows × NR floats, row p at b + p·bStride (bStride = NR when packed, ldb when read in place)
 /// c : MR rows × NR floats, row r at c + r·ldc;  c ← acc + beta·c   (beta == 0 overwrites, NaN-safe)
+/// pf: pfCount addresses pf, pf + pfStride, … to prefetch into L1 for a later call, one every four k steps
 /// </code>
+/// Spreading the prefetches through the arithmetic keeps only a few misses in flight at a time; the same
+/// prefetches issued in a burst between calls fill the miss buffers and stall the core.
 /// Blocking (see DESIGN §9): KC bounds the k-depth of one pass (a KC×NR B micro-panel should stay in L1),
 /// MC the rows of one packed A block (MC×KC in L2), NC the columns of one packed B block (KC×NC in L3).
 /// </remarks>
@@ -43,25 +46,32 @@ internal readonly unsafe struct SgemmKernel
     public readonly int MC;
     /// <summary>Columns of one packed B block (a multiple of <see cref="NR"/>).</summary>
     public readonly int NC;
-    /// <summary>The micro-kernel: (kc, a, b, bStride, c, ldc, beta).</summary>
-    public readonly delegate*<int, float*, float*, nint, float*, nint, float, void> Fn;
+    /// <summary>The micro-kernel: (kc, a, b, bStride, c, ldc, beta, pf, pfStride, pfCount).</summary>
+    public readonly delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> Fn;
     /// <summary>
     /// Optional edge kernel for a last A panel of exactly <see cref="EdgeRows"/> rows (same operand layout,
     /// A still MR floats per k step), so M ≡ EdgeRows (mod MR) wastes no FMAs and needs no spill tile; or null.
     /// </summary>
-    public readonly delegate*<int, float*, float*, nint, float*, nint, float, void> EdgeFn;
+    public readonly delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> EdgeFn;
     /// <summary>Rows of <see cref="EdgeFn"/> (0 when there is none).</summary>
     public readonly int EdgeRows;
+    /// <summary>
+    /// Optional variant of <see cref="Fn"/> that also writes the B rows it reads, packed (kc×NR), to its last
+    /// argument: the small-M path reads each B strip in place once this way and packs it for the other row
+    /// panels without a separate pass; or null.
+    /// </summary>
+    public readonly delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, float*, void> CopyFn;
     /// <summary>Which family this is.</summary>
     public readonly SgemmIsa Isa;
 
     /// <summary>Creates a kernel descriptor.</summary>
     public SgemmKernel(SgemmIsa isa, int mr, int nr, int kc, int kcSmallM, int mc, int nc,
-        delegate*<int, float*, float*, nint, float*, nint, float, void> fn,
-        int edgeRows = 0, delegate*<int, float*, float*, nint, float*, nint, float, void> edgeFn = null)
+        delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> fn,
+        int edgeRows = 0, delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> edgeFn = null,
+        delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, float*, void> copyFn = null)
     {
         Isa = isa; MR = mr; NR = nr; KC = kc; KCSmallM = kcSmallM; MC = mc; NC = nc; Fn = fn;
-        EdgeRows = edgeRows; EdgeFn = edgeFn;
+        EdgeRows = edgeRows; EdgeFn = edgeFn; CopyFn = copyFn;
     }
 
     /// <summary>The descriptor for <paramref name="isa"/>; <see cref="SgemmIsa.Auto"/> picks by hardware.</summary>
@@ -79,13 +89,13 @@ internal readonly unsafe struct SgemmKernel
             case SgemmIsa.Avx512:
                 return new SgemmKernel(isa, MicroKernel512.MR, MicroKernel512.NR,
                     kc: 384, kcSmallM: 256, mc: 192, nc: 4096, &MicroKernel512.Kernel8x32,
-                    MicroKernel512.EdgeRows, &MicroKernel512.Kernel4x32);
+                    MicroKernel512.EdgeRows, &MicroKernel512.Kernel4x32, &MicroKernel512.Kernel8x32Copy);
             case SgemmIsa.Avx2:
                 if (!(Avx2.IsSupported && Fma.IsSupported))
                     throw new PlatformNotSupportedException("The AVX2 SGEMM kernel needs AVX2 and FMA3.");
                 return new SgemmKernel(isa, MicroKernelAvx2.MR, MicroKernelAvx2.NR,
                     kc: 256, kcSmallM: 256, mc: 144, nc: 4096, &MicroKernelAvx2.Kernel6x16,
-                    MicroKernelAvx2.EdgeRows, &MicroKernelAvx2.Kernel4x16);
+                    MicroKernelAvx2.EdgeRows, &MicroKernelAvx2.Kernel4x16, &MicroKernelAvx2.Kernel6x16Copy);
             default:
                 int nr = MicroKernelPortable.NR;
                 return new SgemmKernel(SgemmIsa.Portable, MicroKernelPortable.MR, nr,
