@@ -174,14 +174,14 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
         if (_codes == null || _codes.IsDisposed || !Shape.Equal(_codes.Dims, shape))
         {
             _codes?.Dispose();
-            _codes = Tensor.Empty(shape, DType.Int32);
+            _codes = Tensor.Empty(shape, DType.Int32);                 // codes: like w, int32, CPU
         }
         if (_v.Length != d) _v = new float[d];
         if (_groups.Length != groups) _groups = new QuantGroup[groups];
-        var q = Tensor.Empty(shape, DType.Float32);
+        var q = Tensor.Empty(shape, DType.Float32);                    // w_q: like w, CPU
         try
         {
-            ReadOnlySpan<float> w = HostSpan<float>(data) is { } direct ? direct.Span : CopyToHost(data);
+            ReadOnlySpan<float> w = HostSpan<float>(data) is { } direct ? direct.Span : CopyToHost(data);   // [d] row-major
             Metrics = Run(w, groups, training ? QuantPass.TrainingForward : QuantPass.EvalForward, HostSpan<int>(_codes)!.Value.Span, _v, HostSpan<float>(q)!.Value.Span, _groups);
             ForwardCount++;
             if (data.Storage is not CpuStorage)
@@ -190,7 +190,7 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
                 q.Dispose();
                 q = moved;
             }
-            return Functions.StraightThrough(p.Variable, q);
+            return Functions.StraightThrough(p.Variable, q);              // like w; dL/dw = dL/dw_q
         }
         finally
         {

@@ -303,6 +303,40 @@ public sealed class QuantizerTests
         Assert.Equal(0, new IterativeL2Quantizer(2, maxIterations: 0).Quantize(g).Groups[0].Iterations);
     }
 
+    /// <summary>The SIMD bodies of TWN, binary and uniform agree with element-by-element references (odd length, zeros, −0).</summary>
+    [Fact]
+    public void TwnBinaryUniform_MatchScalarReferences_OnLargeOddInput()
+    {
+        var w = TestData.Gaussian(10_003, 77, 0.1);
+        w[5] = 0f;
+        w[6] = -0f;
+        w[10_001] = -0f;
+        double meanAbs = w.Average(x => Math.Abs((double)x));
+        float delta = (float)(0.7 * meanAbs);
+        double sum = 0;
+        int count = 0;
+        var twnCodes = new int[w.Length];
+        for (int i = 0; i < w.Length; i++)
+            if (Math.Abs(w[i]) > delta) { twnCodes[i] = w[i] > 0 ? 1 : -1; sum += Math.Abs(w[i]); count++; }
+        var twn = new TwnQuantizer().Quantize(w);
+        Assert.Equal(twnCodes, twn.Codes);
+        Assert.Equal((float)(sum / count), twn.Alpha, 1e-6);
+
+        var bin = new BinaryQuantizer().Quantize(w);
+        Assert.Equal(w.Select(x => x >= 0 ? 0 : -1), bin.Codes);
+        Assert.Equal((float)(2 * meanAbs), bin.Alpha, 1e-6);
+
+        float min = w.Min(), max = w.Max();
+        float step = (float)(((double)max - min) / 15);
+        var uni = new UniformQuantizer(4).Quantize(w);
+        for (int i = 0; i < w.Length; i++)
+        {
+            float u = Math.Clamp(MathF.Round((w[i] - min) / step, MidpointRounding.ToEven), 0, 15);
+            Assert.Equal((int)u - 8, uni.Codes[i]);
+            Assert.Equal(min + u * step, uni.Values[i], 1e-5);
+        }
+    }
+
     [Fact]
     public void AllZeroWeights_QuantizeToZeroWithoutNaN()
     {

@@ -78,6 +78,18 @@ public unsafe class SgemmTests
         Check(12, 40, 30, false, false, 0, 0, 0, 1f, 0f, 1, SgemmIsa.Avx512, 1);
     }
 
+    /// <summary>Concurrent callers (single- and multi-threaded calls mixed) each get their own correct result.</summary>
+    [Fact]
+    public void ConcurrentCalls_AreIndependent()
+    {
+        Parallel.For(0, 6, new ParallelOptions { MaxDegreeOfParallelism = 6 }, id =>
+        {
+            for (int rep = 0; rep < 3; rep++)
+                Check(97 + id, 130 - id, 64 + 7 * id, (id & 1) != 0, (id & 2) != 0, id, 1, 2, 1f, 0f,
+                    [1 + (rep + id) % 2], SgemmIsa.Auto, 1);
+        });
+    }
+
     /// <summary>k = 0 scales C by beta; alpha = 0 does too (A and B unread).</summary>
     [Fact]
     public void KZeroOrAlphaZero_ScalesC()

@@ -20,7 +20,7 @@ internal static unsafe partial class Sgemm
     private static void ComputePacked(Job* g, int part, int i0, int i1, int j0, int j1)
     {
         SgemmKernel kern = g->Kernel;
-        int mrT = kern.MR, nrT = kern.NR, mcMax = LabMc > 0 ? LabMc : kern.MC, ncMax = kern.NC, k = g->K, kcMax = g->Kc;
+        int mrT = kern.MR, nrT = kern.NR, mcMax = kern.MC, ncMax = kern.NC, k = g->K, kcMax = g->Kc;
         nint lda = g->Lda, ldb = g->Ldb, ldc = g->Ldc;
         bool shared = g->Split == Split.RowsSharedB;
         PackBuffers buf = PackBuffers.ForCurrentThread();

@@ -6,22 +6,24 @@ namespace VecQ.Tensors.Backends.Cpu;
 internal static unsafe partial class Sgemm
 {
     /// <summary>Columns of one B block on the small-M path (rows of 512 bytes: eight whole cache lines).</summary>
-    internal static int SmallMBlockCols = 128;
+    internal const int SmallMBlockCols = 128;
 
     /// <summary>
     /// The small-M path (conv im2col shapes such as 64×19600×800) for C[i0..i1, j0..j1], B not transposed.
-    /// Each B element is used only M times, so B is streamed from memory once and its reading must overlap
-    /// the arithmetic (DESIGN §9: packing B up front cost 25–30% there). All rows of A are packed once, K block
-    /// by K block (block pc at offset R·pc, R = rows rounded up to MR); then:
+    /// Each B element is used only M times, so B is streamed from memory exactly once and its reading has to
+    /// overlap the arithmetic (DESIGN §9: packing B up front cost 25–30% there). All rows of A are packed once,
+    /// K block by K block (block pc at offset R·pc, R = rows rounded up to MR); then:
     /// <code>
     /// jb  blocks of NB columns (NB·4 bytes = whole cache lines per B row)   C block rows×NB stays in L2 across K
-    ///  pc K in equal blocks ≤ KC (≈200)     copy the kc×NB block of B into NR-wide panels (L2; one panel in L1)
-    ///   jr NR-wide panels of the block
-    ///    ir MR-tall A micro-panels         micro-kernel
+    ///  pc K in equal blocks ≤ KC (≈200)
+    ///   jr NR-wide strips of the block   first row panel: kernel reads the kc×NR strip of B in place (stride ldb)
+    ///    ir MR-tall A micro-panels       and packs it on the way (CopyFn); the other row panels use that L1 panel
     /// </code>
-    /// While one block computes, the next block's B rows (and, for a new column block, its C rows) are
-    /// prefetched, a few lines before each kernel call: rows of B are ldb apart, which the hardware
-    /// prefetchers follow poorly, and runs of whole lines per row keep DRAM pages open.
+    /// While one block computes, the kernels prefetch the next block's B rows (and, for a new column block,
+    /// its C rows), a few lines every call, one every four k steps: rows of B are ldb apart, which the hardware
+    /// prefetchers follow poorly, and bursts of prefetches between calls would fill the miss buffers and stall.
+    /// Reading each strip of B once (rather than in place by every row panel) touches each of its pages once
+    /// per strip instead of once per k step of every kernel call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeSmallM(Job* g, int i0, int i1, int j0, int j1)
@@ -41,7 +43,7 @@ internal static unsafe partial class Sgemm
             Packing.PackA(ap + (nint)rowsPadded * pc, g->A, g->Lda, g->TransA, i0, rows, pc, Math.Min(kcMax, k - pc), mrT, g->Alpha);
 
         nint bRowBytes = ldb * sizeof(float), cRowBytes = ldc * sizeof(float);
-        bool canPrefetch = LabPf > 0 && Sse.IsSupported;
+        bool canPrefetch = Sse.IsSupported;
         for (int jb = j0; jb < j1; jb += nbMax)
         {
             int nb = Math.Min(nbMax, j1 - jb);

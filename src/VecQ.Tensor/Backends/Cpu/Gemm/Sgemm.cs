@@ -8,36 +8,32 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// with opA(i, p) = transA ? a[p·lda + i] : a[i·lda + p] and opB(p, j) = transB ? b[j·ldb + p] : b[p·ldb + j].
 /// </summary>
 /// <remarks>
-/// <para>Structure (the classic Goto/BLIS loop nest; DESIGN §9 has the measurements behind the choices):</para>
-/// <code>
-/// parts   split N (or M when N is narrow) into one range per thread, NR- (MR-) aligned
-/// jc      NC-wide column blocks of the part           packed B block  KC×NC  (L3)
-///  pc     K in equal blocks of depth ≤ KC             packed A block  MC×KC  (L2)
-///   ic    MC-tall row blocks
-///    jr   NR-wide micro-panels of the B block         KC×NR micro-panel      (L1)
-///     ir  MR-tall micro-panels of the A block         MR×NR register tile: the micro-kernel
-/// </code>
-/// <para>Small M with B not transposed (conv im2col shapes such as 64×19600×800) skips packing B: each B
-/// element is used only M times, so packing cost 25–30% there. The kernel then reads a KC×NR strip of B in
-/// place (stride ldb) with KC ≈ 200–256 so the strip stays in L1; A for all M rows is packed per K block.
-/// This path is taken only when the rows of such a strip spread over the L1 sets (ldb not a multiple of a
-/// large power of two); a partial last strip is packed with zero padding.</para>
-/// <para>alpha is folded into the packed A; beta is applied by the first K block only (later blocks
-/// accumulate), and beta == 0 overwrites C without reading it, so NaN in C is ignored. Partial tiles are
-/// computed into a spill tile and copied out. Scratch memory is per thread and reused (<see cref="PackBuffers"/>).</para>
+/// <para>Two loop nests (DESIGN §9 has the measurements behind the choices), picked by shape:</para>
+/// <list type="bullet">
+/// <item><description><b>Packed</b> (<c>Sgemm.Packed.cs</c>): the Goto/BLIS nest. B is packed in KC×NC blocks
+/// (L3), A in MC×KC blocks (L2), and the MR×NR micro-kernel runs over KC×NR B micro-panels held in L1.
+/// With several threads the parts take MR-aligned row ranges and pack each B block together into shared
+/// memory (one barrier per block), so neither operand is packed twice.</description></item>
+/// <item><description><b>Small M</b> (<c>Sgemm.SmallM.cs</c>, M ≤ <see cref="SmallMMaxRows"/>, B not transposed;
+/// conv im2col shapes such as 64×19600×800): each B element is used only M times, so B is streamed once,
+/// read in place by the first row panel of each strip (which packs it for the rest), with the next block's
+/// lines prefetched from inside the kernels. Threads take NR-aligned column ranges.</description></item>
+/// </list>
+/// <para>K is split into equal blocks (800 → 4×200, not 384+384+32). alpha is folded into the packed A;
+/// beta is applied by the first K block only (later blocks accumulate), and beta == 0 overwrites C without
+/// reading it, so NaN in C is ignored. Partial tiles use an edge kernel (last panel of exactly
+/// <see cref="SgemmKernel.EdgeRows"/> rows) or a spill tile. Scratch memory is per thread and reused
+/// (<see cref="PackBuffers"/>); threads come from <see cref="GemmWorkers"/>. No allocation per call.</para>
 /// </remarks>
 internal static unsafe partial class Sgemm
 {
     /// <summary>Largest M that takes the small-M path (B streamed strip by strip instead of packed in blocks).</summary>
-    internal static int SmallMMaxRows = 256;
+    internal const int SmallMMaxRows = 256;
 
     /// <summary>Default smallest number of multiply-adds worth giving to one extra thread.</summary>
     internal const long DefaultMinFmasPerPart = 1L << 20;
 
     private static readonly SgemmKernel AutoKernel = SgemmKernel.For(SgemmIsa.Auto);
-    internal static int LabKc = int.Parse(Environment.GetEnvironmentVariable("VECQ_KCIP") ?? "0");
-    internal static int LabPf = int.Parse(Environment.GetEnvironmentVariable("VECQ_PF") ?? "1");
-    internal static int LabKcP = 0, LabMc = 0;
 
     /// <summary>
     /// C ← alpha·op(A)·op(B) + beta·C for row-major m×k op(A), k×n op(B) and m×n C.
@@ -93,7 +89,7 @@ internal static unsafe partial class Sgemm
 
         SgemmKernel kernel = isa == SgemmIsa.Auto ? AutoKernel : SgemmKernel.For(isa);
         bool smallM = !transB && m <= SmallMMaxRows;
-        int kc = EqualBlock(k, smallM ? (LabKc > 0 ? LabKc : kernel.KCSmallM) : (LabKcP > 0 ? LabKcP : kernel.KC));
+        int kc = EqualBlock(k, smallM ? kernel.KCSmallM : kernel.KC);
 
         int nStrips = (n + kernel.NR - 1) / kernel.NR;
         int mPanels = (m + kernel.MR - 1) / kernel.MR;
