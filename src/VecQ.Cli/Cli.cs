@@ -19,6 +19,10 @@ internal static class Cli
             TrainCommand.Build(output),
             EvalCommand.Build(output),
             BenchCommand.Build(output),
+            TheoryCommand.Build(output),
+            DqlCommand.Build(output),
+            ExportCommand.Build(output),
+            QuantizeCommand.Build(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

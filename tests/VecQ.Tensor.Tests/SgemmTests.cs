@@ -57,15 +57,26 @@ public unsafe class SgemmTests
 
     /// <summary>Larger shapes that cross KC/MC/NC block edges and split K into several equal blocks.</summary>
     [Theory]
-    [InlineData(260, 4100, 531, false, false)] // packed path, two NC blocks, K split 3×177, shared B
-    [InlineData(211, 1001, 613, false, false)] // small-M path with a partial last strip
+    [InlineData(260, 4100, 531, false, false)] // packed: two NC blocks on one thread, shared B on more; K = 3×177
+    [InlineData(211, 1001, 613, false, false)] // small-M path, partial last strip and last chunk
     [InlineData(64, 1960, 800, false, false)]  // LeNet-like small-M shape, K = 4×200
     [InlineData(257, 263, 769, true, true)]    // packed, every operand transposed
-    [InlineData(1000, 13, 200, false, true)]   // narrow N: row ranges sharing B
-    [InlineData(100, 9, 300, true, false)]     // small M, narrow N: row ranges
+    [InlineData(1000, 13, 200, false, true)]   // narrow N: row chunks sharing B
+    [InlineData(100, 9, 300, true, false)]     // small M, narrow N: a single column chunk
     public void BlockEdges_MatchNaive(int m, int n, int k, bool ta, bool tb)
     {
         Check(m, n, k, ta, tb, 5, 3, 1, 0.5f, -1f, [1, 2, 3], SgemmIsa.Auto, Sgemm.DefaultMinFmasPerPart / 8);
+    }
+
+    /// <summary>Several threads packing B into shared memory block by block (a small shared limit).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SharedB_SeveralBlocks_MatchNaive(bool transB)
+    {
+        // 300 rows (packed path); k = 600 in K blocks of 200; shared blocks of 200 rows × 256 columns:
+        // 3 × 3 blocks (the last column block 88 wide).
+        Check(300, 600, 600, false, transB, 1, 2, 3, 1f, 0.5f, [2, 3], SgemmIsa.Auto, 1, sharedLimitFloats: 256 * 200);
     }
 
     /// <summary>The 512-bit kernel on a shape with several blocks (software-emulated where not accelerated).</summary>
@@ -164,7 +175,8 @@ public unsafe class SgemmTests
 
     /// <summary>Runs one case once per thread count against one naive reference.</summary>
     private static void Check(int m, int n, int k, bool ta, bool tb, int padA, int padB, int padC,
-        float alpha, float beta, int[] threadCounts, SgemmIsa isa, long minFmasPerPart)
+        float alpha, float beta, int[] threadCounts, SgemmIsa isa, long minFmasPerPart,
+        long sharedLimitFloats = Sgemm.SharedLimitFloats)
     {
         int lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + padC;
         int aRows = ta ? k : m, bRows = tb ? n : k;
@@ -206,7 +218,7 @@ public unsafe class SgemmTests
         {
             var c = (float[])c0.Clone();
             fixed (float* pa = a, pb = b, pc = c)
-                Sgemm.Run(m, n, k, pa, lda, ta, pb, ldb, tb, pc, ldc, alpha, beta, threads, isa, minFmasPerPart);
+                Sgemm.Run(m, n, k, pa, lda, ta, pb, ldb, tb, pc, ldc, alpha, beta, threads, isa, minFmasPerPart, sharedLimitFloats);
             for (int i = 0; i < m; i++)
             {
                 for (int j = 0; j < n; j++)

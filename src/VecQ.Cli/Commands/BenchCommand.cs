@@ -20,8 +20,11 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => 100 };
         var steps = new Option<int>("--steps") { Description = "timed steps (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
+        var wbits = new Option<int>("--wbits") { Description = "weight bits 1..16 (quantized train step), or 32 for float", DefaultValueFactory = _ => 32 };
+        var abits = new Option<int>("--abits") { Description = "activation bits 1..16, or 32 for float", DefaultValueFactory = _ => 32 };
+        var quantizer = new Option<string>("--quantizer") { Description = "weight quantizer: vecq, ul2q, twn, l2, uniform or binary", DefaultValueFactory = _ => "vecq" };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
-        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, json };
+        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, json };
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!;
@@ -29,12 +32,14 @@ internal static class BenchCommand
             if (b < 1) throw new OptionException($"--batch-size {b}: expected an integer >= 1");
             if (n < 1) throw new OptionException($"--steps {n}: expected an integer >= 1");
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
-            var r = Run(name, b, n);
-            output.Out.WriteLine($"{name} batch {b} ({Parallelism.Threads} threads): train step {r.TrainMs:F1} ms ({b / r.TrainMs * 1000:F0} img/s), inference {r.InferMs:F1} ms ({b / r.InferMs * 1000:F0} img/s); FMA peak {r.PeakGflops:F0} GFLOP/s");
+            var quant = QuantSpec.Parse(p.GetValue(wbits), p.GetValue(abits), p.GetValue(quantizer)!, "gaussian", "tensor");
+            if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
+            var r = Run(name, b, n, quant);
+            output.Out.WriteLine($"{name} W{quant.WBits}/A{quant.ABits} batch {b} ({Parallelism.Threads} threads): train step {r.TrainMs:F1} ms ({b / r.TrainMs * 1000:F0} img/s), inference {r.InferMs:F1} ms ({b / r.InferMs * 1000:F0} img/s); FMA peak {r.PeakGflops:F0} GFLOP/s");
             if (p.GetValue(json))
                 JsonLine.Write(output.Out, new Dictionary<string, object?>
                 {
-                    ["model"] = name, ["batch_size"] = b, ["wbits"] = 32, ["abits"] = 32, ["threads"] = Parallelism.Threads,
+                    ["model"] = name, ["batch_size"] = b, ["wbits"] = quant.WBits, ["abits"] = quant.ABits, ["quantizer"] = quant.QuantizerName, ["threads"] = Parallelism.Threads,
                     ["train_ms_per_step"] = r.TrainMs, ["infer_ms_per_step"] = r.InferMs,
                     ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,
                     ["fma_peak_gflops"] = r.PeakGflops,
@@ -45,11 +50,11 @@ internal static class BenchCommand
     }
 
     /// <summary>Median train-step and inference milliseconds, and the FMA peak measured around them.</summary>
-    public static (double TrainMs, double InferMs, double PeakGflops) Run(string name, int batch, int steps)
+    public static (double TrainMs, double InferMs, double PeakGflops) Run(string name, int batch, int steps, QuantSpec? quant = null)
     {
         var config = ModelFactory.DefaultConfig(name, 10);
         var rng = new Rng(7);
-        var net = ModelFactory.Build(config, rng);
+        var net = (quant ?? QuantSpec.Float).Build(config, rng);
         using var optimizer = new Sgd(net, 0.01, momentum: 0.9, weightDecay: 1e-4);
         using var images = Tensor.RandN([batch, 1, 28, 28], rng);
         var labelValues = new int[batch];

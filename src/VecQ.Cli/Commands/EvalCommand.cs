@@ -25,12 +25,7 @@ internal static class EvalCommand
             if (p.GetValue(limit) is < 1) throw new OptionException($"--limit-test {p.GetValue(limit)}: expected an integer >= 1");
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            using var loaded = Checkpoint.Load(path);
-            var meta = loaded.Metadata;
-            if (string.IsNullOrEmpty(meta.Config)) throw new InvalidDataException($"{path}: checkpoint has no model config (was it written by vecq train?)");
-            var config = ModelFactory.ModelConfig.FromJson(meta.Config, path);
-            var model = ModelFactory.Build(config, new Rng(0));
-            model.LoadStateDict(loaded.Tensors);
+            var (model, config, meta, quant) = CheckpointModel.Load(path, attachWeights: true);
             string name = p.GetValue(dataset) ?? (meta.Extra.TryGetValue("dataset", out var ds) ? ds : "fashion-mnist");
             if (name is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{name}': expected fashion-mnist or mnist");
             var test = MnistDataset.Load(name, DatasetSplit.Test, new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) });
@@ -42,11 +37,11 @@ internal static class EvalCommand
             if (p.GetValue(json))
                 JsonLine.Write(output.Out, new Dictionary<string, object?>
                 {
-                    ["model"] = config.Model, ["dataset"] = name, ["wbits"] = 32, ["abits"] = 32, ["quantizer"] = "none",
+                    ["model"] = config.Model, ["dataset"] = name, ["wbits"] = quant.WBits, ["abits"] = quant.ABits, ["quantizer"] = quant.QuantizerName,
                     ["epochs"] = meta.Epoch, ["seconds"] = seconds, ["images_per_second"] = n / Math.Max(seconds, 1e-9),
                     ["test_accuracy"] = acc, ["test_loss"] = loss, ["checkpoint"] = path, ["images"] = n,
                     ["model_bytes_float"] = model.Parameters().Sum(q => (long)q.Data.Numel * 4),
-                    ["model_bytes_quantized"] = model.Parameters().Sum(q => (long)q.Data.Numel * 4),
+                    ["model_bytes_quantized"] = QuantSpec.QuantizedBytes(model),
                 });
             return 0;
         });

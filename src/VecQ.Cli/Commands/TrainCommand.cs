@@ -31,12 +31,18 @@ internal static class TrainCommand
         var limitTest = new Option<int?>("--limit-test") { Description = "use only the first N test images" };
         var every = new Option<int>("--checkpoint-every") { Description = "steps between resumable checkpoints", DefaultValueFactory = _ => d.CheckpointEverySteps };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
+        var wbits = new Option<int>("--wbits") { Description = "weight bits 1..16, or 32 for float weights", DefaultValueFactory = _ => 32 };
+        var abits = new Option<int>("--abits") { Description = "activation bits 1..16, or 32 for float activations", DefaultValueFactory = _ => 32 };
+        var quantizer = new Option<string>("--quantizer") { Description = "weight quantizer: vecq, ul2q, twn, l2, uniform or binary", DefaultValueFactory = _ => "vecq" };
+        var lambda = new Option<string>("--lambda") { Description = "VecQ step: gaussian (λ_k) or exact (searched on the weights)", DefaultValueFactory = _ => "gaussian" };
+        var granularity = new Option<string>("--granularity") { Description = "one scale per tensor or per output channel: tensor or channel", DefaultValueFactory = _ => "tensor" };
         var stopAfter = new Option<int?>("--stop-after-steps") { Description = "stop abruptly after N steps, as if killed (for testing --resume)", Hidden = true };
 
         var cmd = new Command("train", "train a model (default: LeNet5 on Fashion-MNIST)")
         {
             model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
             seed, threads, outDir, resume, limitTrain, limitTest, every, json, stopAfter,
+            wbits, abits, quantizer, lambda, granularity,
         };
         cmd.SetAction(p =>
         {
@@ -50,6 +56,8 @@ internal static class TrainCommand
                 Threads = p.GetValue(threads), Out = p.GetValue(outDir)!, Resume = p.GetValue(resume),
                 LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest),
                 CheckpointEverySteps = p.GetValue(every), Json = p.GetValue(json), StopAfterSteps = p.GetValue(stopAfter),
+                WBits = p.GetValue(wbits), ABits = p.GetValue(abits), Quantizer = p.GetValue(quantizer)!,
+                Lambda = p.GetValue(lambda)!, Granularity = p.GetValue(granularity)!,
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();
@@ -58,11 +66,11 @@ internal static class TrainCommand
             if (o.Json)
                 JsonLine.Write(output.Out, new Dictionary<string, object?>
                 {
-                    ["model"] = r.Model, ["dataset"] = r.Dataset, ["wbits"] = 32, ["abits"] = 32, ["quantizer"] = "none",
+                    ["model"] = r.Model, ["dataset"] = r.Dataset, ["wbits"] = r.Quant.WBits, ["abits"] = r.Quant.ABits, ["quantizer"] = r.Quant.QuantizerName,
                     ["epochs"] = r.Epochs, ["seconds"] = r.Seconds, ["images_per_second"] = r.ImagesPerSecond,
                     ["test_accuracy"] = r.TestAccuracy, ["test_loss"] = r.TestLoss, ["best_accuracy"] = r.BestAccuracy,
                     ["checkpoint"] = r.Checkpoint, ["best_checkpoint"] = r.BestCheckpoint,
-                    ["model_bytes_float"] = r.ModelBytesFloat, ["model_bytes_quantized"] = r.ModelBytesFloat,
+                    ["model_bytes_float"] = r.ModelBytesFloat, ["model_bytes_quantized"] = r.ModelBytesQuantized,
                     ["peak_memory_mb"] = r.PeakMemoryMb, ["epoch_accuracies"] = r.EpochAccuracies, ["embedded_sample"] = r.UsedSample,
                 });
             return 0;

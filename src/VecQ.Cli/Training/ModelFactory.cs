@@ -39,10 +39,14 @@ internal static class ModelFactory
         _ => throw new OptionException($"--model '{model}': unknown model; expected one of {string.Join(", ", Names)}"),
     };
 
-    /// <summary>Builds the model a configuration describes, initialised from <paramref name="rng"/>.</summary>
-    public static Module Build(ModelConfig config, Rng rng) => config.Model switch
+    /// <summary>
+    /// Builds the model a configuration describes, initialised from <paramref name="rng"/>; with
+    /// <paramref name="abits"/> &lt; 32 an <see cref="VecQ.Quant.ActivationQuantizer"/> fills each activation slot.
+    /// </summary>
+    public static Module Build(ModelConfig config, Rng rng, int abits = 32) => config.Model switch
     {
-        "lenet5" => new LeNet5(config.Sizes["c1"], config.Sizes["c2"], config.Sizes["hidden"], config.Sizes["classes"], rng: rng),
+        "lenet5" => new LeNet5(config.Sizes["c1"], config.Sizes["c2"], config.Sizes["hidden"], config.Sizes["classes"],
+            activations: abits < 32 ? _ => new VecQ.Quant.ActivationQuantizer(abits) : null, rng: rng),
         _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
     };
 }

@@ -25,6 +25,22 @@ internal sealed record TrainOptions
     public int? LimitTest { get; init; }
     public int CheckpointEverySteps { get; init; } = 200;
     public bool Json { get; init; }
+    /// <summary>Weight bits (32 = float).</summary>
+    public int WBits { get; init; } = 32;
+    /// <summary>Activation bits (32 = no activation quantizers).</summary>
+    public int ABits { get; init; } = 32;
+    /// <summary>Weight quantization method name.</summary>
+    public string Quantizer { get; init; } = "vecq";
+    /// <summary>VecQ λ mode: gaussian or exact.</summary>
+    public string Lambda { get; init; } = "gaussian";
+    /// <summary>tensor or channel.</summary>
+    public string Granularity { get; init; } = "tensor";
+
+    /// <summary>Start from this checkpoint's weights (fine-tuning; activation-quantizer state it lacks starts fresh).</summary>
+    public string? InitFrom { get; init; }
+
+    /// <summary>The validated quantization settings.</summary>
+    public QuantSpec Quant => QuantSpec.Parse(WBits, ABits, Quantizer, Lambda, Granularity);
     /// <summary>Stop abruptly after this many steps of this process (no final save): simulates a killed run for tests.</summary>
     public int? StopAfterSteps { get; init; }
 
@@ -50,6 +66,7 @@ internal sealed record TrainOptions
         if (LimitTest is < 1) throw new OptionException($"--limit-test {LimitTest}: expected an integer >= 1");
         if (CheckpointEverySteps < 1) throw new OptionException($"--checkpoint-every {CheckpointEverySteps}: expected an integer >= 1");
         if (StopAfterSteps is < 1) throw new OptionException($"--stop-after-steps {StopAfterSteps}: expected an integer >= 1");
+        _ = Quant;
         if (string.IsNullOrWhiteSpace(Out)) throw new OptionException("--out: expected a directory path");
     }
 }

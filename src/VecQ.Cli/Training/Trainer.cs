@@ -1,3 +1,4 @@
+using VecQ.Quant;
 using System.Diagnostics;
 using VecQ.Autograd;
 using VecQ.Datasets;
@@ -10,7 +11,7 @@ namespace VecQ.Cli.Training;
 internal sealed record TrainResult(
     string Model, string Dataset, int Epochs, double Seconds, double ImagesPerSecond,
     double TestAccuracy, double TestLoss, double BestAccuracy, string Checkpoint, string BestCheckpoint,
-    long ModelBytesFloat, double PeakMemoryMb, IReadOnlyList<double> EpochAccuracies, bool UsedSample);
+    long ModelBytesFloat, long ModelBytesQuantized, QuantSpec Quant, double PeakMemoryMb, IReadOnlyList<double> EpochAccuracies, bool UsedSample);
 
 /// <summary>Thrown by --stop-after-steps: the run stops as if killed, leaving only its periodic checkpoints.</summary>
 internal sealed class TrainingInterruptedException(int step) : Exception($"stopped after step {step} (--stop-after-steps)");
@@ -46,7 +47,22 @@ internal sealed class Trainer
 
         var config = ModelFactory.DefaultConfig(_o.Model, numClasses: train.ClassNames.Count);
         var initRng = new Rng(_o.Seed);
-        var model = ModelFactory.Build(config, initRng);
+        var quant = _o.Quant;
+        Module model;
+        if (_o.InitFrom is string init)
+        {
+            using var loaded = VecQ.Nn.Checkpoint.Load(init);
+            if (string.IsNullOrEmpty(loaded.Metadata.Config)) throw new InvalidDataException($"{init}: checkpoint has no model config (was it written by vecq train?)");
+            config = ModelFactory.ModelConfig.FromJson(loaded.Metadata.Config, init);
+            model = ModelFactory.Build(config, initRng, quant.ABits);
+            model.LoadStateDict(loaded.Tensors, strict: false);
+            var missing = model.NamedParameters().Select(e => e.Name).Concat(model.NamedBuffers().Select(e => e.Name))
+                .Where(n => !loaded.Tensors.ContainsKey(n) && !IsActivationState(n)).ToList();
+            if (missing.Count > 0) throw new InvalidDataException($"{init}: checkpoint lacks {string.Join(", ", missing)} for model {config.Model}");
+            quant.AttachWeights(model);
+            _log.WriteLine($"starting from the weights of {init}");
+        }
+        else model = quant.Build(config, initRng);
         using var optimizer = MakeOptimizer(model);
         var rngs = new Dictionary<string, Rng> { ["init"] = initRng };
         using var trainLoader = new DataLoader(train, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain });
@@ -65,7 +81,7 @@ internal sealed class Trainer
             _log.WriteLine($"resuming {LastPath} at epoch {startEpoch + 1}, step {startStep}");
         }
         Directory.CreateDirectory(_o.Out);
-        _log.WriteLine($"model {config.Model}: {model.ParameterCount():N0} parameters; {_o.Optimizer} lr {_o.Lr} ({_o.Schedule}), batch {_o.BatchSize}, {_o.Epochs} epochs, {Parallelism.Threads} threads");
+        _log.WriteLine($"model {config.Model}: {model.ParameterCount():N0} parameters, weights {(quant.WBits < 32 ? $"{quant.Method.Name()} {quant.WBits}-bit" : "float")}, activations {(quant.ABits < 32 ? $"{quant.ABits}-bit" : "float")}; {_o.Optimizer} lr {_o.Lr} ({_o.Schedule}), batch {_o.BatchSize}, {_o.Epochs} epochs, {Parallelism.Threads} threads");
 
         var epochAcc = new List<double>();
         var clock = Stopwatch.StartNew();
@@ -112,7 +128,7 @@ internal sealed class Trainer
         double seconds = clock.Elapsed.TotalSeconds;
         long floatBytes = model.Parameters().Sum(p => (long)p.Data.Numel * 4);
         return new TrainResult(_o.Model, _o.Dataset, _o.Epochs, seconds, images / Math.Max(seconds, 1e-9),
-            last.Acc, last.Loss, best, LastPath, BestPath, floatBytes,
+            last.Acc, last.Loss, best, LastPath, BestPath, floatBytes, QuantSpec.QuantizedBytes(model), quant,
             Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), epochAcc, train.IsSample || test.IsSample);
     }
 
@@ -186,19 +202,26 @@ internal sealed class Trainer
         VecQ.Nn.Checkpoint.Save(LastPath, model, meta, new TrainingState(optimizer, rngs, epoch, stepInEpoch, best));
     }
 
-    private CheckpointMetadata Metadata(ModelFactory.ModelConfig config, int epoch, long step, double accuracy) => new()
+    private CheckpointMetadata Metadata(ModelFactory.ModelConfig config, int epoch, long step, double accuracy)
     {
-        Model = config.Model,
-        Config = config.ToJson(),
-        Epoch = epoch,
-        Step = step,
-        Extra = new Dictionary<string, string>
+        var extra = new Dictionary<string, string>
         {
             ["dataset"] = _o.Dataset,
             ["test_accuracy"] = accuracy.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             ["seed"] = _o.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        },
-    };
+        };
+        _o.Quant.WriteTo(extra);
+        return new()
+        {
+            Model = config.Model,
+            Config = config.ToJson(),
+            Epoch = epoch,
+            Step = step,
+            Extra = extra,
+        };
+    }
+
+    private static bool IsActivationState(string name) => LeNet5.ActivationSlots.Any(s => name.StartsWith(s + ".", StringComparison.Ordinal));
 
     private static string Eta(double seconds)
     {

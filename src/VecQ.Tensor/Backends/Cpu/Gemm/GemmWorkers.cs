@@ -55,7 +55,8 @@ internal static unsafe class GemmWorkers
             }
             finally
             {
-                // The caller's own part usually ends last or nearly so: spin (yielding, never sleeping 1 ms).
+                // Parts claim work on demand, so the others finish about when this one does: spin (yielding,
+                // never sleeping 1 ms).
                 SpinWait spin = default;
                 while (Volatile.Read(ref s_remaining) != 0) spin.SpinOnce(sleep1Threshold: -1);
             }
@@ -92,6 +93,7 @@ internal static unsafe class GemmWorkers
         public readonly ManualResetEventSlim Signal = new(false, spinCount: 2000);
         private readonly int _part;
 
+        /// <summary>Starts the background thread for part <paramref name="part"/>.</summary>
         public Worker(int part)
         {
             _part = part;
@@ -99,6 +101,7 @@ internal static unsafe class GemmWorkers
             thread.Start();
         }
 
+        /// <summary>Waits for a job, runs this worker's part, reports completion; forever.</summary>
         private void Loop()
         {
             while (true)

@@ -4,7 +4,7 @@ namespace VecQ.Tensors.Backends.Cpu;
 
 /// <summary>
 /// One thread's SGEMM scratch memory: 64-byte-aligned native buffers for the packed A block, the packed
-/// B block, a packed edge strip of B and one spill tile for partial C tiles. Allocated on first use,
+/// B block, one packed strip of B (small-M path) and one spill tile for partial C tiles. Allocated on first use,
 /// grown when a larger problem needs more, reused by every later call on the same thread (no allocation
 /// per call), and freed by the finalizer once the thread is gone.
 /// </summary>

@@ -5,61 +5,117 @@ namespace VecQ.Tensors.Backends.Cpu;
 internal static unsafe partial class Sgemm
 {
     /// <summary>
-    /// The packed path (the Goto/BLIS loop nest) for C[i0..i1, j0..j1]:
+    /// The packed path on one thread (the Goto/BLIS loop nest) for all of C:
     /// <code>
-    /// jc  NC-wide column blocks          pack B block kc×nc  (shared: each part packs 1/parts of its panels, then a barrier)
+    /// jc  NC-wide column blocks          pack B block kc×nc into NR-wide micro-panels  (L3)
     ///  pc K in equal blocks ≤ KC
-    ///   ic MC-tall row blocks            pack A block mc×kc  (alpha folded in)
-    ///    jr NR-wide B micro-panels       (L1)
+    ///   ic MC-tall row blocks            pack A block mc×kc into MR-tall micro-panels  (L2; alpha folded in)
+    ///    jr NR-wide B micro-panels       one KC×NR micro-panel                         (L1)
     ///     ir MR-tall A micro-panels      micro-kernel
     /// </code>
-    /// With <see cref="Split.RowsSharedB"/> the B blocks alternate between two shared buffers, so one barrier per
-    /// block suffices: a part packing block t+1 knows every part is past block t−1, whose buffer it overwrites.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputePacked(Job* g, int part, int i0, int i1, int j0, int j1)
+    private static void ComputePacked(Job* g)
     {
         SgemmKernel kern = g->Kernel;
-        int mrT = kern.MR, nrT = kern.NR, mcMax = kern.MC, ncMax = kern.NC, k = g->K, kcMax = g->Kc;
+        int mrT = kern.MR, nrT = kern.NR, mcMax = kern.MC, ncMax = kern.NC, m = g->M, n = g->N, k = g->K, kcMax = g->Kc;
         nint lda = g->Lda, ldb = g->Ldb, ldc = g->Ldc;
-        bool shared = g->Split == Split.RowsSharedB;
         PackBuffers buf = PackBuffers.ForCurrentThread();
         float* tile = buf.Get(PackBuffers.SlotTile, (nint)mrT * nrT);
         float* apk = buf.Get(PackBuffers.SlotA, (nint)mcMax * kcMax);
-        float* ownB = shared ? null : buf.Get(PackBuffers.SlotB, (nint)ncMax * kcMax);
-        int step = 0;
-        for (int jc = j0; jc < j1; jc += ncMax)
+        float* bpk = buf.Get(PackBuffers.SlotB, (nint)ncMax * kcMax);
+        for (int jc = 0; jc < n; jc += ncMax)
         {
-            int nc = Math.Min(ncMax, j1 - jc);
-            for (int pc = 0; pc < k; pc += kcMax, step++)
+            int nc = Math.Min(ncMax, n - jc);
+            for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
                 float beta = pc == 0 ? g->Beta : 1f;
-                float* bpk;
-                if (shared)
+                Packing.PackB(bpk, g->B, ldb, g->TransB, pc, kc, jc, nc, nrT);
+                for (int ic = 0; ic < m; ic += mcMax)
                 {
-                    bpk = GemmWorkers.Shared + (step & 1) * g->SharedBlock;
-                    int panels = (nc + nrT - 1) / nrT;
-                    int q0 = panels * part / g->Parts, q1 = panels * (part + 1) / g->Parts;
-                    if (q0 < q1)
-                        Packing.PackB(bpk + (nint)q0 * nrT * kc, g->B, ldb, g->TransB, pc, kc,
-                            jc + q0 * nrT, Math.Min(nc, q1 * nrT) - q0 * nrT, nrT);
-                    Barrier(g);
-                }
-                else
-                {
-                    bpk = ownB;
-                    Packing.PackB(bpk, g->B, ldb, g->TransB, pc, kc, jc, nc, nrT);
-                }
-                for (int ic = i0; ic < i1; ic += mcMax)
-                {
-                    int mc = Math.Min(mcMax, i1 - ic);
+                    int mc = Math.Min(mcMax, m - ic);
                     Packing.PackA(apk, g->A, lda, g->TransA, ic, mc, pc, kc, mrT, g->Alpha);
                     float* cBlock = g->C + ic * ldc + jc;
                     for (int jr = 0; jr < nc; jr += nrT)
                         MicroLoop(in kern, kc, apk, mc, bpk + (nint)jr * kc, nrT, cBlock + jr, ldc,
                             Math.Min(nrT, nc - jr), beta, tile);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The packed path on several threads, every part running this until the work is gone. For each block
+    /// of B (<see cref="Job.KShared"/> rows × <see cref="Job.NcShared"/> columns; usually all of B):
+    /// <code>
+    /// 1. all parts pack the block into shared memory, claiming units of (K block, ≤256 columns);
+    ///    K block pc sits at offset (pc − ks)·ncPadded, as NR-wide micro-panels of kc×NR
+    /// 2. wait until every unit is packed
+    /// 3. all parts claim row chunks (≤ MC rows, whole MR panels): pc → pack own A chunk mc×kc → jr → ir → micro-kernel
+    /// </code>
+    /// Each operand is packed exactly once, and work is handed out on demand rather than split in fixed
+    /// halves, so a part that the OS descheduled for a while (this machine is shared) delays the call by at
+    /// most one chunk. Before the next block overwrites the shared B, every row chunk of the previous one
+    /// must be finished. Counters only grow, so every part derives the same work ranges without resets.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ComputePackedShared(Job* g)
+    {
+        SgemmKernel kern = g->Kernel;
+        int mrT = kern.MR, nrT = kern.NR, m = g->M, n = g->N, k = g->K, kcMax = g->Kc;
+        int chunkRows = g->ChunkRows, rowChunks = g->Chunks;
+        nint lda = g->Lda, ldb = g->Ldb, ldc = g->Ldc;
+        PackBuffers buf = PackBuffers.ForCurrentThread();
+        float* tile = buf.Get(PackBuffers.SlotTile, (nint)mrT * nrT);
+        float* apk = buf.Get(PackBuffers.SlotA, (nint)chunkRows * kcMax);
+        float* shared = GemmWorkers.Shared;
+        int panelsPerUnit = Math.Max(1, PackUnitColumns / nrT);
+        int packBase = 0, rowBase = 0;
+        for (int jc = 0; jc < n; jc += g->NcShared)
+        {
+            int nc = Math.Min(g->NcShared, n - jc);
+            int ncPadded = (nc + nrT - 1) / nrT * nrT;
+            int groups = (ncPadded / nrT + panelsPerUnit - 1) / panelsPerUnit;
+            for (int ks = 0; ks < k; ks += g->KShared)
+            {
+                int kEnd = Math.Min(k, ks + g->KShared);
+                int units = (kEnd - ks + kcMax - 1) / kcMax * groups;
+
+                if (packBase > 0) WaitFor(g, ref g->RowDone, rowBase);
+                int u;
+                while ((u = Claim(ref g->PackNext, packBase + units)) >= 0)
+                {
+                    u -= packBase;
+                    int pc = ks + u / groups * kcMax, q0 = u % groups * panelsPerUnit;
+                    int kc = Math.Min(kcMax, kEnd - pc);
+                    int cols = Math.Min(nc, (q0 + panelsPerUnit) * nrT) - q0 * nrT;
+                    Packing.PackB(shared + (nint)(pc - ks) * ncPadded + (nint)q0 * nrT * kc, g->B, ldb, g->TransB,
+                        pc, kc, jc + q0 * nrT, cols, nrT);
+                    Interlocked.Increment(ref g->PackDone);
+                }
+                packBase += units;
+                WaitFor(g, ref g->PackDone, packBase);
+
+                int r;
+                while ((r = Claim(ref g->RowNext, rowBase + rowChunks)) >= 0)
+                {
+                    int ic = ChunkStart(g, r - rowBase) * mrT;
+                    int mc = Math.Min(m, ChunkStart(g, r - rowBase + 1) * mrT) - ic;
+                    float* cBlock = g->C + ic * ldc + jc;
+                    for (int pc = ks; pc < kEnd; pc += kcMax)
+                    {
+                        int kc = Math.Min(kcMax, kEnd - pc);
+                        float beta = pc == 0 ? g->Beta : 1f;
+                        Packing.PackA(apk, g->A, lda, g->TransA, ic, mc, pc, kc, mrT, g->Alpha);
+                        float* bBlock = shared + (nint)(pc - ks) * ncPadded;
+                        for (int jr = 0; jr < nc; jr += nrT)
+                            MicroLoop(in kern, kc, apk, mc, bBlock + (nint)jr * kc, nrT, cBlock + jr, ldc,
+                                Math.Min(nrT, nc - jr), beta, tile);
+                    }
+                    Interlocked.Increment(ref g->RowDone);
+                }
+                rowBase += rowChunks;
             }
         }
     }

@@ -12,12 +12,13 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// <list type="bullet">
 /// <item><description><b>Packed</b> (<c>Sgemm.Packed.cs</c>): the Goto/BLIS nest. B is packed in KC×NC blocks
 /// (L3), A in MC×KC blocks (L2), and the MR×NR micro-kernel runs over KC×NR B micro-panels held in L1.
-/// With several threads the parts take MR-aligned row ranges and pack each B block together into shared
-/// memory (one barrier per block), so neither operand is packed twice.</description></item>
+/// With several threads, B is packed once into shared memory by all of them together, then the threads
+/// claim chunks of rows (packing their own A) until none are left: neither operand is packed twice, and
+/// a thread the OS parks for a while holds up the others by one chunk at most.</description></item>
 /// <item><description><b>Small M</b> (<c>Sgemm.SmallM.cs</c>, M ≤ <see cref="SmallMMaxRows"/>, B not transposed;
 /// conv im2col shapes such as 64×19600×800): each B element is used only M times, so B is streamed once,
 /// read in place by the first row panel of each strip (which packs it for the rest), with the next block's
-/// lines prefetched from inside the kernels. Threads take NR-aligned column ranges.</description></item>
+/// lines prefetched from inside the kernels. Threads claim chunks of columns.</description></item>
 /// </list>
 /// <para>K is split into equal blocks (800 → 4×200, not 384+384+32). alpha is folded into the packed A;
 /// beta is applied by the first K block only (later blocks accumulate), and beta == 0 overwrites C without
@@ -29,6 +30,9 @@ internal static unsafe partial class Sgemm
 {
     /// <summary>Largest M that takes the small-M path (B streamed strip by strip instead of packed in blocks).</summary>
     internal const int SmallMMaxRows = 256;
+
+    /// <summary>Largest packed A (floats, all M rows × K) the small-M path keeps per thread (16 MB).</summary>
+    internal const long SmallMMaxPackedA = 4L << 20;
 
     /// <summary>Default smallest number of multiply-adds worth giving to one extra thread.</summary>
     internal const long DefaultMinFmasPerPart = 1L << 20;
@@ -76,8 +80,10 @@ internal static unsafe partial class Sgemm
     /// <param name="threads">Threads to use.</param>
     /// <param name="isa">Micro-kernel family.</param>
     /// <param name="minFmasPerPart">Smallest m·n·k worth one more thread.</param>
+    /// <param name="sharedLimitFloats">Most floats of B packed at once into shared memory by a multi-threaded packed call.</param>
     internal static void Run(int m, int n, int k, float* a, int lda, bool transA, float* b, int ldb, bool transB,
-        float* c, int ldc, float alpha, float beta, int threads, SgemmIsa isa, long minFmasPerPart)
+        float* c, int ldc, float alpha, float beta, int threads, SgemmIsa isa, long minFmasPerPart,
+        long sharedLimitFloats = SharedLimitFloats)
     {
         Validate(m, n, k, a, lda, transA, b, ldb, transB, c, ldc);
         if (m == 0 || n == 0) return;
@@ -88,93 +94,88 @@ internal static unsafe partial class Sgemm
         }
 
         SgemmKernel kernel = isa == SgemmIsa.Auto ? AutoKernel : SgemmKernel.For(isa);
-        bool smallM = !transB && m <= SmallMMaxRows;
+        bool smallM = !transB && m <= SmallMMaxRows && RoundUp(m, kernel.MR) * k <= SmallMMaxPackedA;
         int kc = EqualBlock(k, smallM ? kernel.KCSmallM : kernel.KC);
-
-        int nStrips = (n + kernel.NR - 1) / kernel.NR;
-        int mPanels = (m + kernel.MR - 1) / kernel.MR;
         long fmas = (long)m * n * k;
         int parts = (int)Math.Clamp(fmas / Math.Max(1, minFmasPerPart), 1, Math.Max(1, threads));
-
-        // Split:   small M: column ranges (each part streams its own B strips; A is tiny).
-        //          packed:  row ranges sharing one packed B block per (jc, pc) step, so neither operand is
-        //                   packed twice; column ranges only when M is too short to give every part a panel.
-        Split split;
-        if (smallM) split = nStrips >= parts || nStrips >= mPanels ? Split.Columns : Split.Rows;
-        else split = mPanels >= parts ? Split.RowsSharedB : nStrips >= mPanels ? Split.Columns : Split.Rows;
-        parts = Math.Min(parts, split == Split.Columns ? nStrips : mPanels);
-        if (parts == 1) split = Split.Columns;
 
         Job job = new()
         {
             M = m, N = n, K = k, A = a, Lda = lda, TransA = transA, B = b, Ldb = ldb, TransB = transB,
             C = c, Ldc = ldc, Alpha = alpha, Beta = beta, Kernel = kernel, Kc = kc, SmallM = smallM,
-            Parts = parts, Split = split, Units = split == Split.Columns ? nStrips : mPanels,
         };
         nint shared = 0;
-        if (split == Split.RowsSharedB)
+        if (smallM)
         {
-            job.SharedBlock = (nint)kernel.NC * kc;
-            shared = 2 * job.SharedBlock;
+            // Column chunks: whole NB blocks, about eight chunks per part, sizes within one block of each other.
+            int blocks = (n + SmallMBlockCols - 1) / SmallMBlockCols;
+            job.Units = blocks;
+            job.Chunks = Math.Min(blocks, 8 * parts);
+            parts = Math.Min(parts, job.Chunks);
         }
-        GemmWorkers.Run(parts, &RunPart, &job, shared);
+        else if (parts > 1)
+        {
+            // Row chunks: whole MR panels, at most MC rows, a multiple of the part count and within one panel
+            // of each other (so the parts end together), against B packed once into shared memory,
+            // KShared × NcShared at a time (all of it when it fits the limit; else at least 256 columns,
+            // and K in whole kc blocks).
+            int mr = kernel.MR, nr = kernel.NR;
+            int panels = (m + mr - 1) / mr;
+            int chunks = Math.Max(2 * parts, (panels + kernel.MC / mr - 1) / (kernel.MC / mr));
+            chunks = Math.Min(panels, (chunks + parts - 1) / parts * parts);
+            job.Units = panels;
+            job.Chunks = chunks;
+            job.ChunkRows = (panels + chunks - 1) / chunks * mr;
+            parts = Math.Min(parts, chunks);
+            long ncShared = Math.Min(RoundUp(n, nr), Math.Max(16L * nr, sharedLimitFloats / k / nr * nr));
+            long kShared = Math.Min(k, Math.Max(kc, sharedLimitFloats / ncShared / kc * kc));
+            job.NcShared = (int)ncShared;
+            job.KShared = (int)kShared;
+            shared = (nint)(kShared * ncShared);
+        }
+        job.Parts = parts;
+        GemmWorkers.Run(parts, &RunPart, &job, parts > 1 ? shared : 0);
     }
 
-    /// <summary>How the parts of one call divide C.</summary>
-    private enum Split : byte
-    {
-        /// <summary>NR-aligned column ranges, each part fully independent.</summary>
-        Columns,
-        /// <summary>MR-aligned row ranges, each part fully independent.</summary>
-        Rows,
-        /// <summary>MR-aligned row ranges; the parts pack each B block together into shared memory.</summary>
-        RowsSharedB,
-    }
+    /// <summary>Most floats of B packed at once into shared memory by a multi-threaded packed call (16 MB).</summary>
+    internal const long SharedLimitFloats = 4L << 20;
 
-    /// <summary>Everything one part needs; lives on the caller's stack for the duration of the call.</summary>
+    /// <summary>Columns of B packed together per unit of shared packing work (a few dozen KB per unit).</summary>
+    private const int PackUnitColumns = 256;
+
+    /// <summary>Everything the parts of one call need; lives on the caller's stack for the duration of the call.</summary>
     private struct Job
     {
-        public int M, N, K, Lda, Ldb, Ldc, Kc, Parts, Units;
+        public int M, N, K, Lda, Ldb, Ldc, Kc, Parts;
         public float* A, B, C;
         public bool TransA, TransB, SmallM;
-        public Split Split;
         public float Alpha, Beta;
         public SgemmKernel Kernel;
-        /// <summary>Floats in one of the two shared B blocks (RowsSharedB only).</summary>
-        public nint SharedBlock;
-        /// <summary>Barrier state: parts arrived at the current barrier, and how many barriers have completed.</summary>
-        public int Arrived, Generation;
-        /// <summary>Set when a part failed, so the others leave their barriers instead of waiting forever.</summary>
+        /// <summary>
+        /// Work items: <see cref="Units"/> (NB-column blocks on the small-M path, MR-row panels on the packed
+        /// path) dealt into <see cref="Chunks"/> chunks, chunk r holding units [r·Units/Chunks, (r+1)·Units/Chunks).
+        /// </summary>
+        public int Units, Chunks;
+        /// <summary>Packed, several parts: most rows in a chunk, and the columns and depth of B packed into shared memory at once.</summary>
+        public int ChunkRows, NcShared, KShared;
+        /// <summary>
+        /// Work counters, only ever increased: chunks claimed, shared-B pack units claimed and finished,
+        /// row chunks claimed and finished (the packed counters run on across column blocks).
+        /// </summary>
+        public int NextChunk, PackNext, PackDone, RowNext, RowDone;
+        /// <summary>Set when a part failed, so the others stop waiting instead of waiting forever.</summary>
         public int Failed;
     }
 
-    /// <summary>Runs part <paramref name="part"/> of the job at <paramref name="state"/>.</summary>
+    /// <summary>Runs part <paramref name="part"/> of the job at <paramref name="state"/>: claims work until none is left.</summary>
     private static void RunPart(void* state, int part)
     {
         Job* g = (Job*)state;
-        int u0 = (int)((long)g->Units * part / g->Parts);
-        int u1 = (int)((long)g->Units * (part + 1) / g->Parts);
-        int i0 = 0, i1 = g->M, j0 = 0, j1 = g->N;
-        if (g->Split == Split.Columns)
-        {
-            j0 = u0 * g->Kernel.NR;
-            j1 = Math.Min(g->N, u1 * g->Kernel.NR);
-        }
-        else
-        {
-            i0 = u0 * g->Kernel.MR;
-            i1 = Math.Min(g->M, u1 * g->Kernel.MR);
-        }
         try
         {
-            if (g->SmallM)
-            {
-                if (i0 < i1 && j0 < j1) ComputeSmallM(g, i0, i1, j0, j1);
-            }
-            else
-            {
-                ComputePacked(g, part, i0, i1, j0, j1);
-            }
+            if (g->SmallM) ComputeSmallM(g);
+            else if (g->Parts == 1) ComputePacked(g);
+            else ComputePackedShared(g);
         }
         catch
         {
@@ -183,21 +184,28 @@ internal static unsafe partial class Sgemm
         }
     }
 
-    /// <summary>
-    /// Waits until every part of the job has arrived (a sense-counting spin barrier; parts run on
-    /// otherwise idle cores, and the waits are short). Throws if another part failed.
-    /// </summary>
-    private static void Barrier(Job* g)
+    /// <summary>First unit of chunk <paramref name="chunk"/> (chunk sizes differ by at most one unit).</summary>
+    private static int ChunkStart(Job* g, int chunk) => (int)((long)g->Units * chunk / g->Chunks);
+
+    /// <summary>Claims the next work item below <paramref name="limit"/> from <paramref name="counter"/>; −1 when none is left.</summary>
+    private static int Claim(ref int counter, int limit)
     {
-        int generation = Volatile.Read(ref g->Generation);
-        if (Interlocked.Increment(ref g->Arrived) == g->Parts)
+        while (true)
         {
-            g->Arrived = 0;
-            Volatile.Write(ref g->Generation, generation + 1);
-            return;
+            int v = Volatile.Read(ref counter);
+            if (v >= limit) return -1;
+            if (Interlocked.CompareExchange(ref counter, v + 1, v) == v) return v;
         }
+    }
+
+    /// <summary>
+    /// Waits (spinning, yielding, never sleeping) until <paramref name="counter"/> reaches <paramref name="target"/>.
+    /// Throws if another part failed.
+    /// </summary>
+    private static void WaitFor(Job* g, ref int counter, int target)
+    {
         SpinWait spin = default;
-        while (Volatile.Read(ref g->Generation) == generation)
+        while (Volatile.Read(ref counter) < target)
         {
             if (Volatile.Read(ref g->Failed) != 0) throw new OperationCanceledException("Another SGEMM part failed.");
             spin.SpinOnce(sleep1Threshold: -1);
@@ -256,7 +264,8 @@ internal static unsafe partial class Sgemm
         }
     }
 
-    private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
+    /// <summary><paramref name="x"/> rounded up to a multiple of <paramref name="to"/>.</summary>
+    private static long RoundUp(long x, int to) => (x + to - 1) / to * to;
 
     /// <summary>Throws for negative sizes, short strides or missing operands.</summary>
     private static void Validate(int m, int n, int k, float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc)

@@ -28,7 +28,8 @@ internal enum SgemmIsa
 /// pf: pfCount addresses pf, pf + pfStride, … to prefetch into L1 for a later call, one every four k steps
 /// </code>
 /// Spreading the prefetches through the arithmetic keeps only a few misses in flight at a time; the same
-/// prefetches issued in a burst between calls fill the miss buffers and stall the core.
+/// prefetches issued in a burst between calls fill the miss buffers and stall the core. The kernels also
+/// prefetch their own C tile before the k loop, so the final read-modify-write of C does not stall.
 /// Blocking (see DESIGN §9): KC bounds the k-depth of one pass (a KC×NR B micro-panel should stay in L1),
 /// MC the rows of one packed A block (MC×KC in L2), NC the columns of one packed B block (KC×NC in L3).
 /// </remarks>

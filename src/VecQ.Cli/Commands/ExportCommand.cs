@@ -1,0 +1,51 @@
+using System.CommandLine;
+using VecQ.Cli.Training;
+using VecQ.Quant;
+
+namespace VecQ.Cli.Commands;
+
+/// <summary>`vecq export --checkpoint F --wbits K --out F.vecq`: writes the packed k-bit model (<see cref="PackedModel"/>).</summary>
+internal static class ExportCommand
+{
+    public static Command Build(Output output)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a .safetensors checkpoint written by vecq train", Required = true };
+        var wbits = new Option<int?>("--wbits") { Description = "weight bits 1..16 (default: the checkpoint's, else 4)" };
+        var method = new Option<string?>("--method") { Description = "vecq, ul2q, twn, l2, uniform or binary (default: the checkpoint's, else vecq)" };
+        var lambda = new Option<string?>("--lambda") { Description = "VecQ step: gaussian or exact (default: the checkpoint's)" };
+        var granularity = new Option<string?>("--granularity") { Description = "tensor or channel (default: the checkpoint's)" };
+        var outPath = new Option<string>("--out") { Description = "the packed file to write (e.g. lenet5-w2.vecq)", Required = true };
+        var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
+        var cmd = new Command("export", "write a checkpoint as a packed quantized model (k-bit codes and scales)") { checkpoint, wbits, method, lambda, granularity, outPath, json };
+        cmd.SetAction(p =>
+        {
+            string path = p.GetValue(checkpoint)!, dest = p.GetValue(outPath)!;
+            if (string.IsNullOrWhiteSpace(dest) || Directory.Exists(dest)) throw new OptionException($"--out '{dest}': expected a file path");
+            if (p.GetValue(wbits) is int wb && (wb < 1 || wb > 16)) throw new OptionException($"--wbits {wb}: expected 1..16");
+            if (p.GetValue(method) is string mn) QuantSpec.ParseMethod("--method", mn);
+            if (p.GetValue(lambda) is string ln) QuantSpec.ParseLambda(ln);
+            if (p.GetValue(granularity) is string gn) QuantSpec.ParseGranularity(gn);
+            if (!File.Exists(path)) throw new OptionException($"--checkpoint {path}: file not found");
+
+            var (model, config, meta, saved) = CheckpointModel.Load(path, attachWeights: false);
+            var spec = QuantSpec.Parse(
+                p.GetValue(wbits) ?? (saved.WBits < 32 ? saved.WBits : 4), saved.ABits,
+                p.GetValue(method) ?? saved.Method.Name(),
+                p.GetValue(lambda) ?? (saved.Lambda == LambdaMode.Exact ? "exact" : "gaussian"),
+                p.GetValue(granularity) ?? (saved.Granularity == Granularity.PerChannel ? "channel" : "tensor"));
+            spec.AttachWeights(model);
+            var extra = new Dictionary<string, string>(meta.Extra) { ["model"] = config.Model, ["config"] = config.ToJson(), ["source"] = Path.GetFileName(path) };
+            spec.WriteTo(extra);
+            var size = PackedModel.Export(model, dest, extra);
+            output.Out.WriteLine($"{dest}: {spec.Method.Name()} {spec.WBits}-bit weights; float {size.FloatBytes:N0} bytes, packed {size.PackedBytes:N0} bytes (file {size.FileBytes:N0}), ratio {size.Ratio:F2}x");
+            if (p.GetValue(json))
+                JsonLine.Write(output.Out, new Dictionary<string, object?>
+                {
+                    ["path"] = dest, ["bytes_float"] = size.FloatBytes, ["bytes_packed"] = size.PackedBytes, ["ratio"] = size.Ratio,
+                    ["file_bytes"] = size.FileBytes, ["wbits"] = spec.WBits, ["method"] = spec.Method.Name(),
+                });
+            return 0;
+        });
+        return cmd;
+    }
+}
