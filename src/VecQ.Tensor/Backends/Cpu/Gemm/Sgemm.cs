@@ -38,6 +38,7 @@ internal static unsafe partial class Sgemm
     internal const long DefaultMinFmasPerPart = 1L << 20;
 
     private static readonly SgemmKernel AutoKernel = SgemmKernel.For(SgemmIsa.Auto);
+    internal static int LabMode = 0;
 
     /// <summary>
     /// C ← alpha·op(A)·op(B) + beta·C for row-major m×k op(A), k×n op(B) and m×n C.
@@ -174,7 +175,8 @@ internal static unsafe partial class Sgemm
         try
         {
             if (g->SmallM) ComputeSmallM(g);
-            else if (g->Parts == 1) ComputePacked(g);
+            else if (g->Parts == 1) ComputePacked(g, 0, g->N);
+            else if (LabMode == 1) { int h = (g->N / 2 + 15) / 16 * 16; if (part == 0) ComputePacked(g, 0, h); else ComputePacked(g, h, g->N); }
             else ComputePackedShared(g);
         }
         catch
