@@ -31,57 +31,33 @@ public static partial class Functions
         foreach (var p in new[] { gamma, beta })
             if (p != null && !Shape.Equal(p.Shape, [c]))
                 throw new ArgumentException($"batch_norm: parameter {p.Describe()} must be [{c}] for input {x.Describe()}");
-        int rank = x.Value.Rank;
-        int[] bshape = Enumerable.Range(0, rank).Select(i => i == 1 ? c : 1).ToArray();    // [1, C, 1, …]
-        int[] axes = Enumerable.Range(0, rank).Where(i => i != 1).ToArray();               // all but C
         int m = c == 0 ? 0 : x.Value.Numel / c;
 
         var (mean, var) = NnOps.BatchNormStats(x.Value);                                   // [C], [C]
         using var varEps = var.Add(eps);
         using var std = varEps.Sqrt();
         using var invStd = 1.0 / std;                                                      // [C]
-        using var meanB = mean.Reshape(bshape);
-        using var invStdB = invStd.Reshape(bshape);
-        using var centered = x.Value.Sub(meanB);
-        using var xhat = centered.Mul(invStdB);                                            // x̂: like x
-        using var gammaB = gamma?.Value.Reshape(bshape);
-        using var betaB = beta?.Value.Reshape(bshape);
-        using var scaled = gammaB != null ? xhat.Mul(gammaB) : Saved.NewRef(xhat);
-        var y = betaB != null ? scaled.Add(betaB) : Saved.NewRef(scaled);
+        // the node keeps its own copy of the mean: the caller owns (and may change) the returned one
+        using var meanSaved = mean.Clone();                                                // [C]
+        var y = NnOps.BatchNormForward(x.Value, mean, invStd, gamma?.Value, beta?.Value);   // like x
 
         bool hasGamma = gamma != null, hasBeta = beta != null;
         var inputs = new List<Variable> { x };
         if (gamma != null) inputs.Add(gamma);
         if (beta != null) inputs.Add(beta);
-        Tensor[] saved = gammaB != null ? [xhat, invStdB, gammaB] : [xhat, invStdB];
+        Tensor[] saved = gamma != null ? [x.Value, meanSaved, invStd, gamma.Value] : [x.Value, meanSaved, invStd];
         var output = Graph.Record("batch_norm", y, inputs.ToArray(), saved, (g, ctx) =>
         {
-            Tensor xh = ctx.Saved[0], inv = ctx.Saved[1];
+            Tensor xs = ctx.Saved[0], mu = ctx.Saved[1], inv = ctx.Saved[2];
+            Tensor? gm = hasGamma ? ctx.Saved[3] : null;
+            int gammaAt = 1, betaAt = hasGamma ? 2 : 1;
+            bool needGamma = hasGamma && ctx.NeedsGrad(gammaAt), needBeta = hasBeta && ctx.NeedsGrad(betaAt);
+            var (dx, dgamma, dbeta) = NnOps.BatchNormBackward(g, xs, mu, inv, gm, needGamma, needBeta);
             var grads = new Tensor?[1 + (hasGamma ? 1 : 0) + (hasBeta ? 1 : 0)];
-            if (ctx.NeedsGrad(0))
-            {
-                using var dxhat = hasGamma ? g.Mul(ctx.Saved[2]) : Saved.NewRef(g);
-                using var sum1 = dxhat.Sum(axes, keepDim: true);                           // Σ dx̂: [1, C, 1, …]
-                using var dxx = dxhat.Mul(xh);
-                using var sum2 = dxx.Sum(axes, keepDim: true);                             // Σ dx̂·x̂
-                using var mdx = dxhat.Mul(m);
-                using var a = mdx.Sub(sum1);
-                using var b = xh.Mul(sum2);
-                using var inner = a.Sub(b);
-                using var k = inv.Div(Math.Max(m, 1));
-                grads[0] = inner.Mul(k);
-            }
-            int next = 1;
-            if (hasGamma)
-            {
-                if (ctx.NeedsGrad(next))
-                {
-                    using var gx = g.Mul(xh);
-                    grads[next] = gx.Sum(axes);
-                }
-                next++;
-            }
-            if (hasBeta && ctx.NeedsGrad(next)) grads[next] = g.Sum(axes);
+            if (ctx.NeedsGrad(0)) grads[0] = dx;
+            else dx.Dispose();
+            if (hasGamma) grads[gammaAt] = dgamma;
+            if (hasBeta) grads[betaAt] = dbeta;
             return grads;
         });
         return new BatchNormResult(output, mean, var, m);

@@ -66,6 +66,18 @@ public interface IBackend
     // ---- normalisation, softmax, loss (contiguous inputs) -----------------------------
     /// <summary>x: [N, C, S] → mean: [C], var: [C] (biased, over N and S).</summary>
     void BatchNormStats(Tensor x, Tensor mean, Tensor var);
+    /// <summary>
+    /// y = (x − mean[c])·invStd[c]·gamma[c] + beta[c]. x, y: [N, C, S] contiguous; mean, invStd,
+    /// gamma, beta: [C] contiguous; a null gamma counts as 1 and a null beta as 0.
+    /// </summary>
+    void BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Tensor y);
+    /// <summary>
+    /// Training-mode batch-norm gradient with batch statistics. dy, x, dx: [N, C, S] contiguous;
+    /// mean, invStd, gamma, dgamma, dbeta: [C]. With x̂ = (x − mean)·invStd and M = N·S per channel:
+    /// dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·invStd/M · (M·dy − Σ dy − x̂·Σ dy·x̂).
+    /// A null gamma counts as 1; a null dgamma or dbeta is not computed.
+    /// </summary>
+    void BatchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor dx, Tensor? dgamma, Tensor? dbeta);
     /// <summary>Softmax (or log-softmax) of x: [R, C] along the last axis into y: [R, C].</summary>
     void Softmax(Tensor x, Tensor y, bool log);
     /// <summary>

@@ -93,4 +93,75 @@ public static class NnOps
         Backend.For(x).BatchNormStats(x3, mean, var);
         return (mean, var);
     }
+
+    /// <summary>
+    /// Batch-norm normalisation with given per-channel statistics: y = (x − mean[c])·invStd[c]·gamma[c] + beta[c].
+    /// x: [N, C] or [N, C, …]; mean, invStd, gamma, beta: [C] (gamma/beta null: no affine transform). Returns y: like x.
+    /// </summary>
+    /// <example><code>using var y = NnOps.BatchNormForward(x, mean, invStd, gamma, beta); // x: [N, C, H, W]</code></example>
+    public static Tensor BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta)
+    {
+        const string op = "batch_norm_forward";
+        var (n, c, s) = CheckBatchNorm(op, x, mean, invStd, ("gamma", gamma), ("beta", beta));
+        using var xc = x.Contiguous();
+        using var x3 = xc.View(n, c, s);                                   // [N, C, S]
+        using var mc = mean.Contiguous();
+        using var ic = invStd.Contiguous();
+        using var gc = gamma?.Contiguous();
+        using var bc = beta?.Contiguous();
+        var y = Tensor.Empty(x.Dims, x.DType, x.Device);
+        using var y3 = y.View(n, c, s);                                    // [N, C, S]
+        Backend.For(x).BatchNormForward(x3, mc, ic, gc, bc, y3);
+        return y;
+    }
+
+    /// <summary>
+    /// Training-mode batch-norm gradient with batch statistics. dy, x: [N, C] or [N, C, …]; mean, invStd, gamma: [C].
+    /// With x̂ = (x − mean)·invStd and M = N·(spatial size): dx = gamma·invStd/M · (M·dy − Σ dy − x̂·Σ dy·x̂) (like x),
+    /// dgamma = Σ dy·x̂ and dbeta = Σ dy ([C]; null unless requested).
+    /// </summary>
+    /// <example><code>var (dx, dg, db) = NnOps.BatchNormBackward(dy, x, mean, invStd, gamma, gammaGrad: true, betaGrad: true);</code></example>
+    public static (Tensor Dx, Tensor? DGamma, Tensor? DBeta) BatchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
+        bool gammaGrad, bool betaGrad)
+    {
+        const string op = "batch_norm_backward";
+        var (n, c, s) = CheckBatchNorm(op, x, mean, invStd, ("gamma", gamma));
+        dy.EnsureAlive(op);
+        Tensor.SameDevice(op, x, dy);
+        if (!Shape.Equal(dy.Dims, x.Dims) || dy.DType != x.DType)
+            throw new ArgumentException($"{op}: gradient dy {dy.ShapeText} ({dy.DType.Name()}) must match input {x.ShapeText} ({x.DType.Name()})");
+        using var xc = x.Contiguous();
+        using var x3 = xc.View(n, c, s);                                   // [N, C, S]
+        using var dyc = dy.Contiguous();
+        using var dy3 = dyc.View(n, c, s);                                 // [N, C, S]
+        using var mc = mean.Contiguous();
+        using var ic = invStd.Contiguous();
+        using var gc = gamma?.Contiguous();
+        var dx = Tensor.Empty(x.Dims, x.DType, x.Device);
+        using var dx3 = dx.View(n, c, s);                                  // [N, C, S]
+        var dgamma = gammaGrad ? Tensor.Empty([c], x.DType, x.Device) : null;
+        var dbeta = betaGrad ? Tensor.Empty([c], x.DType, x.Device) : null;
+        Backend.For(x).BatchNormBackward(dy3, x3, mc, ic, gc, dx3, dgamma, dbeta);
+        return (dx, dgamma, dbeta);
+    }
+
+    // Checks x: [N, C, …] (float) and the [C] vectors; returns (N, C, S) with S the product of the trailing axes.
+    private static (int N, int C, int S) CheckBatchNorm(string op, Tensor x, Tensor mean, Tensor invStd, params (string Name, Tensor? T)[] optional)
+    {
+        x.EnsureAlive(op);
+        Tensor.RequireFloat(op, x);
+        if (x.Rank < 2) throw new ArgumentException($"{op}: input {x.ShapeText} must be [N, C] or [N, C, …]");
+        int n = x.Dims[0], c = x.Dims[1];
+        int s = 1;
+        for (int i = 2; i < x.Rank; i++) s *= x.Dims[i];
+        foreach (var (name, t) in optional.Prepend(("invStd", invStd)).Prepend(("mean", mean)))
+        {
+            if (t == null) continue;
+            t.EnsureAlive(op);
+            Tensor.SameDevice(op, x, t);
+            if (!Shape.Equal(t.Dims, [c]) || t.DType != x.DType)
+                throw new ArgumentException($"{op}: {name} {t.ShapeText} ({t.DType.Name()}) must be [{c}] {x.DType.Name()} for input {x.ShapeText}");
+        }
+        return (n, c, s);
+    }
 }

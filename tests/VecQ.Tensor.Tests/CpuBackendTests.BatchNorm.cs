@@ -1,0 +1,90 @@
+namespace VecQ.Tensors.Tests;
+
+// Batch-norm forward/backward primitives and the 2×2 / stride 2 max-pool fast path, CPU vs reference.
+public partial class CpuBackendTests
+{
+    public static TheoryData<int, int, int, bool, bool> BatchNormCases() => new()
+    {
+        { 5, 7, 9, true, true },
+        { 1, 3, 13, true, false },
+        { 4, 11, 1, false, true },
+        { 3, 2, 17, false, false },
+        { 1, 1, 1, true, true },
+        { 20, 13, 33, true, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(BatchNormCases))]
+    public void BatchNormForwardAndBackwardMatch(int n, int c, int s, bool withGamma, bool withBeta)
+    {
+        SameAll($"batch_norm [{n}, {c}, {s}] gamma={withGamma} beta={withBeta}", () =>
+        {
+            using var x = Rand(1, n, c, s);
+            using var dy = Rand(2, n, c, s);
+            using var gamma = withGamma ? Rand(3, c) : null;
+            using var beta = withBeta ? Rand(4, c) : null;
+            var (mean, var) = NnOps.BatchNormStats(x);
+            using var varEps = var.Add(1e-5);
+            using var std = varEps.Sqrt();
+            using var invStd = 1.0 / std;
+            var y = NnOps.BatchNormForward(x, mean, invStd, gamma, beta);
+            var (dx, dg, db) = NnOps.BatchNormBackward(dy, x, mean, invStd, gamma, gammaGrad: true, betaGrad: true);
+            return [mean, var, y, dx, dg!, db!];
+        }, 1e-4, 1e-4);
+    }
+
+    [Fact]
+    public void BatchNormOpsNameTheOpAndShapes()
+    {
+        using var x = Tensor.Zeros([2, 3, 4]);
+        using var mean = Tensor.Zeros([3]);
+        using var bad = Tensor.Zeros([4]);
+        var e = Assert.Throws<ArgumentException>(() => NnOps.BatchNormForward(x, mean, bad, null, null));
+        Assert.Contains("batch_norm_forward", e.Message);
+        Assert.Contains("invStd", e.Message);
+        Assert.Contains("[2, 3, 4]", e.Message);
+        using var dy = Tensor.Zeros([2, 3, 5]);
+        var e2 = Assert.Throws<ArgumentException>(() => NnOps.BatchNormBackward(dy, x, mean, mean, null, false, false));
+        Assert.Contains("batch_norm_backward", e2.Message);
+        Assert.Contains("[2, 3, 5]", e2.Message);
+        using var x1 = Tensor.Zeros([3]);
+        var e3 = Assert.Throws<ArgumentException>(() => NnOps.BatchNormForward(x1, mean, mean, null, null));
+        Assert.Contains("batch_norm_forward", e3.Message);
+    }
+
+    [Theory]
+    [InlineData(2, 3, 8, 8)]
+    [InlineData(1, 2, 7, 9)]
+    [InlineData(3, 1, 2, 2)]
+    [InlineData(2, 5, 5, 3)]
+    public void MaxPool2x2FastPathMatches(int n, int c, int h, int w)
+    {
+        SameAll($"max_pool2d 2x2 [{n}, {c}, {h}, {w}]", () =>
+        {
+            using var x = Rand(1, n, c, h, w);
+            var (y, idx) = ConvOps.MaxPool2d(x, (2, 2), (2, 2), (0, 0));
+            using var dy = Rand(2, y.Dims);
+            var dx = ConvOps.MaxPool2dBackward(dy, idx, x.Dims, (2, 2), (2, 2), (0, 0));
+            return [y, idx, dx];
+        }, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void MaxPool2x2TiesNaNAndInfinityMatch()
+    {
+        foreach (var (name, values) in new (string, float[])[]
+        {
+            ("constant", Enumerable.Repeat(0.5f, 35).ToArray()),
+            ("all -inf", Enumerable.Repeat(float.NegativeInfinity, 35).ToArray()),
+            ("ties", Enumerable.Range(0, 35).Select(i => (float)(i % 3)).ToArray()),
+            ("NaN", Enumerable.Range(0, 35).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
+            ("NaN later", Enumerable.Range(0, 35).Select(i => i % 6 == 5 ? float.NaN : i % 4 == 0 ? float.NegativeInfinity : 1f).ToArray()),
+        })
+            SameAll($"max_pool2d 2x2 {name}", () =>
+            {
+                using var x = Tensor.FromArray(values, [1, 1, 5, 7]);
+                var (y, idx) = ConvOps.MaxPool2d(x, (2, 2), (2, 2), (0, 0));
+                return [y, idx];
+            }, 0, 0);
+    }
+}
