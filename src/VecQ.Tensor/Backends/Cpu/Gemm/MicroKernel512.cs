@@ -26,6 +26,8 @@ internal static unsafe class MicroKernel512
     public const int NR = 32;
     /// <summary>Rows of the edge kernel <see cref="Kernel4x32"/>.</summary>
     public const int EdgeRows = 4;
+    /// <summary>How many rows ahead <see cref="Kernel8x32Copy"/> prefetches the B strip it reads in place.</summary>
+    private const int CopyAhead = 16;
 
     /// <summary>
     /// c[0..8, 0..32] ← Σ_p a[p·8 + r]·b[p·bStride + j] + beta·c (beta == 0 overwrites c without reading it).
@@ -222,6 +224,7 @@ internal static unsafe class MicroKernel512
             }
             b0 = Vector512.Load(b);
             b1 = Vector512.Load(b + 16);
+            if (Sse.IsSupported) { Sse.Prefetch0(b + CopyAhead * bStride); Sse.Prefetch0(b + CopyAhead * bStride + 16); }
             Vector512.Store(b0, bCopy);
             Vector512.Store(b1, bCopy + 16);
             bCopy += NR;

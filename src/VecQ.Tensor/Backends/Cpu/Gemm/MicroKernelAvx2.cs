@@ -12,7 +12,8 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// Per k step: two 8-float loads of B, six broadcasts of A, twelve FMAs. The k loop of the main kernel is
 /// unrolled by four (DESIGN §9: unrolling helped this kernel). Variants: a 4-row edge kernel (for M ≡ 4 mod 6,
 /// e.g. M = 64 or 1024) and a main kernel that also writes the B rows it reads into a packed panel (the
-/// small-M path reads each B strip in place once and packs it on the way). Callers must check
+/// small-M path reads each B strip in place once and packs it on the way; it prefetches that strip
+/// <c>CopyAhead</c> rows ahead, since the rows are ldb apart). Callers must check
 /// <see cref="Avx2.IsSupported"/> and <see cref="Fma.IsSupported"/>; see <see cref="SgemmKernel"/> for the
 /// operand layout. Generated code: keep the kernels in step with each other when editing.
 /// </remarks>
@@ -24,6 +25,8 @@ internal static unsafe class MicroKernelAvx2
     public const int NR = 16;
     /// <summary>Rows of the edge kernel <see cref="Kernel4x16"/>.</summary>
     public const int EdgeRows = 4;
+    /// <summary>How many rows ahead <see cref="Kernel6x16Copy"/> prefetches the B strip it reads in place.</summary>
+    private const int CopyAhead = 16;
 
     /// <summary>
     /// c[0..6, 0..16] ← Σ_p a[p·6 + r]·b[p·bStride + j] + beta·c (beta == 0 overwrites c without reading it).
@@ -269,6 +272,7 @@ internal static unsafe class MicroKernelAvx2
             }
             b0 = Avx.LoadVector256(b);
             b1 = Avx.LoadVector256(b + 8);
+            Sse.Prefetch0(b + CopyAhead * bStride);
             Avx.Store(bCopy, b0);
             Avx.Store(bCopy + 8, b1);
             bCopy += NR;
@@ -295,6 +299,7 @@ internal static unsafe class MicroKernelAvx2
 
             b0 = Avx.LoadVector256(b);
             b1 = Avx.LoadVector256(b + 8);
+            Sse.Prefetch0(b + CopyAhead * bStride);
             Avx.Store(bCopy, b0);
             Avx.Store(bCopy + 8, b1);
             bCopy += NR;
@@ -321,6 +326,7 @@ internal static unsafe class MicroKernelAvx2
 
             b0 = Avx.LoadVector256(b);
             b1 = Avx.LoadVector256(b + 8);
+            Sse.Prefetch0(b + CopyAhead * bStride);
             Avx.Store(bCopy, b0);
             Avx.Store(bCopy + 8, b1);
             bCopy += NR;
@@ -347,6 +353,7 @@ internal static unsafe class MicroKernelAvx2
 
             b0 = Avx.LoadVector256(b);
             b1 = Avx.LoadVector256(b + 8);
+            Sse.Prefetch0(b + CopyAhead * bStride);
             Avx.Store(bCopy, b0);
             Avx.Store(bCopy + 8, b1);
             bCopy += NR;
@@ -375,6 +382,7 @@ internal static unsafe class MicroKernelAvx2
         {
             b0 = Avx.LoadVector256(b);
             b1 = Avx.LoadVector256(b + 8);
+            Sse.Prefetch0(b + CopyAhead * bStride);
             Avx.Store(bCopy, b0);
             Avx.Store(bCopy + 8, b1);
             bCopy += NR;
@@ -462,14 +470,85 @@ internal static unsafe class MicroKernelAvx2
         Sse.Prefetch0(c + 2 * ldc + 15);
         Sse.Prefetch0(c + 3 * ldc);
         Sse.Prefetch0(c + 3 * ldc + 15);
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        for (; p + 4 <= kc; p += 4)
         {
-            if ((p & 3) == 0 && pfCount > 0)
+            if (pfCount > 0)
             {
                 Sse.Prefetch0(pf);
                 pf += pfStride;
                 pfCount--;
             }
+            b0 = Avx.LoadVector256(b);
+            b1 = Avx.LoadVector256(b + 8);
+            av = Avx.BroadcastScalarToVector256(a + 0);
+            c00 = Fma.MultiplyAdd(av, b0, c00);
+            c01 = Fma.MultiplyAdd(av, b1, c01);
+            av = Avx.BroadcastScalarToVector256(a + 1);
+            c10 = Fma.MultiplyAdd(av, b0, c10);
+            c11 = Fma.MultiplyAdd(av, b1, c11);
+            av = Avx.BroadcastScalarToVector256(a + 2);
+            c20 = Fma.MultiplyAdd(av, b0, c20);
+            c21 = Fma.MultiplyAdd(av, b1, c21);
+            av = Avx.BroadcastScalarToVector256(a + 3);
+            c30 = Fma.MultiplyAdd(av, b0, c30);
+            c31 = Fma.MultiplyAdd(av, b1, c31);
+            a += MR;
+            b += bStride;
+
+            b0 = Avx.LoadVector256(b);
+            b1 = Avx.LoadVector256(b + 8);
+            av = Avx.BroadcastScalarToVector256(a + 0);
+            c00 = Fma.MultiplyAdd(av, b0, c00);
+            c01 = Fma.MultiplyAdd(av, b1, c01);
+            av = Avx.BroadcastScalarToVector256(a + 1);
+            c10 = Fma.MultiplyAdd(av, b0, c10);
+            c11 = Fma.MultiplyAdd(av, b1, c11);
+            av = Avx.BroadcastScalarToVector256(a + 2);
+            c20 = Fma.MultiplyAdd(av, b0, c20);
+            c21 = Fma.MultiplyAdd(av, b1, c21);
+            av = Avx.BroadcastScalarToVector256(a + 3);
+            c30 = Fma.MultiplyAdd(av, b0, c30);
+            c31 = Fma.MultiplyAdd(av, b1, c31);
+            a += MR;
+            b += bStride;
+
+            b0 = Avx.LoadVector256(b);
+            b1 = Avx.LoadVector256(b + 8);
+            av = Avx.BroadcastScalarToVector256(a + 0);
+            c00 = Fma.MultiplyAdd(av, b0, c00);
+            c01 = Fma.MultiplyAdd(av, b1, c01);
+            av = Avx.BroadcastScalarToVector256(a + 1);
+            c10 = Fma.MultiplyAdd(av, b0, c10);
+            c11 = Fma.MultiplyAdd(av, b1, c11);
+            av = Avx.BroadcastScalarToVector256(a + 2);
+            c20 = Fma.MultiplyAdd(av, b0, c20);
+            c21 = Fma.MultiplyAdd(av, b1, c21);
+            av = Avx.BroadcastScalarToVector256(a + 3);
+            c30 = Fma.MultiplyAdd(av, b0, c30);
+            c31 = Fma.MultiplyAdd(av, b1, c31);
+            a += MR;
+            b += bStride;
+
+            b0 = Avx.LoadVector256(b);
+            b1 = Avx.LoadVector256(b + 8);
+            av = Avx.BroadcastScalarToVector256(a + 0);
+            c00 = Fma.MultiplyAdd(av, b0, c00);
+            c01 = Fma.MultiplyAdd(av, b1, c01);
+            av = Avx.BroadcastScalarToVector256(a + 1);
+            c10 = Fma.MultiplyAdd(av, b0, c10);
+            c11 = Fma.MultiplyAdd(av, b1, c11);
+            av = Avx.BroadcastScalarToVector256(a + 2);
+            c20 = Fma.MultiplyAdd(av, b0, c20);
+            c21 = Fma.MultiplyAdd(av, b1, c21);
+            av = Avx.BroadcastScalarToVector256(a + 3);
+            c30 = Fma.MultiplyAdd(av, b0, c30);
+            c31 = Fma.MultiplyAdd(av, b1, c31);
+            a += MR;
+            b += bStride;
+        }
+        for (; p < kc; p++)
+        {
             b0 = Avx.LoadVector256(b);
             b1 = Avx.LoadVector256(b + 8);
             av = Avx.BroadcastScalarToVector256(a + 0);

@@ -15,7 +15,7 @@ internal static unsafe partial class Sgemm
     /// </code>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputePacked(Job* g, int j0, int j1)
+    private static void ComputePacked(Job* g)
     {
         SgemmKernel kern = g->Kernel;
         int mrT = kern.MR, nrT = kern.NR, mcMax = kern.MC, ncMax = kern.NC, m = g->M, n = g->N, k = g->K, kcMax = g->Kc;
@@ -24,9 +24,9 @@ internal static unsafe partial class Sgemm
         float* tile = buf.Get(PackBuffers.SlotTile, (nint)mrT * nrT);
         float* apk = buf.Get(PackBuffers.SlotA, (nint)mcMax * kcMax);
         float* bpk = buf.Get(PackBuffers.SlotB, (nint)ncMax * kcMax);
-        for (int jc = j0; jc < j1; jc += ncMax)
+        for (int jc = 0; jc < n; jc += ncMax)
         {
-            int nc = Math.Min(ncMax, j1 - jc);
+            int nc = Math.Min(ncMax, n - jc);
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
@@ -39,7 +39,7 @@ internal static unsafe partial class Sgemm
                     float* cBlock = g->C + ic * ldc + jc;
                     for (int jr = 0; jr < nc; jr += nrT)
                         MicroLoop(in kern, kc, apk, mc, bpk + (nint)jr * kc, nrT, cBlock + jr, ldc,
-                            Math.Min(nrT, nc - jr), beta, tile);
+                            Math.Min(nrT, nc - jr), beta, tile, jr + nrT < nc ? bpk + (nint)(jr + nrT) * kc : null);
                 }
             }
         }
@@ -111,7 +111,7 @@ internal static unsafe partial class Sgemm
                         float* bBlock = shared + (nint)(pc - ks) * ncPadded;
                         for (int jr = 0; jr < nc; jr += nrT)
                             MicroLoop(in kern, kc, apk, mc, bBlock + (nint)jr * kc, nrT, cBlock + jr, ldc,
-                                Math.Min(nrT, nc - jr), beta, tile);
+                                Math.Min(nrT, nc - jr), beta, tile, jr + nrT < nc ? bBlock + (nint)(jr + nrT) * kc : null);
                     }
                     Interlocked.Increment(ref g->RowDone);
                 }

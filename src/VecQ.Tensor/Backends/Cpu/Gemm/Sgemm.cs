@@ -38,7 +38,6 @@ internal static unsafe partial class Sgemm
     internal const long DefaultMinFmasPerPart = 1L << 20;
 
     private static readonly SgemmKernel AutoKernel = SgemmKernel.For(SgemmIsa.Auto);
-    internal static int LabMode = 0;
 
     /// <summary>
     /// C ← alpha·op(A)·op(B) + beta·C for row-major m×k op(A), k×n op(B) and m×n C.
@@ -175,8 +174,7 @@ internal static unsafe partial class Sgemm
         try
         {
             if (g->SmallM) ComputeSmallM(g);
-            else if (g->Parts == 1) ComputePacked(g, 0, g->N);
-            else if (LabMode == 1) { int h = (g->N / 2 + 15) / 16 * 16; if (part == 0) ComputePacked(g, 0, h); else ComputePacked(g, h, g->N); }
+            else if (g->Parts == 1) ComputePacked(g);
             else ComputePackedShared(g);
         }
         catch
@@ -217,32 +215,41 @@ internal static unsafe partial class Sgemm
     /// <summary>
     /// Runs the micro-kernel down one B micro-panel: every MR-row panel of the packed A block
     /// (rows × kc) against the kc×NR panel at <paramref name="bp"/>, into the rows×cols strip of C at <paramref name="c"/>.
-    /// Partial tiles go through the spill <paramref name="tile"/>.
+    /// Partial tiles go through the spill <paramref name="tile"/>. The calls prefetch the next B micro-panel
+    /// (<paramref name="bNext"/>, kc×NR contiguous floats; null for none) a few lines each, so the first call
+    /// on it does not wait for L3.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MicroLoop(in SgemmKernel kern, int kc, float* ap, int rows, float* bp, nint bs,
-        float* c, nint ldc, int cols, float beta, float* tile)
+        float* c, nint ldc, int cols, float beta, float* tile, float* bNext)
     {
         int mrT = kern.MR, nrT = kern.NR;
         var fn = kern.Fn;
+        int lines = bNext == null ? 0 : kc * nrT * sizeof(float) / 64;
+        int calls = (rows + mrT - 1) / mrT;
+        int perCall = (lines + calls - 1) / calls;
+        byte* pf = (byte*)bNext;
         for (int ir = 0; ir < rows; ir += mrT)
         {
             int mr = Math.Min(mrT, rows - ir);
             float* panel = ap + (nint)ir * kc;
             float* cij = c + ir * ldc;
+            int pfc = Math.Min(perCall, lines);
+            lines -= pfc;
             if (mr == mrT && cols == nrT)
             {
-                fn(kc, panel, bp, bs, cij, ldc, beta, null, 0, 0);
+                fn(kc, panel, bp, bs, cij, ldc, beta, pf, 64, pfc);
             }
             else if (mr == kern.EdgeRows && cols == nrT)
             {
-                kern.EdgeFn(kc, panel, bp, bs, cij, ldc, beta, null, 0, 0);
+                kern.EdgeFn(kc, panel, bp, bs, cij, ldc, beta, pf, 64, pfc);
             }
             else
             {
-                fn(kc, panel, bp, bs, tile, nrT, 0f, null, 0, 0);
+                fn(kc, panel, bp, bs, tile, nrT, 0f, pf, 64, pfc);
                 Packing.StoreTile(cij, ldc, tile, nrT, mr, cols, beta);
             }
+            pf += pfc * 64;
         }
     }
 
