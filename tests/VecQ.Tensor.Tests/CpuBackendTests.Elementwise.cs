@@ -64,7 +64,7 @@ public partial class CpuBackendTests
         Same("round ties", () => x.Round(), 0, 0);
     }
 
-    public static TheoryData<string> BinaryNames => ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
+    public static TheoryData<string> BinaryNames => ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "relu_grad"];
 
     private static Tensor ApplyBinary(string name, Tensor a, Tensor b) => name switch
     {
@@ -80,6 +80,7 @@ public partial class CpuBackendTests
         "lt" => a.Lt(b),
         "le" => RoundedCompare(a, b, (p, q) => p.Le(q)),
         "gt" => a.Gt(b),
+        "relu_grad" => Tensor.Zip(new ReluGrad(), a, b),
         _ => RoundedCompare(a, b, (p, q) => p.Ge(q)),
     };
 
@@ -203,6 +204,32 @@ public partial class CpuBackendTests
             return Tensor.Where(c, z, s);
         });
     }
+
+    [Fact]
+    public void ComparisonsAndReluGradHandleSpecialValuesLikeTheReference()
+    {
+        // 37 elements: vector bodies and scalar tails both see NaN, ±∞, ±0 and ties
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1f, -1f, 2.5f];
+        var av = Enumerable.Range(0, 37).Select(i => special[i % special.Length]).ToArray();
+        var bv = Enumerable.Range(0, 37).Select(i => special[(i * 3 + 1) % special.Length]).ToArray();
+        foreach (var name in new[] { "eq", "ne", "lt", "le", "gt", "ge", "relu_grad" })
+        {
+            IBinaryOp op = name == "relu_grad" ? new ReluGrad() : new Compare(Enum.Parse<CompareKind>(name, ignoreCase: true));
+            Same($"{name} special values", () => { using var a = T(av); using var b = T(bv); return Zip(op, a, b); }, 0, 0);
+            foreach (float s in special)
+            {
+                Same($"{name} tensor vs scalar {s}", () => { using var a = T(av); using var b = Tensor.Full([], s); return Zip(op, a, b); }, 0, 0);
+                Same($"{name} scalar {s} vs tensor", () => { using var a = Tensor.Full([], s); using var b = T(bv); return Zip(op, a, b); }, 0, 0);
+            }
+        }
+    }
+
+    private static Tensor Zip(IBinaryOp op, Tensor a, Tensor b) => op switch
+    {
+        Compare c => Tensor.Zip(c, a, b),
+        ReluGrad r => Tensor.Zip(r, a, b),
+        _ => throw new ArgumentException(op.Name),
+    };
 
     [Fact]
     public void WhereTreatsNaNAsTrueAndNegativeZeroAsFalse()

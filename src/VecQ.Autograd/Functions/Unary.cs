@@ -58,11 +58,7 @@ public static partial class Functions
     /// <summary>max(x, 0). dx = dy where x &gt; 0.</summary>
     /// <example><code>using var h = Functions.Relu(z);</code></example>
     public static Variable Relu(Variable x) =>
-        Graph.Record("relu", x.Value.Relu(), [x], [x.Value], (g, ctx) =>
-        {
-            using var mask = ctx.Saved[0].Gt(0);
-            return [g.Mul(mask)];
-        });
+        Graph.Record("relu", x.Value.Relu(), [x], [x.Value], (g, ctx) => [Tensor.Zip(new ReluGrad(), g, ctx.Saved[0])]);
 
     /// <summary>min(max(x, 0), 6). dx = dy where 0 &lt; x &lt; 6.</summary>
     /// <example><code>using var h = Functions.Relu6(z);</code></example>

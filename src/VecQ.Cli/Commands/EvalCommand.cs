@@ -29,7 +29,7 @@ internal static class EvalCommand
             string name = p.GetValue(dataset) ?? (meta.Extra.TryGetValue("dataset", out var ds) ? ds : "fashion-mnist");
             if (name is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{name}': expected fashion-mnist or mnist");
             var test = MnistDataset.Load(name, DatasetSplit.Test, new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) });
-            using var loader = new DataLoader(test, new DataLoaderOptions { BatchSize = 500, Shuffle = false, Limit = p.GetValue(limit) });
+            using var loader = new DataLoader(test, new DataLoaderOptions { BatchSize = 100, Shuffle = false, Limit = p.GetValue(limit) });
             var (acc, loss) = Trainer.Evaluate(model, loader);
             double seconds = clock.Elapsed.TotalSeconds;
             int n = Math.Min(test.Count, p.GetValue(limit) ?? int.MaxValue);

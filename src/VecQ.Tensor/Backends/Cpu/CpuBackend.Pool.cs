@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace VecQ.Tensors;
 
 // Max / average pooling (NCHW, contiguous), parallel over the N·C planes. Window rows and columns are
@@ -13,39 +17,107 @@ public sealed unsafe partial class CpuBackend
         float* xp = Ptr(x), yp = Ptr(y);
         int* ip = IntPtr(indices);
         long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
+        bool pairs = g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0;
         void Planes(int s, int e)
         {
             for (int pl = s; pl < e; pl++)
             {
-                float* plane = xp + pl * hw;
-                float* yo = yp + pl * p;
-                int* io = ip + pl * p;
-                for (int i = 0; i < g.OH; i++)
-                {
-                    int h0 = i * g.StrideH - g.PadH;
-                    int ha = Math.Max(h0, 0), hb = Math.Min(h0 + g.KH, g.H);
-                    for (int j = 0; j < g.OW; j++)
-                    {
-                        int w0 = j * g.StrideW - g.PadW;
-                        int wa = Math.Max(w0, 0), wb = Math.Min(w0 + g.KW, g.W);
-                        float best = float.NegativeInfinity;
-                        int at = ha * g.W + wa; // the first element in the window wins when nothing beats −∞
-                        for (int h = ha; h < hb; h++)
-                        {
-                            float* row = plane + (long)h * g.W;
-                            for (int w = wa; w < wb; w++)
-                            {
-                                float v = row[w];
-                                if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = h * g.W + w; }
-                            }
-                        }
-                        yo[(long)i * g.OW + j] = best;
-                        io[(long)i * g.OW + j] = at;
-                    }
-                }
+                if (pairs) MaxPlane2x2(xp + pl * hw, yp + pl * p, ip + pl * p, g.W, g.OH, g.OW);
+                else MaxPlane(xp + pl * hw, yp + pl * p, ip + pl * p, g);
             }
         }
         RunPlanes(g.N * g.C, (long)g.N * g.C * p * g.KH * g.KW, Planes);
+    }
+
+    /// <summary>
+    /// One plane of a max pool: each output takes the first largest element of its (clipped) window;
+    /// NaN wins over any number (the first NaN).
+    /// </summary>
+    private static void MaxPlane(float* plane, float* yo, int* io, in Pool2dGeometry g)
+    {
+        int width = g.W, height = g.H;
+        for (int i = 0; i < g.OH; i++)
+        {
+            int h0 = i * g.StrideH - g.PadH;
+            int ha = Math.Max(h0, 0), hb = Math.Min(h0 + g.KH, height);
+            for (int j = 0; j < g.OW; j++)
+            {
+                int w0 = j * g.StrideW - g.PadW;
+                int wa = Math.Max(w0, 0), wb = Math.Min(w0 + g.KW, width);
+                float best = float.NegativeInfinity;
+                int at = ha * width + wa; // the first element in the window wins when nothing beats −∞
+                for (int h = ha; h < hb; h++)
+                {
+                    float* row = plane + (long)h * width;
+                    for (int w = wa; w < wb; w++)
+                    {
+                        float v = row[w];
+                        if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = h * width + w; }
+                    }
+                }
+                yo[(long)i * g.OW + j] = best;
+                io[(long)i * g.OW + j] = at;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The common 2×2, stride-2, unpadded max pool (every window lies inside the plane): the same rule as
+    /// <see cref="MaxPlane"/>, with the four candidates compared in window order. Branch-free: on real
+    /// activations "is this one larger" is a coin toss, and mispredicted branches made the scalar loop
+    /// ~16 ns per output; with SSE, four outputs at a time select value and index by masks.
+    /// </summary>
+    private static void MaxPlane2x2(float* plane, float* yo, int* io, int width, int oh, int ow)
+    {
+        var lane = Vector128.Create(0, 2, 4, 6);
+        for (int i = 0; i < oh; i++)
+        {
+            float* r0 = plane + (long)(2 * i) * width, r1 = r0 + width;
+            int base0 = 2 * i * width;
+            int j = 0;
+            if (Sse.IsSupported)
+            {
+                var right = Vector128.Create(1);
+                var below = Vector128.Create(width);
+                for (; j <= ow - 4; j += 4)
+                {
+                    // eight input columns 2j..2j+7 of both rows → the four windows' candidates, in window order
+                    Vector128<float> a0 = Sse.LoadVector128(r0 + 2 * j), a1 = Sse.LoadVector128(r0 + 2 * j + 4);
+                    Vector128<float> b0 = Sse.LoadVector128(r1 + 2 * j), b1 = Sse.LoadVector128(r1 + 2 * j + 4);
+                    var best = Sse.Shuffle(a0, a1, 0b10_00_10_00);                    // (2i, 2j')
+                    var at = Vector128.Create(base0 + 2 * j) + lane;
+                    (best, var at1) = Take(best, at, Sse.Shuffle(a0, a1, 0b11_01_11_01), at + right);        // (2i, 2j' + 1)
+                    (best, at1) = Take(best, at1, Sse.Shuffle(b0, b1, 0b10_00_10_00), at + below);          // (2i + 1, 2j')
+                    (best, at1) = Take(best, at1, Sse.Shuffle(b0, b1, 0b11_01_11_01), at + below + right);  // (2i + 1, 2j' + 1)
+                    best.Store(yo + j);
+                    at1.Store(io + j);
+                }
+            }
+            for (; j < ow; j++)
+            {
+                int w = 2 * j;
+                float best = r0[w];
+                int at = base0 + w;
+                float v = r0[w + 1];
+                if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = base0 + w + 1; }
+                v = r1[w];
+                if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = base0 + width + w; }
+                v = r1[w + 1];
+                if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = base0 + width + w + 1; }
+                yo[j] = best;
+                io[j] = at;
+            }
+            yo += ow;
+            io += ow;
+        }
+    }
+
+    /// <summary>Per lane: the candidate (v, its index) replaces (best, at) where v &gt; best or v is the first NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<float> Best, Vector128<int> At) Take(Vector128<float> best, Vector128<int> at, Vector128<float> v, Vector128<int> vAt)
+    {
+        var take = Vector128.GreaterThan(v, best) | Vector128.AndNot(Vector128.Equals(best, best), Vector128.Equals(v, v));
+        return (Vector128.ConditionalSelect(take, v, best), Vector128.ConditionalSelect(take.AsInt32(), vAt, at));
     }
 
     /// <inheritdoc/>
@@ -65,16 +137,16 @@ public sealed unsafe partial class CpuBackend
             }
         void Planes(int s, int e)
         {
-            for (int pl = s; pl < e; pl++)
-            {
-                float* d = dxp + pl * hw;
-                float* src = dyp + pl * p;
-                int* idx = ip + pl * p;
-                new Span<float>(d, (int)hw).Clear();
-                for (long q = 0; q < p; q++) d[idx[q]] += src[q];
-            }
+            for (int pl = s; pl < e; pl++) ScatterPlane(dyp + pl * p, ip + pl * p, (int)p, dxp + pl * hw, (int)hw);
         }
         RunPlanes(g.N * g.C, (long)g.N * g.C * (p + hw), Planes);
+    }
+
+    /// <summary>d[0..hw) ← 0, then d[idx[q]] += src[q] for q in [0, p).</summary>
+    private static void ScatterPlane(float* src, int* idx, int p, float* d, int hw)
+    {
+        new Span<float>(d, hw).Clear();
+        for (int q = 0; q < p; q++) d[idx[q]] += src[q];
     }
 
     /// <inheritdoc/>
