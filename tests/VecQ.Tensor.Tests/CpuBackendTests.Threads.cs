@@ -140,6 +140,34 @@ public sealed class CpuBackendThreadTests
     });
 
     [Fact]
+    public void OptimKernelsAreTheSameForAnyThreadCount()
+    {
+        int n = 5 * CpuBackend.OptimChunk + 7; // six chunks: run in parallel
+        long[] Run(int threads)
+        {
+            var bits = new List<long>();
+            WithThreads(threads, () =>
+            {
+                using var p = Rand(1, n);
+                using var g = Rand(2, n);
+                using var buf = Rand(3, n);
+                using var m = Rand(4, n);
+                using var v0 = Rand(5, n);
+                using var v = v0.Abs();
+                Backend.Cpu.SgdStep(p, g, buf, new SgdStepArgs(Lr: 0.1, Momentum: 0.9, WeightDecay: 0.01, Nesterov: true));
+                Backend.Cpu.AdamStep(p, g, m, v, new AdamStepArgs(Lr: 0.01, Step: 3, WeightDecay: 0.01));
+                bits.Add(BitConverter.DoubleToInt64Bits(Backend.Cpu.SumOfSquares(p)));
+                foreach (var t in new[] { p, buf, m, v })
+                    bits.AddRange(t.ToArray().Select(x => (long)BitConverter.SingleToInt32Bits(x)));
+            });
+            return bits.ToArray();
+        }
+        var one = Run(1);
+        Assert.Equal(one, Run(2));
+        Assert.Equal(one, Run(3));
+    }
+
+    [Fact]
     public void RandomFillIsTheSameForAnyThreadCount()
     {
         float[] Draw(int threads)

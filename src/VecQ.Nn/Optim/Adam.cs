@@ -1,4 +1,3 @@
-using System.Numerics;
 using VecQ.Tensors;
 
 namespace VecQ.Nn;
@@ -76,72 +75,43 @@ public class Adam : Optimizer
     {
         var m = state.Buffers[0] ??= Tensor.ZerosLike(param);
         var v = state.Buffers[1] ??= Tensor.ZerosLike(param);
-        // scalar factors in double, as PyTorch computes them in Python floats
-        double bc1 = 1 - Math.Pow(Beta1, state.Step);
-        double bc2 = 1 - Math.Pow(Beta2, state.Step);
-        var c = new Coefficients(Lr / bc1, Math.Sqrt(bc2), 1 - Lr * WeightDecay);
-        if (UseFusedKernels)
-        {
-            if (param.DType == DType.Float32 && TryFused<float>(param, grad, m, v, c)) return;
-            if (param.DType == DType.Float64 && TryFused<double>(param, grad, m, v, c)) return;
-        }
-        Generic(param, grad, m, v, c);
-    }
-
-    private readonly record struct Coefficients(double StepSize, double Bc2Sqrt, double Decay);
-
-    private bool TryFused<T>(Tensor param, Tensor grad, Tensor m, Tensor v, Coefficients c) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (!OptimKernels.TryAddress<T>(param, out nint p) || !OptimKernels.TryAddress<T>(grad, out nint g)
-            || !OptimKernels.TryAddress<T>(m, out nint pm) || !OptimKernels.TryAddress<T>(v, out nint pv)) return false;
-        OptimKernels.Run(param.Numel, new OptimKernels.Adam<T>
-        {
-            P = p, G = g, M = pm, V = pv,
-            Beta1 = T.CreateChecked(Beta1),
-            OneMinusBeta1 = T.CreateChecked(1 - Beta1),
-            Beta2 = T.CreateChecked(Beta2),
-            OneMinusBeta2 = T.CreateChecked(1 - Beta2),
-            StepSize = T.CreateChecked(c.StepSize),
-            Bc2Sqrt = T.CreateChecked(c.Bc2Sqrt),
-            Eps = T.CreateChecked(Eps),
-            WeightDecay = T.CreateChecked(WeightDecay),
-            Decay = T.CreateChecked(c.Decay),
-            L2 = !_decoupled && WeightDecay != 0,
-            Decoupled = _decoupled && WeightDecay != 0,
-        });
-        return true;
+        var args = new AdamStepArgs(Lr, state.Step, Beta1, Beta2, Eps, WeightDecay, _decoupled);
+        // the backend's fused one-pass kernel; a non-contiguous operand takes the Tensor-op path
+        if (UseFusedKernels && param.IsContiguous && grad.IsContiguous && m.IsContiguous && v.IsContiguous)
+            OptimOps.AdamStep(param, grad, m, v, args);
+        else Generic(param, grad, m, v, args);
     }
 
     // The same rule as a sequence of Tensor ops (any device, any layout), in the fused loop's order.
-    private void Generic(Tensor param, Tensor grad, Tensor m, Tensor v, Coefficients c)
+    private static void Generic(Tensor param, Tensor grad, Tensor m, Tensor v, AdamStepArgs args)
     {
         Tensor? decayedGrad = null;
         try
         {
             var g = grad;
-            if (!_decoupled && WeightDecay != 0)
+            if (args.HasL2)
             {
-                using var wp = param.Mul(WeightDecay);
+                using var wp = param.Mul(args.WeightDecay);
                 g = decayedGrad = grad.Add(wp);
             }
-            if (_decoupled && WeightDecay != 0)
+            if (args.HasDecoupledDecay)
             {
-                using var dp = param.Mul(c.Decay);
+                using var dp = param.Mul(args.Decay);
                 param.CopyFrom(dp);
             }
-            using (var bm = m.Mul(Beta1))
-            using (var gm = g.Mul(1 - Beta1))
+            using (var bm = m.Mul(args.Beta1))
+            using (var gm = g.Mul(1 - args.Beta1))
             using (var nm = bm.Add(gm))
                 m.CopyFrom(nm);
-            using (var bv = v.Mul(Beta2))
-            using (var g1 = g.Mul(1 - Beta2))
+            using (var bv = v.Mul(args.Beta2))
+            using (var g1 = g.Mul(1 - args.Beta2))
             using (var g2 = g1.Mul(g))
             using (var nv = bv.Add(g2))
                 v.CopyFrom(nv);
             using var root = v.Sqrt();
-            using var scaled = root.Div(c.Bc2Sqrt);
-            using var denom = scaled.Add(Eps);
-            using var num = m.Mul(c.StepSize);
+            using var scaled = root.Div(args.Bc2Sqrt);
+            using var denom = scaled.Add(args.Eps);
+            using var num = m.Mul(args.StepSize);
             using var upd = num.Div(denom);
             using var np = param.Sub(upd);
             param.CopyFrom(np);

@@ -42,26 +42,23 @@ public static class GradClip
         return norm;
     }
 
+    // Σ g² on the gradient's backend (a non-contiguous gradient is summed from a contiguous copy).
     private static double SumOfSquares(Tensor g)
     {
-        if (g.DType == DType.Float32 && OptimKernels.TryAddress<float>(g, out nint pf)) return OptimKernels.SumOfSquares(pf, g.Numel, DType.Float32);
-        if (g.DType == DType.Float64 && OptimKernels.TryAddress<double>(g, out nint pd)) return OptimKernels.SumOfSquares(pd, g.Numel, DType.Float64);
-        using var d = g.Cast(DType.Float64);
-        using var sq = d.Mul(d);
-        using var s = sq.Sum();
-        return s.Item();
+        if (g.IsContiguous) return OptimOps.SumOfSquares(g);
+        using var c = g.Contiguous();
+        return OptimOps.SumOfSquares(c);
     }
 
+    // g ← coef·g in place (a non-contiguous gradient through a scaled copy written back).
     private static void Scale(Tensor g, double coef)
     {
-        if (g.DType == DType.Float32 && OptimKernels.TryAddress<float>(g, out nint pf))
-            OptimKernels.Run(g.Numel, new OptimKernels.Scale<float> { X = pf, S = (float)coef });
-        else if (g.DType == DType.Float64 && OptimKernels.TryAddress<double>(g, out nint pd))
-            OptimKernels.Run(g.Numel, new OptimKernels.Scale<double> { X = pd, S = coef });
-        else
+        if (g.IsContiguous)
         {
-            using var s = g.Mul(coef);
-            g.CopyFrom(s);
+            g.Mul_(coef);
+            return;
         }
+        using var s = g.Mul(coef);
+        g.CopyFrom(s);
     }
 }

@@ -89,8 +89,8 @@ public abstract class Optimizer : IDisposable
     public IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; }
 
     /// <summary>
-    /// When true (the default), contiguous host tensors are updated by fused one-pass SIMD loops;
-    /// otherwise (and always for other devices) by a sequence of Tensor ops.
+    /// When true (the default), contiguous parameters are updated by their backend's fused one-pass
+    /// kernel (<see cref="OptimOps"/>); otherwise, and for non-contiguous operands, by a sequence of Tensor ops.
     /// </summary>
     internal bool UseFusedKernels { get; set; } = true;
 

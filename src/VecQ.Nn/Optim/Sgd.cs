@@ -71,64 +71,43 @@ public sealed class Sgd : Optimizer
         bool first = hasMomentum && state.Buffers[0] is null;
         if (first) state.Buffers[0] = Tensor.Empty(param.Dims, param.DType, param.Device);
         var buf = hasMomentum ? state.Buffers[0] : null;
-        if (UseFusedKernels)
-        {
-            if (param.DType == DType.Float32 && TryFused<float>(param, grad, buf, first)) return;
-            if (param.DType == DType.Float64 && TryFused<double>(param, grad, buf, first)) return;
-        }
-        Generic(param, grad, buf, first);
-    }
-
-    private bool TryFused<T>(Tensor param, Tensor grad, Tensor? buf, bool first) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        if (!OptimKernels.TryAddress<T>(param, out nint p) || !OptimKernels.TryAddress<T>(grad, out nint g)) return false;
-        nint b = 0;
-        if (buf != null && !OptimKernels.TryAddress<T>(buf, out b)) return false;
-        OptimKernels.Run(param.Numel, new OptimKernels.Sgd<T>
-        {
-            P = p, G = g, Buf = b,
-            Lr = T.CreateChecked(Lr),
-            WeightDecay = T.CreateChecked(WeightDecay),
-            Momentum = T.CreateChecked(Momentum),
-            OneMinusDampening = T.CreateChecked(1 - Dampening),
-            HasWeightDecay = WeightDecay != 0,
-            HasMomentum = buf != null,
-            FirstStep = first,
-            Nesterov = Nesterov,
-        });
-        return true;
+        var args = new SgdStepArgs(Lr, Momentum, Dampening, WeightDecay, Nesterov, first);
+        // the backend's fused one-pass kernel; a non-contiguous operand takes the Tensor-op path
+        if (UseFusedKernels && param.IsContiguous && grad.IsContiguous && (buf == null || buf.IsContiguous))
+            OptimOps.SgdStep(param, grad, buf, args);
+        else Generic(param, grad, buf, args);
     }
 
     // The same rule as a sequence of Tensor ops (any device, any layout).
-    private void Generic(Tensor param, Tensor grad, Tensor? buf, bool first)
+    private static void Generic(Tensor param, Tensor grad, Tensor? buf, SgdStepArgs args)
     {
         Tensor? decayed = null, nesterov = null;
         try
         {
             var g = grad;
-            if (WeightDecay != 0)
+            if (args.WeightDecay != 0)
             {
-                using var wp = param.Mul(WeightDecay);
+                using var wp = param.Mul(args.WeightDecay);
                 g = decayed = grad.Add(wp);
             }
             if (buf != null)
             {
-                if (first) buf.CopyFrom(g);
+                if (args.FirstStep) buf.CopyFrom(g);
                 else
                 {
-                    using var mb = buf.Mul(Momentum);
-                    using var dg = g.Mul(1 - Dampening);
+                    using var mb = buf.Mul(args.Momentum);
+                    using var dg = g.Mul(1 - args.Dampening);
                     using var nb = mb.Add(dg);
                     buf.CopyFrom(nb);
                 }
-                if (Nesterov)
+                if (args.Nesterov)
                 {
-                    using var mb = buf.Mul(Momentum);
+                    using var mb = buf.Mul(args.Momentum);
                     g = nesterov = g.Add(mb);
                 }
                 else g = buf;
             }
-            using var step = g.Mul(Lr);
+            using var step = g.Mul(args.Lr);
             using var np = param.Sub(step);
             param.CopyFrom(np);
         }

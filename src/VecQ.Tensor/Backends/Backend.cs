@@ -3,7 +3,8 @@ namespace VecQ.Tensors;
 /// <summary>
 /// Picks the backend for a device. The CPU device runs on <see cref="Cpu"/> (SIMD, threaded) unless
 /// a scope selects another one, e.g. the scalar <see cref="Reference"/> backend in tests and
-/// gradient checks. Float64 tensors always run on the reference backend (the fast one is float32 only).
+/// gradient checks. Float64 tensors run on the reference backend (the fast one is float32 only), except
+/// the fused optimizer kernels of <see cref="OptimOps"/>, which pick by device and run float64 on the CPU backend too.
 /// A CUDA backend registers itself with <see cref="Register"/>; nothing here names it.
 /// </summary>
 /// <example><code>

@@ -29,7 +29,10 @@ public interface IBackend
     // ---- elementwise ------------------------------------------------------------------
     /// <summary>y = op(x); x and y have the same shape; float dtypes.</summary>
     void Unary<TOp>(TOp op, Tensor x, Tensor y) where TOp : struct, IUnaryOp;
-    /// <summary>y = op(a, b); a and b are already broadcast (expanded views) to y's shape.</summary>
+    /// <summary>
+    /// y = op(a, b); a and b are already broadcast (expanded views) to y's shape. y may be a itself
+    /// (an in-place update such as x ← s·x, with y a view whose elements do not overlap).
+    /// </summary>
     void Binary<TOp>(TOp op, Tensor a, Tensor b, Tensor y) where TOp : struct, IBinaryOp;
     /// <summary>y = cond != 0 ? a : b; all broadcast to y's shape.</summary>
     void Where(Tensor cond, Tensor a, Tensor b, Tensor y);
@@ -97,6 +100,28 @@ public interface IBackend
     void Gather(Tensor x, int axis, Tensor index, Tensor y);
     /// <summary>dst[i with axis coordinate replaced by index[i…]] += src[i…] (the adjoint of Gather).</summary>
     void ScatterAdd(Tensor dst, int axis, Tensor index, Tensor src);
+
+    // ---- optimizer steps (contiguous operands, updated in place) ------------------------
+    /// <summary>
+    /// One fused SGD update, elementwise over param, grad and (when <see cref="SgdStepArgs.HasMomentum"/>)
+    /// momentumBuffer: the rule of <see cref="SgdStepArgs"/>. Every tensor is contiguous, on one device,
+    /// with param's shape and dtype (float32 or float64); param and momentumBuffer are updated in place,
+    /// grad is only read. momentumBuffer is null exactly when the momentum is 0. Each element's result
+    /// does not depend on how the work is split (thread count, vector width).
+    /// </summary>
+    void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args);
+    /// <summary>
+    /// One fused Adam / AdamW update, elementwise over param, grad, expAvg (m) and expAvgSq (v): the rule
+    /// of <see cref="AdamStepArgs"/>. Every tensor is contiguous, on one device, with param's shape and
+    /// dtype (float32 or float64); param, expAvg and expAvgSq are updated in place, grad is only read.
+    /// Each element's result does not depend on how the work is split.
+    /// </summary>
+    void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args);
+    /// <summary>
+    /// Σ x² over a contiguous float32 or float64 tensor, each square and the sum in double (the one
+    /// result the host reads back). The summation order is fixed by the backend, never by the thread count.
+    /// </summary>
+    double SumOfSquares(Tensor x);
 
     // ---- random -----------------------------------------------------------------------
     /// <summary>

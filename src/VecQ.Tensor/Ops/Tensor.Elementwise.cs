@@ -67,6 +67,21 @@ public sealed partial class Tensor
     /// <summary>this ^ p.</summary>
     public Tensor Pow(double p) => Map(new PowScalar(p));
 
+    /// <summary>
+    /// this ← this·s in place: the elementwise multiply with this tensor as its own output (s is
+    /// rounded to the dtype first). The tensor must be a contiguous float tensor.
+    /// </summary>
+    /// <example><code>grad.Mul_(0.5); // grad: [64, 10], every element halved, no new tensor</code></example>
+    public void Mul_(double s)
+    {
+        EnsureAlive("mul_");
+        RequireFloat("mul_", this);
+        if (!IsContiguous) throw new ArgumentException($"mul_: destination {ShapeText} with strides {Shape.Format(Strides)} must be contiguous");
+        using var st = Full([], s, DType, Device);
+        using var es = st.Expand(Dims);
+        Backend.For(this).Binary(new Mul(), this, es, this);
+    }
+
     /// <summary>1 where this == other, else 0 (broadcast).</summary>
     public Tensor Eq(Tensor other) => Zip(new Compare(CompareKind.Eq), this, other);
     /// <summary>1 where this != other, else 0.</summary>

@@ -8,12 +8,14 @@ namespace VecQ.Tensors;
 /// <see cref="Parallelism.Threads"/> for large tensors. Every result equals the
 /// <see cref="ReferenceBackend"/>'s up to float32 rounding (reductions may sum in another order).
 /// Float64 tensors (gradient checks) run on <see cref="Backend.Reference"/>: each method hands them
-/// over explicitly. Int32 tensors (indices, labels) are filled, copied, cast and moved here.
+/// over explicitly, except the fused optimizer kernels (<c>.Optim</c>), which have float64 SIMD paths
+/// too. Int32 tensors (indices, labels) are filled, copied, cast and moved here.
 /// </summary>
 /// <remarks>
 /// The methods are split by family over partial-class files: this one (storage, data movement,
 /// random fill), <c>.Elementwise</c>, <c>.Reduce</c>, <c>.MatMul</c>, <c>.Conv</c>, <c>.Pool</c>,
-/// <c>.Nn</c> (batch-norm statistics, softmax, cross-entropy) and <c>.Index</c>.
+/// <c>.Nn</c> (batch-norm statistics, softmax, cross-entropy), <c>.BatchNorm</c>, <c>.Index</c> and
+/// <c>.Optim</c> (fused SGD / Adam steps, sum of squares).
 /// </remarks>
 /// <example><code>
 /// using (Backend.Use(Backend.Cpu)) { using var y = x.MatMul(w); }   // the default for CPU tensors
@@ -38,11 +40,14 @@ public sealed unsafe partial class CpuBackend : IBackend
     private static bool IsF64(Tensor t) => t.DType == DType.Float64;
 
     /// <summary>Pointer to element [0, …, 0] of a host tensor with 4-byte elements (float32 or int32, as float*).</summary>
-    private static float* Ptr(Tensor t)
+    private static float* Ptr(Tensor t) => Ptr<float>(t);
+
+    /// <summary>Pointer to element [0, …, 0] of a host tensor whose elements are <typeparamref name="T"/>.</summary>
+    private static T* Ptr<T>(Tensor t) where T : unmanaged
     {
         if (t.Storage is not CpuStorage s)
             throw new ArgumentException($"cpu backend: tensor {t.ShapeText} lives on {t.Device} in {t.Storage.GetType().Name}; expected host memory");
-        return (float*)s.Pointer + t.Offset;
+        return (T*)s.Pointer + t.Offset;
     }
 
     /// <summary>Pointer to element [0, …, 0] of an int32 host tensor.</summary>

@@ -1,0 +1,122 @@
+namespace VecQ.Tensors;
+
+/// <summary>
+/// Fused optimizer steps and the sum of squares behind gradient clipping: one pass over the
+/// operands on their device's backend (<see cref="IBackend.SgdStep"/>, <see cref="IBackend.AdamStep"/>,
+/// <see cref="IBackend.SumOfSquares"/>). Every tensor must be contiguous, alive, float32 or float64,
+/// on one device, with the parameter's shape and dtype; the parameter and the state tensors are
+/// updated in place. Unlike most ops these pick the backend by device only, so float64 optimizer state
+/// on the CPU also runs the SIMD kernels (the reference backend runs them under <c>Backend.Use</c>).
+/// </summary>
+/// <example><code>
+/// using var w = Tensor.Ones([3, 2]);
+/// using var g = Tensor.Full([3, 2], 0.5);
+/// OptimOps.SgdStep(w, g, null, new SgdStepArgs(Lr: 0.1)); // every weight is now 0.95
+/// double ss = OptimOps.SumOfSquares(g);                    // 1.5
+/// </code></example>
+public static class OptimOps
+{
+    /// <summary>
+    /// One SGD step in place, PyTorch's rule (see <see cref="SgdStepArgs"/>): param, grad and
+    /// momentumBuffer share a shape [*]; momentumBuffer is needed exactly when the momentum is non-zero
+    /// (on the first step its contents are ignored and it receives the gradient).
+    /// </summary>
+    /// <param name="param">The weights [*], updated in place.</param>
+    /// <param name="grad">The gradient [*], read only.</param>
+    /// <param name="momentumBuffer">The momentum buffer [*] (null when <see cref="SgdStepArgs.Momentum"/> is 0), updated in place.</param>
+    /// <param name="args">Learning rate, momentum, dampening, weight decay, Nesterov and first-step flags.</param>
+    /// <exception cref="ArgumentException">An operand breaks a rule above; the message names sgd_step, the shapes and the rule.</exception>
+    /// <example><code>
+    /// using var buf = Tensor.Empty(w.Dims);                                 // w, g: [64, 10]
+    /// OptimOps.SgdStep(w, g, buf, new SgdStepArgs(Lr: 0.1, Momentum: 0.9, FirstStep: true));
+    /// OptimOps.SgdStep(w, g, buf, new SgdStepArgs(Lr: 0.1, Momentum: 0.9)); // later steps
+    /// </code></example>
+    public static void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
+    {
+        CheckSgdStep(param, grad, momentumBuffer, args);
+        Backend.For(param.Device).SgdStep(param, grad, momentumBuffer, args);
+    }
+
+    /// <summary>
+    /// One Adam / AdamW step in place, PyTorch's rule (see <see cref="AdamStepArgs"/>): param, grad,
+    /// expAvg (m) and expAvgSq (v) share a shape [*]; m and v start as zeros before step 1.
+    /// </summary>
+    /// <param name="param">The weights [*], updated in place.</param>
+    /// <param name="grad">The gradient [*], read only.</param>
+    /// <param name="expAvg">The first-moment average m [*], updated in place.</param>
+    /// <param name="expAvgSq">The second-moment average v [*], updated in place.</param>
+    /// <param name="args">Learning rate, step number (≥ 1), betas, eps, weight decay and its form.</param>
+    /// <exception cref="ArgumentException">An operand breaks a rule above or the step is below 1; the message names adam_step.</exception>
+    /// <example><code>
+    /// using var m = Tensor.ZerosLike(w);                                    // w, g: [64, 10]
+    /// using var v = Tensor.ZerosLike(w);
+    /// OptimOps.AdamStep(w, g, m, v, new AdamStepArgs(Lr: 1e-3, Step: 1));
+    /// </code></example>
+    public static void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args)
+    {
+        CheckAdamStep(param, grad, expAvg, expAvgSq, args);
+        Backend.For(param.Device).AdamStep(param, grad, expAvg, expAvgSq, args);
+    }
+
+    /// <summary>Σ x² over every element of a contiguous float tensor [*], squared and summed in double.</summary>
+    /// <exception cref="ArgumentException">x is not a contiguous float tensor; the message names sum_of_squares.</exception>
+    /// <example><code>
+    /// using var g = Tensor.FromArray(new float[] { 3, 4 });
+    /// double norm = Math.Sqrt(OptimOps.SumOfSquares(g)); // 5
+    /// </code></example>
+    public static double SumOfSquares(Tensor x)
+    {
+        CheckSumOfSquares(x);
+        return Backend.For(x.Device).SumOfSquares(x);
+    }
+
+    // ---- the operand rules, shared with the backends (which check again before touching memory) ----
+
+    internal static void CheckSgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
+    {
+        const string op = "sgd_step";
+        CheckTarget(op, "param", param);
+        CheckLike(op, param, "grad", grad);
+        if (args.HasMomentum)
+        {
+            if (momentumBuffer is null)
+                throw new ArgumentException($"{op}: momentum {args.Momentum} needs a momentum buffer shaped like param {param.ShapeText}; got none");
+            CheckLike(op, param, "momentum buffer", momentumBuffer);
+        }
+        else if (momentumBuffer != null)
+            throw new ArgumentException($"{op}: momentum is 0, so no momentum buffer is used; got one {momentumBuffer.ShapeText}");
+    }
+
+    internal static void CheckAdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args)
+    {
+        const string op = "adam_step";
+        CheckTarget(op, "param", param);
+        CheckLike(op, param, "grad", grad);
+        CheckLike(op, param, "exp_avg", expAvg);
+        CheckLike(op, param, "exp_avg_sq", expAvgSq);
+        if (args.Step < 1) throw new ArgumentException($"{op}: step {args.Step} must be >= 1 (the first update is step 1)");
+    }
+
+    internal static void CheckSumOfSquares(Tensor x) => CheckTarget("sum_of_squares", "input", x);
+
+    // t is alive, float32 or float64, and contiguous.
+    private static void CheckTarget(string op, string name, Tensor t)
+    {
+        t.EnsureAlive(op);
+        if (!t.DType.IsFloat()) throw new ArgumentException($"{op}: {name} {t.ShapeText} is {t.DType.Name()}; expected float32 or float64");
+        if (!t.IsContiguous)
+            throw new ArgumentException($"{op}: {name} {t.ShapeText} with strides {Shape.Format(t.Strides)} must be contiguous; call Contiguous() first");
+    }
+
+    // t is a contiguous tensor on param's device with param's shape and dtype.
+    private static void CheckLike(string op, Tensor param, string name, Tensor t)
+    {
+        t.EnsureAlive(op);
+        Tensor.SameDevice(op, param, t);
+        if (!Shape.Equal(t.Dims, param.Dims))
+            throw new ArgumentException($"{op}: {name} {t.ShapeText} must have the shape of param {param.ShapeText}");
+        if (t.DType != param.DType)
+            throw new ArgumentException($"{op}: {name} {t.ShapeText} is {t.DType.Name()} but param {param.ShapeText} is {param.DType.Name()}; every operand must have param's dtype");
+        CheckTarget(op, name, t);
+    }
+}

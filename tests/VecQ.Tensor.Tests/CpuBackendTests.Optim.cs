@@ -1,0 +1,228 @@
+namespace VecQ.Tensors.Tests;
+
+// The fused optimizer kernels (SGD, Adam/AdamW, sum of squares) and the in-place scale: the CPU
+// backend against the reference, float32 and float64, over sizes 1, primes, odd sizes, a vector width
+// ± 1 and sizes above the parallel threshold (2·OptimChunk). The updates are elementwise and done in
+// the reference's order, so they must agree bit for bit; the sum of squares only reorders a double sum.
+public partial class CpuBackendTests
+{
+    private static readonly DType[] FloatTypes = [DType.Float32, DType.Float64];
+
+    /// <summary>Every float dtype with sizes 1, small primes and odd sizes, 2·OptimChunk + 1 (prime), 3·OptimChunk + 13 and three random sizes.</summary>
+    public static TheoryData<DType, int> OptimSizes()
+    {
+        var sizes = new List<int> { 1, 2, 3, 7, 8, 9, 16, 17, 31, 97, 1001, 4099, 2 * CpuBackend.OptimChunk + 1, 3 * CpuBackend.OptimChunk + 13 };
+        var r = new Random(2024);
+        for (int i = 0; i < 3; i++) sizes.Add(r.Next(2, 5 * CpuBackend.OptimChunk));
+        var d = new TheoryData<DType, int>();
+        foreach (var dtype in FloatTypes)
+            foreach (int n in sizes) d.Add(dtype, n);
+        return d;
+    }
+
+    /// <summary>n deterministic values in [−1, 1) (absolute values when <paramref name="positive"/>) as a [n] tensor of <paramref name="dtype"/>.</summary>
+    private static Tensor OptimValues(DType dtype, int n, int seed, bool positive = false)
+    {
+        var r = new Random(seed);
+        var v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = positive ? r.NextDouble() : r.NextDouble() * 2 - 1;
+        return dtype == DType.Float64 ? Tensor.FromArray(v) : Tensor.FromArray(Array.ConvertAll(v, x => (float)x));
+    }
+
+    /// <summary>The raw bits of a float tensor's elements.</summary>
+    private static long[] RawBits(Tensor t) => t.DType == DType.Float64
+        ? Array.ConvertAll(t.ToArray<double>(), BitConverter.DoubleToInt64Bits)
+        : Array.ConvertAll(t.ToArray<float>(), v => (long)BitConverter.SingleToInt32Bits(v));
+
+    private static void SameBits(Tensor expected, Tensor actual, string what)
+    {
+        long[] e = RawBits(expected), a = RawBits(actual);
+        Assert.Equal(e.Length, a.Length);
+        for (int i = 0; i < e.Length; i++)
+            if (e[i] != a[i])
+                Assert.Fail($"{what}: element {i} of {e.Length} differs: reference {Value(expected, i):R}, cpu {Value(actual, i):R}");
+    }
+
+    private static double Value(Tensor t, int i) => t.DType == DType.Float64 ? t.ToArray<double>()[i] : t.ToArray<float>()[i];
+
+    /// <summary>Flag combinations: weight decay 0 / non-zero × (no momentum, momentum, dampened momentum, Nesterov).</summary>
+    private static IEnumerable<SgdStepArgs> SgdFlagCases()
+    {
+        foreach (double wd in new[] { 0.0, 0.01 })
+        {
+            yield return new SgdStepArgs(Lr: 0.1, WeightDecay: wd);
+            yield return new SgdStepArgs(Lr: 0.1, Momentum: 0.9, WeightDecay: wd);
+            yield return new SgdStepArgs(Lr: 0.07, Momentum: 0.9, Dampening: 0.3, WeightDecay: wd);
+            yield return new SgdStepArgs(Lr: 0.05, Momentum: 0.8, WeightDecay: wd, Nesterov: true);
+        }
+    }
+
+    /// <summary>Two SGD steps on <paramref name="backend"/> (the first with <paramref name="firstStep"/>); returns param and buffer.</summary>
+    private static (Tensor Param, Tensor? Buffer) RunSgd(IBackend backend, DType dtype, int n, SgdStepArgs args, bool firstStep)
+    {
+        var p = OptimValues(dtype, n, 1);
+        var buf = args.HasMomentum ? OptimValues(dtype, n, 3) : null; // on a first step these values are never read
+        for (int step = 0; step < 2; step++)
+        {
+            using var g = OptimValues(dtype, n, 10 + step);
+            backend.SgdStep(p, g, buf, args with { FirstStep = step == 0 && firstStep });
+        }
+        return (p, buf);
+    }
+
+    [Theory]
+    [MemberData(nameof(OptimSizes))]
+    public void SgdStepMatchesReferenceBitForBit(DType dtype, int n)
+    {
+        foreach (var args in SgdFlagCases())
+            foreach (bool first in args.HasMomentum ? new[] { true, false } : new[] { false })
+            {
+                string what = $"sgd_step {dtype.Name()} [{n}] {args} first={first}";
+                var (pr, br) = RunSgd(Backend.Reference, dtype, n, args, first);
+                var (pc, bc) = RunSgd(Backend.Cpu, dtype, n, args, first);
+                SameBits(pr, pc, what + " param");
+                if (br != null) SameBits(br, bc!, what + " buffer");
+                foreach (var t in new[] { pr, br, pc, bc }) t?.Dispose();
+            }
+    }
+
+    /// <summary>Flag combinations: weight decay 0 / non-zero × Adam's L2 / AdamW's decoupled decay, and other betas and eps.</summary>
+    private static IEnumerable<AdamStepArgs> AdamFlagCases()
+    {
+        foreach (double wd in new[] { 0.0, 0.05 })
+            foreach (bool decoupled in new[] { false, true })
+                yield return new AdamStepArgs(Lr: 0.01, Step: 1, WeightDecay: wd, Decoupled: decoupled);
+        yield return new AdamStepArgs(Lr: 0.02, Step: 1, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.1);
+    }
+
+    /// <summary>Three Adam steps (t = first … first + 2) on <paramref name="backend"/> from random moments; returns param, m, v.</summary>
+    private static (Tensor P, Tensor M, Tensor V) RunAdam(IBackend backend, DType dtype, int n, AdamStepArgs args)
+    {
+        var p = OptimValues(dtype, n, 1);
+        var m = OptimValues(dtype, n, 2);
+        var v = OptimValues(dtype, n, 3, positive: true);
+        for (int step = 0; step < 3; step++)
+        {
+            using var g = OptimValues(dtype, n, 10 + step);
+            backend.AdamStep(p, g, m, v, args with { Step = args.Step + step });
+        }
+        return (p, m, v);
+    }
+
+    [Theory]
+    [MemberData(nameof(OptimSizes))]
+    public void AdamStepMatchesReferenceBitForBit(DType dtype, int n)
+    {
+        foreach (var args in AdamFlagCases())
+        {
+            string what = $"adam_step {dtype.Name()} [{n}] {args}";
+            var (pr, mr, vr) = RunAdam(Backend.Reference, dtype, n, args);
+            var (pc, mc, vc) = RunAdam(Backend.Cpu, dtype, n, args);
+            SameBits(pr, pc, what + " param");
+            SameBits(mr, mc, what + " exp_avg");
+            SameBits(vr, vc, what + " exp_avg_sq");
+            foreach (var t in new[] { pr, mr, vr, pc, mc, vc }) t.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(OptimSizes))]
+    public void SumOfSquaresMatchesReference(DType dtype, int n)
+    {
+        using var x = OptimValues(dtype, n, 4);
+        double expected = Backend.Reference.SumOfSquares(x);
+        double actual = Backend.Cpu.SumOfSquares(x);
+        Assert.True(Math.Abs(actual - expected) <= 1e-12 * expected, $"sum_of_squares {dtype.Name()} [{n}]: reference {expected:R}, cpu {actual:R}");
+        Assert.Equal(actual, OptimOps.SumOfSquares(x)); // the entry point runs the CPU backend
+    }
+
+    [Theory]
+    [MemberData(nameof(OptimSizes))]
+    public void MulInPlaceMatchesReferenceBitForBit(DType dtype, int n)
+    {
+        const double s = 0.3712;
+        Tensor Run(IBackend backend)
+        {
+            using var scope = Backend.Use(backend);
+            var x = OptimValues(dtype, n, 5);
+            x.Mul_(s);
+            return x;
+        }
+        using var r = Run(Backend.Reference);
+        using var c = Run(Backend.Cpu);
+        SameBits(r, c, $"mul_ {dtype.Name()} [{n}]");
+        using var x0 = OptimValues(dtype, n, 5);
+        using var expected = x0.Mul(s);
+        SameBits(expected, c, $"mul_ vs mul {dtype.Name()} [{n}]");
+    }
+
+    [Fact]
+    public void OptimOpsDispatchToTheScopedBackend()
+    {
+        foreach (var dtype in FloatTypes)
+        {
+            var args = new AdamStepArgs(Lr: 0.01, Step: 2, WeightDecay: 0.01, Decoupled: true);
+            var (pr, mr, vr) = RunAdam(Backend.Reference, dtype, 37, args);
+            using var p = OptimValues(dtype, 37, 1);
+            using var m = OptimValues(dtype, 37, 2);
+            using var v = OptimValues(dtype, 37, 3, positive: true);
+            using (Backend.Use(Backend.Reference))
+                for (int step = 0; step < 3; step++)
+                {
+                    using var g = OptimValues(dtype, 37, 10 + step);
+                    OptimOps.AdamStep(p, g, m, v, args with { Step = args.Step + step });
+                }
+            SameBits(pr, p, $"adam_step via OptimOps {dtype.Name()}");
+            SameBits(vr, v, $"adam_step via OptimOps {dtype.Name()} exp_avg_sq");
+            foreach (var t in new[] { pr, mr, vr }) t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void OptimOpsRejectBadOperandsNamingTheOpAndShapes()
+    {
+        using var p = Tensor.Zeros([2, 2]);
+        using var g = Tensor.Ones([2, 2]);
+        using var buf = Tensor.Zeros([2, 2]);
+        using var g3 = Tensor.Ones([3]);
+        using var g64 = Tensor.Ones([2, 2], DType.Float64);
+        using var ints = Tensor.Zeros([2, 2], DType.Int32);
+        using var wide = Tensor.Zeros([2, 3]);
+        using var pt = wide.T();
+        var sgd = new SgdStepArgs(Lr: 0.1, Momentum: 0.9);
+
+        void Throws(string expected, Action act)
+        {
+            var e = Assert.Throws<ArgumentException>(act);
+            Assert.Equal(expected, e.Message);
+        }
+
+        Throws("sgd_step: grad [3] must have the shape of param [2, 2]", () => OptimOps.SgdStep(p, g3, buf, sgd));
+        Throws("sgd_step: grad [2, 2] is float64 but param [2, 2] is float32; every operand must have param's dtype", () => OptimOps.SgdStep(p, g64, buf, sgd));
+        Throws("sgd_step: param [2, 2] is int32; expected float32 or float64", () => OptimOps.SgdStep(ints, ints, null, new SgdStepArgs(0.1)));
+        Throws("sgd_step: param [3, 2] with strides [1, 3] must be contiguous; call Contiguous() first", () => OptimOps.SgdStep(pt, pt, null, new SgdStepArgs(0.1)));
+        Throws("sgd_step: momentum 0.9 needs a momentum buffer shaped like param [2, 2]; got none", () => OptimOps.SgdStep(p, g, null, sgd));
+        Throws("sgd_step: momentum is 0, so no momentum buffer is used; got one [2, 2]", () => OptimOps.SgdStep(p, g, buf, new SgdStepArgs(0.1)));
+        Throws("sgd_step: momentum buffer [3] must have the shape of param [2, 2]", () => OptimOps.SgdStep(p, g, g3, sgd));
+
+        var adam = new AdamStepArgs(Lr: 0.01, Step: 1);
+        Throws("adam_step: exp_avg_sq [3] must have the shape of param [2, 2]", () => OptimOps.AdamStep(p, g, buf, g3, adam));
+        Throws("adam_step: exp_avg [2, 2] is float64 but param [2, 2] is float32; every operand must have param's dtype", () => OptimOps.AdamStep(p, g, g64, buf, adam));
+        Throws("adam_step: step 0 must be >= 1 (the first update is step 1)", () => OptimOps.AdamStep(p, g, buf, buf, adam with { Step = 0 }));
+
+        Throws("sum_of_squares: input [2, 2] is int32; expected float32 or float64", () => OptimOps.SumOfSquares(ints));
+        Throws("sum_of_squares: input [3, 2] with strides [1, 3] must be contiguous; call Contiguous() first", () => OptimOps.SumOfSquares(pt));
+        Throws("mul_: destination [3, 2] with strides [1, 3] must be contiguous", () => pt.Mul_(2));
+        Throws("mul_: tensor [2, 2] is int32; expected float32 or float64", () => ints.Mul_(2));
+
+        // the backends check the same rules before touching memory, and nothing is written on failure
+        foreach (var backend in new[] { Backend.Reference, Backend.Cpu })
+        {
+            Assert.Contains("sgd_step: grad [3]", Assert.Throws<ArgumentException>(() => backend.SgdStep(p, g3, buf, sgd)).Message);
+            Assert.Contains("adam_step: exp_avg [3]", Assert.Throws<ArgumentException>(() => backend.AdamStep(p, g, g3, buf, adam)).Message);
+            Assert.Contains("sum_of_squares: input [3, 2]", Assert.Throws<ArgumentException>(() => backend.SumOfSquares(pt)).Message);
+        }
+        Assert.Equal(new float[4], p.ToArray());
+        Assert.Equal(new float[4], buf.ToArray());
+    }
+}
