@@ -46,7 +46,17 @@ internal static class ModelFactory
     public static Module Build(ModelConfig config, Rng rng, int abits = 32) => config.Model switch
     {
         "lenet5" => new LeNet5(config.Sizes["c1"], config.Sizes["c2"], config.Sizes["hidden"], config.Sizes["classes"],
-            activations: abits < 32 ? _ => new VecQ.Quant.ActivationQuantizer(abits) : null, rng: rng),
+            activations: abits < 32 ? slot => new VecQ.Quant.ActivationQuantizer(abits, channels: LeNet5Channels(config, slot)) : null, rng: rng),
         _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
+    };
+
+    // Channels reaching each LeNet5 activation slot: each activation quantizer gets one step per channel,
+    // since the batch norm after it normalises each channel on its own (see ActivationQuantizer's remarks).
+    private static int LeNet5Channels(ModelConfig config, string slot) => slot switch
+    {
+        "act1" => config.Sizes["c1"],
+        "act2" => config.Sizes["c2"],
+        "act3" => config.Sizes["hidden"],
+        _ => throw new InvalidDataException($"lenet5: unknown activation slot '{slot}'"),
     };
 }
