@@ -26,9 +26,18 @@ namespace VecQ.Quant;
 /// activations, which are one-sided and heavy-tailed (maxima 9–27 std on a trained LeNet5): at k = 8 its
 /// grid ends at ±3.9 std and the relative error |y − x|/|x| of those activations was 0.20–0.49, against
 /// 0.02–0.07 with the searched λ (0.06–0.16), and 8-bit-activation training lost over 20 accuracy points.
-/// Buffers (float32 scalars unless noted, all saved in checkpoints so a resumed run continues exactly):
-/// "step", "scale" (start at λ_k, the values for unit-variance input), "lambda" (the λ in use) and
-/// "num_batches_tracked" (int32, training forwards so far; the search schedule counts them).
+/// <para>
+/// Granularity: one step and scale for the whole tensor (channels = 0, the formulas above), or one per
+/// channel (channels = C: std, s and a per channel of axis 1; one λ, searched on x with each channel divided
+/// by its std). `vecq train` uses per-channel steps in LeNet5, whose quantizers feed a batch norm: with one
+/// step for the tensor, fc1 units whose outputs all fell in the lowest bin (6 of 512 on a trained model) had
+/// zero batch variance after quantization, so the batch norm after them scaled their straight-through
+/// gradient by 1/√ε ≈ 316; fc1's gradient pointed elsewhere (cosine 0.27 to the float one) and training
+/// diverged (NaN loss). Per channel, no channel collapses.
+/// </para>
+/// Buffers (all saved in checkpoints so a resumed run continues exactly): "step", "scale" (float32, [] or
+/// [C]; start at λ_k, the values for unit-variance input), "lambda" (float32 [], the λ in use) and
+/// "num_batches_tracked" (int32 [], training forwards so far; the search schedule counts them).
 /// </remarks>
 /// <example><code>
 /// var model = new LeNet5(activations: slot => new ActivationQuantizer(bits: 8));
