@@ -11,6 +11,11 @@ public partial class CpuBackendTests
         { 3, 2, 17, false, false },
         { 1, 1, 1, true, true },
         { 20, 13, 33, true, true },
+        // S = 1 ([N, C] after a linear layer): the row-wise path, single and multi-threaded
+        { 100, 37, 1, true, true },
+        { 7, 512, 1, false, false },
+        { 33, 5, 1, true, false },
+        { 300, 257, 1, true, true },
     };
 
     [Theory]

@@ -16,6 +16,7 @@ public sealed unsafe partial class CpuBackend
         int n = x.Dims[0], c = x.Dims[1], s = x.Dims[2];
         float* xp = Ptr(x), mp = Ptr(mean), vp = Ptr(var);
         double count = (double)n * s;
+        if (s == 1 && n > 0) { StatsColumns(xp, n, c, mp, vp); return; }
         void Channels(int c0, int c1)
         {
             for (int ch = c0; ch < c1; ch++)
@@ -34,6 +35,39 @@ public sealed unsafe partial class CpuBackend
         int chunks = ChunksFor(c, (long)n * c * s * 2);
         if (chunks == 1) Channels(0, c);
         else ForChunks(c, chunks, (_, s0, e0) => Channels(s0, e0));
+    }
+
+    /// <summary>
+    /// <see cref="BatchNormStats"/> for x: [N, C] (S = 1): the same sums (in double, row order) taken down the
+    /// rows with the channels in the inner loop, instead of one call per element.
+    /// </summary>
+    private static void StatsColumns(float* xp, int n, int c, float* mp, float* vp)
+    {
+        var sum = new double[c];
+        for (int i = 0; i < n; i++)
+        {
+            float* row = xp + (long)i * c;
+            for (int ch = 0; ch < c; ch++) sum[ch] += row[ch];
+        }
+        var mu = new float[c];
+        for (int ch = 0; ch < c; ch++) mu[ch] = (float)(sum[ch] / n);
+        var sq = new double[c];
+        for (int i = 0; i < n; i++)
+        {
+            float* row = xp + (long)i * c;
+            for (int ch = 0; ch < c; ch++)
+            {
+                float d = row[ch] - mu[ch];
+                sq[ch] += d * d;
+            }
+        }
+        for (int ch = 0; ch < c; ch++)
+        {
+            double exact = sum[ch] / n;
+            double shift = (double)mu[ch] - exact;   // the deviations were taken from the float mean
+            mp[ch] = mu[ch];
+            vp[ch] = (float)Math.Max(0, sq[ch] / n - shift * shift);
+        }
     }
 
     /// <summary>Σ (p[i] − m)² over n contiguous floats: squares in float SIMD lanes, widened to double before they are added.</summary>
