@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Markdown tables for docs/RESULTS.md from the JSON lines `vecq ... --json` prints.
+
+Usage:
+  tables.py accuracy RUN_DIR_LOGS...   each argument a file whose last line is `vecq train --json` output
+  tables.py theory FILE                last line: `vecq theory --json` output
+  tables.py dql FILE                   last line: `vecq dql --json` output
+Nothing is typed in: every number comes from those JSON objects.
+"""
+import json
+import sys
+from collections import defaultdict
+
+
+def last_json(path):
+    with open(path) as f:
+        lines = [l for l in f if l.startswith("{")]
+    if not lines:
+        sys.exit(f"{path}: no JSON line (was it written with --json?)")
+    return json.loads(lines[-1])
+
+
+def accuracy(paths):
+    runs = [last_json(p) for p in paths]
+    base = next((r for r in runs if r["wbits"] == 32 and r["abits"] == 32), None)
+    print("| W/A | test accuracy after epoch 10 | best epoch | vs float | per epoch (%) | peak memory |")
+    print("|---|---|---|---|---|---|")
+    for r in runs:
+        acc = 100 * r["test_accuracy"]
+        delta = "" if base is None or r is base else f"{acc - 100 * base['test_accuracy']:+.2f}"
+        per = ", ".join(f"{100 * a:.2f}" for a in r["epoch_accuracies"])
+        print(f"| {r['wbits']}/{r['abits']} | {acc:.2f}% | {100 * r['best_accuracy']:.2f}% | {delta} | {per} | {r['peak_memory_mb']:.0f} MB |")
+
+
+def theory(path):
+    d = last_json(path)
+    print("| bits | λ_k (σ units) | E[J_o] at λ_k | normalised DQL (1 − A²/B) |")
+    print("|---|---|---|---|")
+    for r in d["lambdas"]:
+        print(f"| {r['bits']} | {r['lambda']:.6f} | {r['orientation_loss']:.4e} | {r['normalized_dql']:.4e} |")
+    if d.get("layers"):
+        print()
+        print("| layer | bits | λ_k | λ actual | J_o at λ_k | J_o at actual λ |")
+        print("|---|---|---|---|---|---|")
+        for r in d["layers"]:
+            if r["bits"] == 1:
+                continue
+            print(f"| {r['name']} | {r['bits']} | {r['lambda_theory']:.4f} | {r['lambda_actual']:.4f} | "
+                  f"{r['orientation_loss_theory']:.4e} | {r['orientation_loss_actual']:.4e} |")
+
+
+def dql(path):
+    d = last_json(path)
+    table = defaultdict(dict)
+    methods = []
+    for r in d["rows"]:
+        table[(r["bits"], r["layer"])][r["method"]] = r["normalized_dql"]
+        if r["method"] not in methods:
+            methods.append(r["method"])
+    losses = []
+    for bits in sorted({b for b, _ in table}):
+        cols = [m for m in methods if any(m in table[(b, l)] for (b, l) in table if b == bits)]
+        print(f"\n**{bits} bit{'s' if bits > 1 else ''}**\n")
+        print("| layer | " + " | ".join(cols) + " |")
+        print("|---|" + "---|" * len(cols))
+        for (b, layer) in sorted(k for k in table if k[0] == bits):
+            row = table[(b, layer)]
+            best = min(row.values())
+            cells = []
+            for m in cols:
+                v = row.get(m)
+                cells.append("" if v is None else (f"**{v:.4e}**" if v == best else f"{v:.4e}"))
+            print(f"| {layer} | " + " | ".join(cells) + " |")
+            for m, v in row.items():
+                if m != "vecq" and v < row["vecq"]:
+                    losses.append((bits, layer, m, v, row["vecq"]))
+    print()
+    if losses:
+        print("Where another method's DQL is below VecQ's (exact λ):")
+        print()
+        for bits, layer, m, v, vq in losses:
+            rel = (vq - v) / vq
+            print(f"- {layer}, {bits} bits: {m} {v:.6e} < vecq {vq:.6e} ({100 * rel:.4f}% lower)")
+    else:
+        print("VecQ (exact λ) has the lowest DQL on every layer and bit width.")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1] not in ("accuracy", "theory", "dql"):
+        sys.exit(__doc__)
+    {"accuracy": lambda: accuracy(sys.argv[2:]), "theory": lambda: theory(sys.argv[2]), "dql": lambda: dql(sys.argv[2])}[sys.argv[1]]()
