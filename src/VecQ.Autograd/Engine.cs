@@ -17,7 +17,8 @@ internal static class Engine
             throw new InvalidOperationException($"backward: {root.Describe()} does not require grad and has no graph node; it was computed under NoGrad, or from inputs none of which requires grad (set RequiresGrad = true on the parameters)");
         if (root.Node == null)
         {
-            Accumulate(root, seed);
+            using var own = seed.Clone();   // the caller keeps seed: the leaf gets its own copy
+            Accumulate(root, own);
             return;
         }
 
@@ -111,12 +112,19 @@ internal static class Engine
         }
     }
 
-    // leaf.Grad += g. Grad is always a fresh contiguous tensor owned by the leaf (never a view
-    // shared with the graph), so optimizers may update it in place.
+    // leaf.Grad += g. Grad is always a contiguous tensor whose storage the leaf alone holds (never a
+    // view shared with the graph), so optimizers may update it in place. A first gradient that is
+    // already such a tensor (the usual case: a backward function's fresh result) is taken over by
+    // reference instead of copied (fc1's 1.6 M-element gradient in LeNet5, every step).
     private static void Accumulate(Variable leaf, Tensor g)
     {
         if (!leaf.RequiresGrad) return;
-        if (leaf.Grad == null) { leaf.Grad = g.Clone(); return; }
+        if (leaf.Grad == null)
+        {
+            bool whole = g.IsContiguous && g.Offset == 0 && g.Numel == g.Storage.Length && g.Storage.IsExclusive;
+            leaf.Grad = whole ? Saved.NewRef(g) : g.Clone();   // the caller disposes g: NewRef's reference is then the only one
+            return;
+        }
         var sum = leaf.Grad.Add(g);
         leaf.Grad.Dispose();
         leaf.Grad = sum;

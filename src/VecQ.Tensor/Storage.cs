@@ -27,6 +27,10 @@ public abstract class Storage
     /// <summary>True once the memory has been returned.</summary>
     public bool IsReleased => Volatile.Read(ref _refs) <= 0;
 
+    /// <summary>True when exactly one reference (one tensor view) holds this storage.</summary>
+    /// <example><code>using var t = Tensor.Zeros([4]); bool mine = t.Storage.IsExclusive; // true</code></example>
+    public bool IsExclusive => Volatile.Read(ref _refs) == 1;
+
     /// <summary>Adds a reference (a new view).</summary>
     public void AddRef()
     {

@@ -23,6 +23,30 @@ public class EngineTests
     }
 
     [Fact]
+    public void LeafGradientsOwnTheirStorage_SoInPlaceUpdatesTouchNothingElse()
+    {
+        using var _ = Reference();
+        // a straight-through node hands its incoming gradient on unchanged: the leaf must still get
+        // a gradient that no other tensor shares
+        using var x = Leaf([1, -2, 3], [3], name: "x");
+        using var y = Functions.Mul(x, 2.0);
+        using var st = Functions.StraightThrough(y, y.Value);
+        using var z = Functions.Sum(Functions.Mul(st, st));   // dz/dx = 2·(2x)·2 = 8x
+        z.Backward();
+        Assert.True(x.Grad!.IsContiguous && x.Grad.Storage.IsExclusive);
+        AssertClose([8, -16, 24], x.Grad);
+
+        // a leaf root seeded by the caller: the caller's seed is copied, not shared
+        using var leaf = Leaf([5, 6], [2], name: "leaf");
+        using var seed = Tensor.FromArray(new[] { 1.0, 2.0 }, [2]);
+        leaf.Backward(seed);
+        Assert.True(leaf.Grad!.Storage.IsExclusive);
+        Assert.NotSame(seed.Storage, leaf.Grad.Storage);
+        leaf.Grad.Fill(0);
+        AssertClose([1, 2], seed);
+    }
+
+    [Fact]
     public void DiamondGraphSumsBothPaths()
     {
         using var _ = Reference();
