@@ -77,19 +77,28 @@ public partial class CpuBackendTests
     [Fact]
     public void MaxPool2x2TiesNaNAndInfinityMatch()
     {
-        foreach (var (name, values) in new (string, float[])[]
+        // [1, 1, 5, 7]: three windows per row (scalar loop only); [1, 2, 6, 21]: ten (two 4-wide vector
+        // steps and a scalar tail), the last column unused. NaN, −∞ and ties land in every window position.
+        float[] pattern = [1f, 1f, float.NaN, -2f, float.NegativeInfinity, 3f, 3f, float.NaN, 0f, -0f, 5f];
+        foreach (int[] shape in new[] { new[] { 1, 1, 5, 7 }, new[] { 1, 2, 6, 21 } })
         {
-            ("constant", Enumerable.Repeat(0.5f, 35).ToArray()),
-            ("all -inf", Enumerable.Repeat(float.NegativeInfinity, 35).ToArray()),
-            ("ties", Enumerable.Range(0, 35).Select(i => (float)(i % 3)).ToArray()),
-            ("NaN", Enumerable.Range(0, 35).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
-            ("NaN later", Enumerable.Range(0, 35).Select(i => i % 6 == 5 ? float.NaN : i % 4 == 0 ? float.NegativeInfinity : 1f).ToArray()),
-        })
-            SameAll($"max_pool2d 2x2 {name}", () =>
+            int len = shape.Aggregate(1, (a, b) => a * b);
+            foreach (var (name, values) in new (string, float[])[]
             {
-                using var x = Tensor.FromArray(values, [1, 1, 5, 7]);
-                var (y, idx) = ConvOps.MaxPool2d(x, (2, 2), (2, 2), (0, 0));
-                return [y, idx];
-            }, 0, 0);
+                ("constant", Enumerable.Repeat(0.5f, len).ToArray()),
+                ("all -inf", Enumerable.Repeat(float.NegativeInfinity, len).ToArray()),
+                ("all NaN", Enumerable.Repeat(float.NaN, len).ToArray()),
+                ("ties", Enumerable.Range(0, len).Select(i => (float)(i % 3)).ToArray()),
+                ("NaN", Enumerable.Range(0, len).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
+                ("NaN later", Enumerable.Range(0, len).Select(i => i % 6 == 5 ? float.NaN : i % 4 == 0 ? float.NegativeInfinity : 1f).ToArray()),
+                ("pattern", Enumerable.Range(0, len).Select(i => pattern[(i * 7) % pattern.Length]).ToArray()),
+            })
+                SameAll($"max_pool2d 2x2 {name} {Shape.Format(shape)}", () =>
+                {
+                    using var x = Tensor.FromArray(values, shape);
+                    var (y, idx) = ConvOps.MaxPool2d(x, (2, 2), (2, 2), (0, 0));
+                    return [y, idx];
+                }, 0, 0);
+        }
     }
 }

@@ -49,11 +49,7 @@ public sealed unsafe partial class CpuBackend
                 for (int h = ha; h < hb; h++)
                 {
                     float* row = plane + (long)h * width;
-                    for (int w = wa; w < wb; w++)
-                    {
-                        float v = row[w];
-                        if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = h * width + w; }
-                    }
+                    for (int w = wa; w < wb; w++) Take(ref best, ref at, row[w], h * width + w);
                 }
                 yo[(long)i * g.OW + j] = best;
                 io[(long)i * g.OW + j] = at;
@@ -98,18 +94,22 @@ public sealed unsafe partial class CpuBackend
                 int w = 2 * j;
                 float best = r0[w];
                 int at = base0 + w;
-                float v = r0[w + 1];
-                if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = base0 + w + 1; }
-                v = r1[w];
-                if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = base0 + width + w; }
-                v = r1[w + 1];
-                if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = base0 + width + w + 1; }
+                Take(ref best, ref at, r0[w + 1], base0 + w + 1);
+                Take(ref best, ref at, r1[w], base0 + width + w);
+                Take(ref best, ref at, r1[w + 1], base0 + width + w + 1);
                 yo[j] = best;
                 io[j] = at;
             }
             yo += ow;
             io += ow;
         }
+    }
+
+    /// <summary>The max-pool rule: the candidate (v, its index) replaces (best, at) when v &gt; best or v is the first NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref float best, ref int at, float v, int vAt)
+    {
+        if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = vAt; }
     }
 
     /// <summary>Per lane: the candidate (v, its index) replaces (best, at) where v &gt; best or v is the first NaN.</summary>
