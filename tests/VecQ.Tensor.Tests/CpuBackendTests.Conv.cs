@@ -31,6 +31,10 @@ public partial class CpuBackendTests
         new(3, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, true),         // odd batch over two threads
         new(1, 16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, false),    // batch 1: threads inside the GEMM
         new(2, 3, 4, 6, 2, 4, 4, 1, 3, 2, 2, 1, 1, 1, true),         // windows mostly in the padding
+        new(2, 3, 5, 6, 4, 3, 3, 1, 1, 3, 3, 1, 1, 1, true),         // padding beyond the kernel's reach (col2im backward)
+        new(2, 24, 6, 5, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2, false),       // groups, dilation, uneven padding: transposed backward
+        new(3, 20, 7, 9, 5, 2, 3, 1, 1, 0, 1, 1, 1, 1, true),        // 20 input channels: transposed backward, edge tiles
+        new(2, 25, 5, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, false),       // 25 input channels: transposed backward, partial tile
     };
 
     private static (int, int) Pair(int a, int b) => (a, b);

@@ -5,16 +5,17 @@ using VecQ.Tensors.Backends.Cpu;
 
 namespace VecQ.Tensors;
 
-// 2-D convolution (NCHW, contiguous inputs) as im2col + SGEMM, per sample and group:
+// 2-D convolution (NCHW, contiguous inputs) as GEMM per sample and group, with Kg = C/groups·KH·KW, P = OH·OW:
 //   forward          y_g [Og, P]  = W_g [Og, Kg] · col_g [Kg, P]                  (+ bias)
-//   backward data    col_g [Kg, P] = W_gᵀ [Kg, Og] · dy_g [Og, P], then col2im into dx
 //   backward weight  dW_g [Og, Kg] += dy_g [Og, P] · col_gᵀ [P, Kg]                (summed over the batch)
-// with Kg = C/groups·KH·KW and P = OH·OW. A 1×1, stride-1, unpadded kernel reads x (writes dx) directly.
-// With padding, im2col first copies the group's planes into a zero-bordered buffer so each window row is
-// one branch-free copy (col2im accumulates there and copies the interior out).
-// Large batches run in parallel over samples: each worker thread claims the next sample (the weight
-// gradient: the next fixed block of samples) and uses its own pooled im2col buffers and a single-threaded
-// GEMM; small batches loop over samples with a multi-threaded GEMM. Depthwise convolutions use direct loops.
+//   backward data    stride 1: a forward convolution of dy with the flipped, transposed weights
+//                    (dx_g [Cg, H·W] = W'_g [Cg, Og·KH·KW] · col(dy_g)), so no col2im and a deep GEMM;
+//                    otherwise col_g [Kg, P] = W_gᵀ · dy_g, then col2im into dx
+// The im2col matrix is never written: the GEMM packs its B micro-panels straight from the sample's
+// zero-padded planes (ImplicitB), which fit in L1/L2, instead of writing and re-reading a matrix KH·KW
+// times the image's size. A 1×1, stride-1, unpadded kernel reads x (writes dx) directly. Depthwise
+// convolutions use direct loops (CpuBackend.Depthwise.cs). Work items (sample × group, or a range of
+// columns of one when the batch is small) are claimed by the threads on demand.
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
@@ -25,36 +26,8 @@ public sealed unsafe partial class CpuBackend
         if (g.N == 0) return;
         float* xp = Ptr(x), wp = Ptr(w), bp = bias == null ? null : Ptr(bias), yp = Ptr(y);
         if (g.IsDepthwise) { DepthwiseForward(xp, wp, bp, yp, g); return; }
-
-        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
-        int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
-        bool direct = IsPointwise(g);
-        long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
-        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        using var scratch = CpuScratch.Rent(workers * (colSize + padSize));
-        float* cols = scratch.Pointer;
-
-        ForSamples(g.N, workers, (worker, n) =>
-        {
-            // this worker's buffers: col [Kg, P], padded input planes [Cg, H + 2·PH, W + 2·PW]
-            float* col = cols + worker * (colSize + padSize);
-            float* pad = col + colSize;
-            for (int gi = 0; gi < groups; gi++)
-            {
-                // x_g: [Cg, H, W] → col: [Kg, P]; y_g: [Og, P]
-                float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
-                float* src = xg;
-                if (!direct) { Im2Col(xg, cg, g, col, pad); src = col; }
-                float* yg = yp + ((long)n * g.O + (long)gi * og) * p;
-                Sgemm.Run(og, p, kg, wp + (long)gi * og * kg, kg, false, src, p, false, yg, p, 1f, 0f, gemmThreads);
-                if (bp != null)
-                    for (int o = 0; o < og; o++)
-                    {
-                        var row = new Span<float>(yg + (long)o * p, p);
-                        TensorPrimitives.Add(row, bp[gi * og + o], row);
-                    }
-            }
-        });
+        if (IsPointwise(g)) PointwiseForward(xp, wp, bp, yp, g);
+        else ImplicitForward(xp, wp, bp, yp, g);
     }
 
     /// <inheritdoc/>
@@ -65,7 +38,170 @@ public sealed unsafe partial class CpuBackend
         if (g.N == 0) return;
         float* dyp = Ptr(dy), wp = Ptr(w), dxp = Ptr(dx);
         if (g.IsDepthwise) { DepthwiseBackwardData(dyp, wp, dxp, g); return; }
+        if (TransposedGeometry(g) is { } gt)
+        {
+            // dx = conv(dy, W') with W'_g [Cg, Og, KH, KW] = W_g [Og, Cg, KH, KW] transposed and flipped
+            int og = g.OPerGroup, cg = g.CPerGroup, khw = g.KH * g.KW;
+            using var flipped = CpuScratch.Rent((long)g.O * cg * khw);
+            float* fp = flipped.Pointer;
+            for (int gi = 0; gi < g.Groups; gi++)
+                for (int c = 0; c < cg; c++)
+                    for (int o = 0; o < og; o++)
+                    {
+                        float* src = wp + ((long)(gi * og + o) * cg + c) * khw;
+                        float* dst = fp + ((long)(gi * cg + c) * og + o) * khw;
+                        for (int t = 0; t < khw; t++) dst[t] = src[khw - 1 - t];
+                    }
+            ImplicitForward(dyp, fp, null, dxp, gt);
+            return;
+        }
+        Col2ImBackwardData(dyp, wp, dxp, g);
+    }
 
+    /// <inheritdoc/>
+    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw)
+    {
+        if (NotF32(x)) { Reference.Conv2dBackwardWeight(x, dy, g, dw); return; } // float64: the reference backend
+        // x: [N, C, H, W], dy: [N, O, OH, OW] → dw: [O, C/groups, KH, KW]; all contiguous
+        float* xp = Ptr(x), dyp = Ptr(dy), dwp = Ptr(dw);
+        int dwSize = dw.Numel;
+        if (g.N == 0) { new Span<float>(dwp, dwSize).Clear(); return; }
+        if (g.IsDepthwise) { DepthwiseBackwardWeight(xp, dyp, dwp, g); return; }
+
+        SgemmKernel kern = Sgemm.Kernel;
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
+        int kg = cg * g.KH * g.KW, p = g.OH * g.OW;
+        bool direct = IsPointwise(g);
+        int kc = Sgemm.EqualBlock(p, kern.KC);
+        var (workers, _) = WorkSplit(g.N, 1, (long)g.O * kg * p);
+        int gemmThreads = workers == 1 ? Parallelism.Threads : 1; // the 1×1 path's GEMM
+        // the batch is cut into fixed blocks of samples, each summed into its own dW (block 0 straight into dw)
+        // and added up in block order at the end, so the result does not depend on which thread ran what;
+        // twice as many blocks as workers lets a thread that was held up fall behind without stalling the rest
+        int blocks = workers == 1 ? 1 : Math.Min(g.N, 2 * workers);
+        var layout = new ImplicitScratch(kern, g, direct ? 0 : og, direct ? 0 : p, kc);
+        long partial = Align16(dwSize);
+        using var scratch = CpuScratch.Rent(layout.Shared + workers * layout.PerWorker + (blocks - 1) * partial);
+        float* buf = scratch.Pointer;
+        float* partials = buf + layout.Shared + workers * layout.PerWorker;
+        // B'(position, kernel index) = padded[PositionOffset + KernelOffset]: the transpose of the forward's B
+        layout.Offsets(buf, g, out int* kernelOff, out int* positionOff);
+
+        ForSamples(blocks, workers, (worker, block) =>
+        {
+            layout.Worker(buf, worker, out float* pad, out float* packedDy, out float* panel, out float* tile);
+            float* acc = block == 0 ? dwp : partials + (block - 1) * partial;
+            int n0 = (int)((long)g.N * block / blocks), n1 = (int)((long)g.N * (block + 1) / blocks);
+            for (int n = n0; n < n1; n++)
+                for (int gi = 0; gi < groups; gi++)
+                {
+                    // dy_g: [Og, P] · col_gᵀ: [P, Kg] → dW_g: [Og, Kg]
+                    float* xg = xp + ((long)n * g.C + (long)gi * cg) * g.H * g.W;
+                    float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
+                    float* dwg = acc + (long)gi * og * kg;
+                    float beta = n == n0 ? 0f : 1f;
+                    if (direct)
+                    {
+                        Sgemm.Run(og, kg, p, dyg, p, false, xg, p, true, dwg, kg, 1f, beta, gemmThreads);
+                        continue;
+                    }
+                    PadPlanes(xg, cg, g, pad);
+                    Sgemm.PackAllA(kern, packedDy, dyg, p, false, og, p, kc);
+                    Sgemm.RunImplicitB(kern, og, p, kc, packedDy, new ImplicitB(pad, positionOff, kernelOff),
+                        0, kg, dwg, kg, beta, panel, tile);
+                }
+        });
+        var total = new Span<float>(dwp, dwSize);
+        for (int b = 1; b < blocks; b++)
+            TensorPrimitives.Add(total, new ReadOnlySpan<float>(partials + (b - 1) * partial, dwSize), total);
+    }
+
+    /// <summary>
+    /// y = conv(x, w) (+ bias) for a non-pointwise, non-depthwise geometry: per (sample, group, column
+    /// range) y_g [Og, P] = W_g [Og, Kg] · B, B(k, p) = padded x_g[KernelOffset(k) + PositionOffset(p)],
+    /// with W packed once for all samples.
+    /// </summary>
+    private static void ImplicitForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g)
+    {
+        SgemmKernel kern = Sgemm.Kernel;
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
+        int kg = cg * g.KH * g.KW, p = g.OH * g.OW;
+        int kc = Sgemm.EqualBlock(kg, kern.KC);
+        int panels = (p + kern.NR - 1) / kern.NR;
+        var (workers, chunks) = WorkSplit(g.N * groups, panels, (long)g.O * kg * p);
+        var layout = new ImplicitScratch(kern, g, 0, 0, kc);
+        long aSize = Align16(Sgemm.PackedASize(kern, og, kg));
+        using var scratch = CpuScratch.Rent(groups * aSize + layout.Shared + workers * layout.PerWorker);
+        float* packedW = scratch.Pointer, buf = packedW + groups * aSize;
+        layout.Offsets(buf, g, out int* kernelOff, out int* positionOff);
+        for (int gi = 0; gi < groups; gi++)
+            Sgemm.PackAllA(kern, packedW + gi * aSize, wp + (long)gi * og * kg, kg, false, og, kg, kc);
+
+        ForSamples(g.N * groups * chunks, workers, (worker, item) =>
+        {
+            // item → (image = sample·groups + group, column chunk); consecutive items share an image
+            int image = item / chunks, chunk = item % chunks, gi = image % groups;
+            layout.Worker(buf, worker, out float* pad, out _, out float* panel, out float* tile);
+            int j0 = (int)((long)panels * chunk / chunks) * kern.NR, j1 = Math.Min(p, (int)((long)panels * (chunk + 1) / chunks) * kern.NR);
+            // x_g: [Cg, H, W] → padded [Cg, Hp, Wp]; y_g: [Og, P]
+            PadPlanes(xp + (long)image * cg * g.H * g.W, cg, g, pad);
+            float* yg = yp + (long)image * og * p;
+            Sgemm.RunImplicitB(kern, og, kg, kc, packedW + gi * aSize, new ImplicitB(pad, kernelOff, positionOff),
+                j0, j1, yg, p, 0f, panel, tile);
+            AddBias(yg, bp == null ? null : bp + gi * og, og, p, j0, j1);
+        });
+    }
+
+    /// <summary>
+    /// For stride 1 with padding at most the dilated kernel's reach (d·(K − 1) per axis) and enough input
+    /// channels per group to fill the register tiles (at most 25% of rows wasted), the geometry of
+    /// dx = conv(dy, W') — input dy [N, O, OH, OW], output dx [N, C, H, W], padding d·(K − 1) − pad — or
+    /// null when the backward pass takes the col2im path.
+    /// </summary>
+    private static Conv2dGeometry? TransposedGeometry(Conv2dGeometry g)
+    {
+        if (g.StrideH != 1 || g.StrideW != 1 || IsPointwise(g)) return null;
+        // the transposed GEMM has Cg rows: with few of them most of each MR-row register tile would be wasted
+        if (new PanelPlan(Sgemm.Kernel, g.CPerGroup).ComputedRows(Sgemm.Kernel) * 4 > g.CPerGroup * 5) return null;
+        int ph = g.DilationH * (g.KH - 1) - g.PadH, pw = g.DilationW * (g.KW - 1) - g.PadW;
+        if (ph < 0 || pw < 0) return null;
+        return Conv2dGeometry.Create(g.N, g.O, g.OH, g.OW, g.C, g.KH, g.KW, (1, 1), (ph, pw), (g.DilationH, g.DilationW), g.Groups);
+    }
+
+    /// <summary>y_g [Og, H·W] = W_g [Og, Cg] · x_g [Cg, H·W] per sample and group (1×1 kernel, stride 1, no padding).</summary>
+    private static void PointwiseForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g)
+    {
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup, p = g.OH * g.OW;
+        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * cg * p);
+        ForSamples(g.N, workers, (_, n) =>
+        {
+            for (int gi = 0; gi < groups; gi++)
+            {
+                float* yg = yp + ((long)n * g.O + (long)gi * og) * p;
+                Sgemm.Run(og, p, cg, wp + (long)gi * og * cg, cg, false, xp + ((long)n * g.C + (long)gi * cg) * p, p, false,
+                    yg, p, 1f, 0f, gemmThreads);
+                AddBias(yg, bp == null ? null : bp + gi * og, og, p, 0, p);
+            }
+        });
+    }
+
+    /// <summary>y[o, j] += bias[o] for o &lt; rows, j in [j0, j1) of y: [rows, p] (nothing when bias is null).</summary>
+    private static void AddBias(float* y, float* bias, int rows, int p, int j0, int j1)
+    {
+        if (bias == null) return;
+        for (int o = 0; o < rows; o++)
+        {
+            var row = new Span<float>(y + (long)o * p + j0, j1 - j0);
+            TensorPrimitives.Add(row, bias[o], row);
+        }
+    }
+
+    /// <summary>
+    /// dx for strides above 1 (and padding beyond the kernel's reach, and 1×1 kernels): per sample and group
+    /// col_g [Kg, P] = W_gᵀ [Kg, Og] · dy_g [Og, P], then col2im (a 1×1, stride-1, unpadded kernel writes dx directly).
+    /// </summary>
+    private static void Col2ImBackwardData(float* dyp, float* wp, float* dxp, Conv2dGeometry g)
+    {
         int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
         bool direct = IsPointwise(g);
@@ -96,52 +232,6 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    /// <inheritdoc/>
-    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw)
-    {
-        if (NotF32(x)) { Reference.Conv2dBackwardWeight(x, dy, g, dw); return; } // float64: the reference backend
-        // x: [N, C, H, W], dy: [N, O, OH, OW] → dw: [O, C/groups, KH, KW]; all contiguous
-        float* xp = Ptr(x), dyp = Ptr(dy), dwp = Ptr(dw);
-        int dwSize = dw.Numel;
-        if (g.N == 0) { new Span<float>(dwp, dwSize).Clear(); return; }
-        if (g.IsDepthwise) { DepthwiseBackwardWeight(xp, dyp, dwp, g); return; }
-
-        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
-        int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
-        bool direct = IsPointwise(g);
-        long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
-        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        // the batch is cut into fixed blocks of samples, each summed into its own dW (block 0 straight into dw)
-        // and added up in block order at the end, so the result does not depend on which thread ran what;
-        // twice as many blocks as workers lets a thread that was held up fall behind without stalling the rest
-        int blocks = workers == 1 ? 1 : Math.Min(g.N, 2 * workers);
-        long perWorker = colSize + padSize, partial = Align16(dwSize);
-        using var scratch = CpuScratch.Rent(workers * perWorker + (blocks - 1) * partial);
-        float* buf = scratch.Pointer;
-        float* partials = buf + workers * perWorker;
-
-        ForSamples(blocks, workers, (worker, block) =>
-        {
-            float* col = buf + worker * perWorker;
-            float* pad = col + colSize;
-            float* acc = block == 0 ? dwp : partials + (block - 1) * partial;
-            int n0 = (int)((long)g.N * block / blocks), n1 = (int)((long)g.N * (block + 1) / blocks);
-            for (int n = n0; n < n1; n++)
-                for (int gi = 0; gi < groups; gi++)
-                {
-                    // dy_g: [Og, P] · col_gᵀ: [P, Kg] → dW_g: [Og, Kg]
-                    float* xg = xp + ((long)n * g.C + (long)gi * cg) * hw;
-                    float* src = xg;
-                    if (!direct) { Im2Col(xg, cg, g, col, pad); src = col; }
-                    float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
-                    Sgemm.Run(og, kg, p, dyg, p, false, src, p, true, acc + (long)gi * og * kg, kg, 1f, n == n0 ? 0f : 1f, gemmThreads);
-                }
-        });
-        var total = new Span<float>(dwp, dwSize);
-        for (int b = 1; b < blocks; b++)
-            TensorPrimitives.Add(total, new ReadOnlySpan<float>(partials + (b - 1) * partial, dwSize), total);
-    }
-
     /// <summary>
     /// Runs body(worker, item) for every item in [0, count): <paramref name="workers"/> threads each claim the
     /// next unclaimed item until none is left, so a thread slowed down by other load just does fewer items.
@@ -169,9 +259,9 @@ public sealed unsafe partial class CpuBackend
         g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
 
     /// <summary>
-    /// How to spread a batch: (worker threads over the samples, threads per GEMM). Parallel over
-    /// samples when the batch divides well over the threads and there is enough work; otherwise one
-    /// sample at a time with every thread inside the GEMM.
+    /// How to spread a batch over GEMMs that each use one or more threads: (worker threads over the samples,
+    /// threads per GEMM). Parallel over samples when the batch divides well over the threads and there is
+    /// enough work; otherwise one sample at a time with every thread inside the GEMM.
     /// </summary>
     private static (int Chunks, int GemmThreads) BatchSplit(int n, long fmasPerSample)
     {
@@ -185,16 +275,16 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// The valid output columns [lo, hi) for kernel column kw: those whose input column
-    /// iw = ow·stride − pad + kw·dilation lies in [0, W).
+    /// How to spread <paramref name="images"/> single-threaded GEMMs of <paramref name="panels"/> column panels
+    /// each: (worker threads, column chunks per image). Small batches are cut into column chunks so every
+    /// thread gets about four items; tiny problems run on the calling thread.
     /// </summary>
-    private static (int Lo, int Hi) ValidCols(int kw, Conv2dGeometry g)
+    private static (int Workers, int Chunks) WorkSplit(int images, int panels, long fmasPerImage)
     {
-        int off = kw * g.DilationW - g.PadW; // iw = ow·sw + off
-        int lo = off >= 0 ? 0 : (-off + g.StrideW - 1) / g.StrideW;
-        int last = g.W - 1 - off; // ow·sw ≤ last
-        int hi = last < 0 ? 0 : Math.Min(g.OW, last / g.StrideW + 1);
-        return (lo, Math.Max(lo, hi));
+        int threads = Parallelism.Threads;
+        if (threads == 1 || fmasPerImage * images < (1L << 20)) return (1, 1);
+        int chunks = Math.Clamp((4 * threads + images - 1) / images, 1, Math.Max(1, panels));
+        return (Math.Min(threads, images * chunks), chunks);
     }
 
     /// <summary>n rounded up to a multiple of 16 floats (64 bytes), so buffers carved from one scratch block stay aligned.</summary>
@@ -205,41 +295,27 @@ public sealed unsafe partial class CpuBackend
         g.PadH == 0 && g.PadW == 0 ? 0 : Align16((long)g.CPerGroup * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW));
 
     /// <summary>
-    /// col: [Cg·KH·KW, OH·OW] from one group's input planes xg: [Cg, H, W]. With padding the planes are first
-    /// copied into <paramref name="pad"/> with a zero border, so every window row is one branch-free copy.
+    /// pad: [Cg, H + 2·PH, W + 2·PW] ← one group's input planes xg: [Cg, H, W] with a zero border, followed by
+    /// <see cref="ImplicitB.Slack"/> zeros (the packer's vector moves may read that far past the last plane).
     /// </summary>
-    private static void Im2Col(float* xg, int cg, Conv2dGeometry g, float* col, float* pad)
+    private static void PadPlanes(float* xg, int cg, Conv2dGeometry g, float* pad)
     {
         int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
-        float* src = xg;
-        if (g.PadH != 0 || g.PadW != 0)
+        long size = (long)cg * hp * wp;
+        if (g.PadH == 0 && g.PadW == 0)
+            new ReadOnlySpan<float>(xg, (int)size).CopyTo(new Span<float>(pad, (int)size));
+        else
         {
-            // pad: [Cg, Hp, Wp] ← x with a zero border
-            new Span<float>(pad, cg * hp * wp).Clear();
+            new Span<float>(pad, (int)size).Clear();
             for (int c = 0; c < cg; c++)
                 for (int h = 0; h < g.H; h++)
                     CopyRow(pad + ((long)c * hp + h + g.PadH) * wp + g.PadW, xg + ((long)c * g.H + h) * g.W, g.W);
-            src = pad;
         }
-        int ow = g.OW, oh = g.OH, p = oh * ow, sw = g.StrideW;
-        for (int c = 0; c < cg; c++)
-            for (int kh = 0; kh < g.KH; kh++)
-                for (int kw = 0; kw < g.KW; kw++)
-                {
-                    float* row = col + ((long)(c * g.KH + kh) * g.KW + kw) * p;
-                    float* s0 = src + ((long)c * hp + kh * g.DilationH) * wp + kw * g.DilationW;
-                    for (int i = 0; i < oh; i++)
-                    {
-                        float* s = s0 + (long)i * g.StrideH * wp;
-                        float* d = row + (long)i * ow;
-                        if (sw == 1) CopyRow(d, s, ow);
-                        else for (int j = 0; j < ow; j++) d[j] = s[j * sw];
-                    }
-                }
+        new Span<float>(pad + size, ImplicitB.Slack).Clear();
     }
 
     /// <summary>
-    /// dxg: [Cg, H, W] = col2im(col: [Cg·KH·KW, OH·OW]) (the adjoint of <see cref="Im2Col"/>; overwrites dxg).
+    /// dxg: [Cg, H, W] = col2im(col: [Cg·KH·KW, OH·OW]) (the adjoint of im2col; overwrites dxg).
     /// With padding the sums build up in <paramref name="pad"/> ([Cg, Hp, Wp]) and its interior is copied out.
     /// </summary>
     private static void Col2Im(float* col, int cg, Conv2dGeometry g, float* dxg, float* pad)
@@ -293,139 +369,59 @@ public sealed unsafe partial class CpuBackend
         for (; i < n; i++) dst[i] += src[i];
     }
 
-    // ---- depthwise (groups == C): direct loops per plane ----------------------------------
-
-    /// <summary>y[n, o] = x[n, o / M] ⋆ w[o] (+ bias[o]) with M = O / C output channels per input channel.</summary>
-    private static void DepthwiseForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g)
+    /// <summary>
+    /// How one implicit-GEMM convolution call carves its scratch block (all parts 64-byte aligned):
+    /// shared, the kernel offsets [Kg] and position offsets [P] (ints); per worker, the padded planes
+    /// (+ slack), a packed A of <c>aRows</c>×<c>aDepth</c> (the weight gradient's dy; 0 for none), one B
+    /// micro-panel (kc×NR + slack) and one spill tile.
+    /// </summary>
+    private readonly struct ImplicitScratch
     {
-        int mult = g.OPerGroup, planes = g.N * g.O, khw = g.KH * g.KW;
-        long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
-        void Planes(int s, int e)
-        {
-            for (int pl = s; pl < e; pl++)
-            {
-                int n = pl / g.O, o = pl % g.O, c = o / mult;
-                float* x = xp + ((long)n * g.C + c) * hw;
-                float* y = yp + (long)pl * p;
-                float* k = wp + (long)o * khw;
-                new Span<float>(y, (int)p).Fill(bp == null ? 0f : bp[o]);
-                for (int i = 0; i < g.OH; i++)
-                {
-                    float* yrow = y + (long)i * g.OW;
-                    for (int kh = 0; kh < g.KH; kh++)
-                    {
-                        int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                        if ((uint)ih >= (uint)g.H) continue;
-                        float* xrow = x + (long)ih * g.W;
-                        for (int kw = 0; kw < g.KW; kw++)
-                        {
-                            var (lo, hi) = ValidCols(kw, g);
-                            if (lo >= hi) continue;
-                            float wv = k[kh * g.KW + kw];
-                            float* src = xrow + kw * g.DilationW - g.PadW;
-                            if (g.StrideW == 1)
-                            {
-                                var d = new Span<float>(yrow + lo, hi - lo);
-                                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(src + lo, hi - lo), wv, d, d);
-                            }
-                            else for (int j = lo; j < hi; j++) yrow[j] += wv * src[j * g.StrideW];
-                        }
-                    }
-                }
-            }
-        }
-        int chunks = ChunksFor(planes, planes * p * khw);
-        if (chunks == 1) Planes(0, planes);
-        else ForChunks(planes, chunks, (_, s, e) => Planes(s, e));
-    }
+        private readonly long _kernelOffsets, _pad, _packedA, _panel, _tile;
 
-    /// <summary>dx[n, c] = Σ over the M outputs o of channel c of dy[n, o] ⋆ᵀ w[o].</summary>
-    private static void DepthwiseBackwardData(float* dyp, float* wp, float* dxp, Conv2dGeometry g)
-    {
-        int mult = g.OPerGroup, planes = g.N * g.C, khw = g.KH * g.KW;
-        long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
-        void Planes(int s, int e)
+        public ImplicitScratch(in SgemmKernel kern, Conv2dGeometry g, int aRows, int aDepth, int kc)
         {
-            for (int pl = s; pl < e; pl++)
-            {
-                int n = pl / g.C, c = pl % g.C;
-                float* dx = dxp + (long)pl * hw;
-                new Span<float>(dx, (int)hw).Clear();
-                for (int m = 0; m < mult; m++)
-                {
-                    int o = c * mult + m;
-                    float* dy = dyp + ((long)n * g.O + o) * p;
-                    float* k = wp + (long)o * khw;
-                    for (int i = 0; i < g.OH; i++)
-                    {
-                        float* dyrow = dy + (long)i * g.OW;
-                        for (int kh = 0; kh < g.KH; kh++)
-                        {
-                            int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                            if ((uint)ih >= (uint)g.H) continue;
-                            float* dxrow = dx + (long)ih * g.W;
-                            for (int kw = 0; kw < g.KW; kw++)
-                            {
-                                var (lo, hi) = ValidCols(kw, g);
-                                if (lo >= hi) continue;
-                                float wv = k[kh * g.KW + kw];
-                                float* dst = dxrow + kw * g.DilationW - g.PadW;
-                                if (g.StrideW == 1)
-                                {
-                                    var d = new Span<float>(dst + lo, hi - lo);
-                                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(dyrow + lo, hi - lo), wv, d, d);
-                                }
-                                else for (int j = lo; j < hi; j++) dst[j * g.StrideW] += wv * dyrow[j];
-                            }
-                        }
-                    }
-                }
-            }
+            _kernelOffsets = Align16((long)g.CPerGroup * g.KH * g.KW);
+            Shared = _kernelOffsets + Align16((long)g.OH * g.OW);
+            _pad = Align16((long)g.CPerGroup * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW) + ImplicitB.Slack);
+            _packedA = aRows == 0 ? 0 : Align16(Sgemm.PackedASize(kern, aRows, aDepth));
+            _panel = Align16((long)kc * kern.NR + ImplicitB.Slack);
+            _tile = Align16((long)kern.MR * kern.NR);
+            PerWorker = _pad + _packedA + _panel + _tile;
         }
-        int chunks = ChunksFor(planes, planes * p * khw * mult);
-        if (chunks == 1) Planes(0, planes);
-        else ForChunks(planes, chunks, (_, s, e) => Planes(s, e));
-    }
 
-    /// <summary>dw[o, 0, kh, kw] = Σ_n Σ_(i,j) dy[n, o, i, j] · x[n, o / M, i·sh − ph + kh·dh, j·sw − pw + kw·dw].</summary>
-    private static void DepthwiseBackwardWeight(float* xp, float* dyp, float* dwp, Conv2dGeometry g)
-    {
-        int mult = g.OPerGroup, khw = g.KH * g.KW;
-        long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
-        void Channels(int s, int e)
+        /// <summary>Floats of the shared part (at the start of the block).</summary>
+        public long Shared { get; }
+
+        /// <summary>Floats of one worker's part (after the shared part).</summary>
+        public long PerWorker { get; }
+
+        /// <summary>
+        /// Writes the offsets into the shared part at <paramref name="buf"/>: kernel index (c, kh, kw) →
+        /// c·Hp·Wp + kh·dh·Wp + kw·dw and output position (oh, ow) → oh·sh·Wp + ow·sw, in the padded planes.
+        /// </summary>
+        public void Offsets(float* buf, Conv2dGeometry g, out int* kernel, out int* position)
         {
-            Span<double> acc = stackalloc double[khw];
-            for (int o = s; o < e; o++)
-            {
-                int c = o / mult;
-                acc.Clear();
-                for (int n = 0; n < g.N; n++)
-                {
-                    float* x = xp + ((long)n * g.C + c) * hw;
-                    float* dy = dyp + ((long)n * g.O + o) * p;
-                    for (int kh = 0; kh < g.KH; kh++)
-                        for (int kw = 0; kw < g.KW; kw++)
-                        {
-                            var (lo, hi) = ValidCols(kw, g);
-                            if (lo >= hi) continue;
-                            float s1 = 0;
-                            for (int i = 0; i < g.OH; i++)
-                            {
-                                int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                                if ((uint)ih >= (uint)g.H) continue;
-                                float* src = x + (long)ih * g.W + kw * g.DilationW - g.PadW;
-                                float* dyrow = dy + (long)i * g.OW;
-                                if (g.StrideW == 1) s1 += TensorPrimitives.Dot(new ReadOnlySpan<float>(dyrow + lo, hi - lo), new ReadOnlySpan<float>(src + lo, hi - lo));
-                                else for (int j = lo; j < hi; j++) s1 += dyrow[j] * src[j * g.StrideW];
-                            }
-                            acc[kh * g.KW + kw] += s1;
-                        }
-                }
-                for (int t = 0; t < khw; t++) dwp[(long)o * khw + t] = (float)acc[t];
-            }
+            kernel = (int*)buf;
+            position = (int*)(buf + _kernelOffsets);
+            int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH, t = 0;
+            for (int c = 0; c < g.CPerGroup; c++)
+                for (int kh = 0; kh < g.KH; kh++)
+                    for (int kw = 0; kw < g.KW; kw++)
+                        kernel[t++] = (c * hp + kh * g.DilationH) * wp + kw * g.DilationW;
+            t = 0;
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                    position[t++] = oh * g.StrideH * wp + ow * g.StrideW;
         }
-        int chunks = ChunksFor(g.O, (long)g.N * g.O * p * khw);
-        if (chunks == 1) Channels(0, g.O);
-        else ForChunks(g.O, chunks, (_, s, e) => Channels(s, e));
+
+        /// <summary>Worker <paramref name="worker"/>'s buffers in the block at <paramref name="buf"/>.</summary>
+        public void Worker(float* buf, int worker, out float* pad, out float* packedA, out float* panel, out float* tile)
+        {
+            pad = buf + Shared + worker * PerWorker;
+            packedA = pad + _pad;
+            panel = packedA + _packedA;
+            tile = panel + _panel;
+        }
     }
 }

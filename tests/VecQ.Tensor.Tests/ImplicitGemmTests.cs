@@ -1,0 +1,105 @@
+using System.Runtime.Intrinsics;
+using VecQ.Tensors.Backends.Cpu;
+
+namespace VecQ.Tensors.Tests;
+
+/// <summary>
+/// <see cref="Sgemm.RunImplicitB"/> (B read through row and column offsets, as convolutions use it) against a
+/// naive loop in double, for every kernel family: odd, prime and unit sizes, column runs of every length
+/// (so the packer's vector moves, their overlaps and the scalar fallback all run), column sub-ranges, beta.
+/// </summary>
+public unsafe class ImplicitGemmTests
+{
+    [Theory]
+    [MemberData(nameof(SgemmTests.Isas), MemberType = typeof(SgemmTests))]
+    public void RandomShapes_MatchNaive(int isaValue)
+    {
+        var isa = (SgemmIsa)isaValue;
+        var kern = SgemmKernel.For(isa);
+        var rng = new Random(4321 + isaValue);
+        int cases = isa == SgemmIsa.Avx512 && !Vector512.IsHardwareAccelerated ? 20 : 80;
+        int[] sizes = [1, 2, 3, 4, 5, 7, 8, 12, 13, 20, 31, 32, 64, 67];
+        for (int t = 0; t < cases; t++)
+        {
+            int m = sizes[rng.Next(sizes.Length)], n = sizes[rng.Next(sizes.Length)] + rng.Next(3), k = sizes[rng.Next(sizes.Length)];
+            int kcMax = 1 + rng.Next(Math.Max(1, k)); // one K block or several
+            int maxRun = t % 4 == 0 ? 1 : 1 + rng.Next(20);  // runs of 1 take the scalar path
+            float beta = rng.Next(3) switch { 0 => 0f, 1 => 1f, _ => -0.5f };
+            int j0 = rng.Next(3) == 0 ? rng.Next(n) : 0, j1 = rng.Next(3) == 0 ? j0 + 1 + rng.Next(n - j0) : n;
+            Check(kern, m, n, k, kcMax, maxRun, beta, j0, j1, rng);
+        }
+    }
+
+    [Fact]
+    public void PanelPlan_CoversEveryRowOnce()
+    {
+        var kern = SgemmKernel.For(SgemmIsa.Auto);
+        for (int m = 1; m < 100; m++)
+        {
+            var plan = new PanelPlan(kern, m);
+            Assert.Equal(m, plan.Full * kern.MR + plan.Edge * kern.EdgeRows + plan.Partial);
+            Assert.True(plan.Partial < kern.MR, $"m={m}: partial panel of {plan.Partial} rows");
+        }
+        if (kern.EdgeRows == 4 && kern.MR == 6)
+        {
+            var p32 = new PanelPlan(kern, 32);
+            Assert.Equal((4, 2, 0), (p32.Full, p32.Edge, p32.Partial));
+            Assert.Equal(32, p32.ComputedRows(kern));
+        }
+    }
+
+    private static void Check(in SgemmKernel kern, int m, int n, int k, int kcMax, int maxRun, float beta, int j0, int j1, Random rng)
+    {
+        // column offsets: runs of consecutive offsets with random jumps between them; row offsets: random
+        var colOff = new int[n];
+        int at = rng.Next(5);
+        for (int j = 0; j < n;)
+        {
+            int len = Math.Min(n - j, 1 + rng.Next(maxRun));
+            for (int t = 0; t < len; t++) colOff[j + t] = at + t;
+            j += len;
+            at += len + rng.Next(1, 9);
+        }
+        var rowOff = new int[k];
+        for (int p = 0; p < k; p++) rowOff[p] = rng.Next(50);
+        int srcLen = 50 + at + ImplicitB.Slack;
+        var src = new float[srcLen];
+        for (int i = 0; i < srcLen; i++) src[i] = (float)(rng.NextDouble() * 2 - 1);
+        var a = new float[m * k];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        var c = new float[m * n];
+        for (int i = 0; i < c.Length; i++) c[i] = beta == 0f ? float.NaN : (float)(rng.NextDouble() * 2 - 1);
+        var before = (float[])c.Clone();
+
+        var packed = new float[Sgemm.PackedASize(kern, m, k)];
+        var panel = new float[kcMax * kern.NR + ImplicitB.Slack];
+        var tile = new float[kern.MR * kern.NR];
+        fixed (float* ap = a, pp = packed, sp = src, cp = c, pnl = panel, tp = tile)
+        fixed (int* ro = rowOff, co = colOff)
+        {
+            Sgemm.PackAllA(kern, pp, ap, k, false, m, k, kcMax);
+            Sgemm.RunImplicitB(kern, m, k, kcMax, pp, new ImplicitB(sp, ro, co), j0, j1, cp, n, beta, pnl, tp);
+        }
+
+        string what = $"{kern.Isa} m={m} n={n} k={k} kc={kcMax} runs≤{maxRun} beta={beta} cols [{j0}, {j1})";
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float got = c[i * n + j];
+                if (j < j0 || j >= j1)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(before[i * n + j]) == BitConverter.SingleToInt32Bits(got), $"{what}: ({i}, {j}) outside the range changed");
+                    continue;
+                }
+                double want = 0, mag = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double v = (double)a[i * k + p] * src[rowOff[p] + colOff[j]];
+                    want += v;
+                    mag += Math.Abs(v);
+                }
+                if (beta != 0f) { want += beta * before[i * n + j]; mag += Math.Abs(beta * before[i * n + j]); }
+                Assert.True(Math.Abs(got - want) <= 1e-5 * (mag + 1), $"{what}: ({i}, {j}) = {got}, want {want}");
+            }
+    }
+}
