@@ -63,6 +63,8 @@ public unsafe class SgemmTests
     [InlineData(257, 263, 769, true, true)]    // packed, every operand transposed
     [InlineData(1000, 13, 200, false, true)]   // narrow N: row chunks sharing B
     [InlineData(100, 9, 300, true, false)]     // small M, narrow N: a single column chunk
+    [InlineData(100, 700, 3136 / 8, false, true)] // Linear-like x·Wᵀ, M ≤ MC: column chunks, each packing its own A and B
+    [InlineData(143, 333, 257, true, true)]    // M just under MC, every operand transposed: column chunks, partial panels
     public void BlockEdges_MatchNaive(int m, int n, int k, bool ta, bool tb)
     {
         Check(m, n, k, ta, tb, 5, 3, 1, 0.5f, -1f, [1, 2, 3], SgemmIsa.Auto, Sgemm.DefaultMinFmasPerPart / 8);

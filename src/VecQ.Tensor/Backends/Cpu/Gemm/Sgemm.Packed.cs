@@ -5,7 +5,7 @@ namespace VecQ.Tensors.Backends.Cpu;
 internal static unsafe partial class Sgemm
 {
     /// <summary>
-    /// The packed path on one thread (the Goto/BLIS loop nest) for all of C:
+    /// The packed path on one thread (the Goto/BLIS loop nest) for columns [n0, n1) of C:
     /// <code>
     /// jc  NC-wide column blocks          pack B block kc×nc into NR-wide micro-panels  (L3)
     ///  pc K in equal blocks ≤ KC
@@ -15,18 +15,18 @@ internal static unsafe partial class Sgemm
     /// </code>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputePacked(Job* g)
+    private static void ComputePacked(Job* g, int n0, int n1)
     {
         SgemmKernel kern = g->Kernel;
-        int mrT = kern.MR, nrT = kern.NR, mcMax = kern.MC, ncMax = kern.NC, m = g->M, n = g->N, k = g->K, kcMax = g->Kc;
+        int mrT = kern.MR, nrT = kern.NR, mcMax = kern.MC, ncMax = kern.NC, m = g->M, k = g->K, kcMax = g->Kc;
         nint lda = g->Lda, ldb = g->Ldb, ldc = g->Ldc;
         PackBuffers buf = PackBuffers.ForCurrentThread();
         float* tile = buf.Get(PackBuffers.SlotTile, (nint)mrT * nrT);
         float* apk = buf.Get(PackBuffers.SlotA, (nint)mcMax * kcMax);
         float* bpk = buf.Get(PackBuffers.SlotB, (nint)ncMax * kcMax);
-        for (int jc = 0; jc < n; jc += ncMax)
+        for (int jc = n0; jc < n1; jc += ncMax)
         {
-            int nc = Math.Min(ncMax, n - jc);
+            int nc = Math.Min(ncMax, n1 - jc);
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
@@ -43,6 +43,19 @@ internal static unsafe partial class Sgemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The packed path on several threads when C has few rows (at most one MC block): the parts claim chunks
+    /// of columns and run the one-thread loop nest on each, so every packed B micro-panel serves all M rows
+    /// from L1 (splitting rows would leave each B panel serving a few dozen rows, streamed from L3), and A,
+    /// which is small, is packed again per chunk.
+    /// </summary>
+    private static void ComputePackedColumns(Job* g)
+    {
+        int c;
+        while ((c = Claim(ref g->NextChunk, g->Chunks)) >= 0)
+            ComputePacked(g, ChunkStart(g, c) * g->Kernel.NR, Math.Min(g->N, ChunkStart(g, c + 1) * g->Kernel.NR));
     }
 
     /// <summary>

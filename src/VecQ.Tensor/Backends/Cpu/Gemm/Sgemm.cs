@@ -14,7 +14,8 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// (L3), A in MC×KC blocks (L2), and the MR×NR micro-kernel runs over KC×NR B micro-panels held in L1.
 /// With several threads, B is packed once into shared memory by all of them together, then the threads
 /// claim chunks of rows (packing their own A) until none are left: neither operand is packed twice, and
-/// a thread the OS parks for a while holds up the others by one chunk at most.</description></item>
+/// a thread the OS parks for a while holds up the others by one chunk at most. When M fits one MC block
+/// (a Linear layer's batch), the threads claim chunks of columns instead and pack their own B and A.</description></item>
 /// <item><description><b>Small M</b> (<c>Sgemm.SmallM.cs</c>, M ≤ <see cref="SmallMMaxRows"/>, B not transposed;
 /// conv im2col shapes such as 64×19600×800): each B element is used only M times, so B is streamed once,
 /// read in place by the first row panel of each strip (which packs it for the rest), with the next block's
@@ -113,6 +114,15 @@ internal static unsafe partial class Sgemm
             job.Chunks = Math.Min(blocks, 8 * parts);
             parts = Math.Min(parts, job.Chunks);
         }
+        else if (parts > 1 && m <= kernel.MC)
+        {
+            // Few rows: column chunks of whole NR panels, about four per part, each run by the one-thread nest.
+            int panels = (n + kernel.NR - 1) / kernel.NR;
+            job.Units = panels;
+            job.Chunks = Math.Min(panels, 4 * parts);
+            job.ByColumns = true;
+            parts = Math.Min(parts, job.Chunks);
+        }
         else if (parts > 1)
         {
             // Row chunks: whole MR panels, at most MC rows, a multiple of the part count and within one panel
@@ -149,11 +159,13 @@ internal static unsafe partial class Sgemm
         public int M, N, K, Lda, Ldb, Ldc, Kc, Parts;
         public float* A, B, C;
         public bool TransA, TransB, SmallM;
+        /// <summary>Packed path, several parts, M ≤ MC: parts claim column chunks (<see cref="ComputePackedColumns"/>).</summary>
+        public bool ByColumns;
         public float Alpha, Beta;
         public SgemmKernel Kernel;
         /// <summary>
-        /// Work items: <see cref="Units"/> (NB-column blocks on the small-M path, MR-row panels on the packed
-        /// path) dealt into <see cref="Chunks"/> chunks, chunk r holding units [r·Units/Chunks, (r+1)·Units/Chunks).
+        /// Work items: <see cref="Units"/> (NB-column blocks on the small-M path, NR-column panels on the packed
+        /// path by columns, MR-row panels on the packed path by rows) dealt into <see cref="Chunks"/> chunks, chunk r holding units [r·Units/Chunks, (r+1)·Units/Chunks).
         /// </summary>
         public int Units, Chunks;
         /// <summary>Packed, several parts: most rows in a chunk, and the columns and depth of B packed into shared memory at once.</summary>
@@ -174,7 +186,8 @@ internal static unsafe partial class Sgemm
         try
         {
             if (g->SmallM) ComputeSmallM(g);
-            else if (g->Parts == 1) ComputePacked(g);
+            else if (g->Parts == 1) ComputePacked(g, 0, g->N);
+            else if (g->ByColumns) ComputePackedColumns(g);
             else ComputePackedShared(g);
         }
         catch
