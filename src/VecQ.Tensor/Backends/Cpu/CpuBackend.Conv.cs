@@ -8,12 +8,12 @@ namespace VecQ.Tensors;
 // 2-D convolution (NCHW, contiguous inputs) as GEMM per sample and group, with Kg = C/groups·KH·KW, P = OH·OW:
 //   forward          y_g [Og, P]  = W_g [Og, Kg] · col_g [Kg, P]                  (+ bias)
 //   backward weight  dW_g [Og, Kg] += dy_g [Og, P] · col_gᵀ [P, Kg]                (summed over the batch)
-//   backward data    stride 1: a forward convolution of dy with the flipped, transposed weights
-//                    (dx_g [Cg, H·W] = W'_g [Cg, Og·KH·KW] · col(dy_g)), so no col2im and a deep GEMM;
-//                    otherwise col_g [Kg, P] = W_gᵀ · dy_g, then col2im into dx
-// The im2col matrix is never written: the GEMM packs its B micro-panels straight from the sample's
-// zero-padded planes (ImplicitB), which fit in L1/L2, instead of writing and re-reading a matrix KH·KW
-// times the image's size. A 1×1, stride-1, unpadded kernel reads x (writes dx) directly. Depthwise
+//   backward data    col_g [Kg, P] = W_gᵀ [Kg, Og] · dy_g [Og, P], col2im'd into dx_g
+// The column matrix is never stored: the forward and weight-gradient GEMMs pack their B micro-panels
+// straight from the sample's zero-padded planes (ImplicitB), which fit in L1/L2, and the input-gradient
+// GEMM adds each register tile straight into the padded gradient planes (ImplicitC), instead of writing
+// and re-reading a matrix KH·KW times the image's size. A 1×1, stride-1, unpadded kernel reads x (writes
+// dx) directly. Depthwise
 // convolutions use direct loops (CpuBackend.Depthwise.cs). Work items (sample × group, or a range of
 // columns of one when the batch is small) are claimed by the threads on demand.
 public sealed unsafe partial class CpuBackend
@@ -38,24 +38,8 @@ public sealed unsafe partial class CpuBackend
         if (g.N == 0) return;
         float* dyp = Ptr(dy), wp = Ptr(w), dxp = Ptr(dx);
         if (g.IsDepthwise) { DepthwiseBackwardData(dyp, wp, dxp, g); return; }
-        if (TransposedGeometry(g) is { } gt)
-        {
-            // dx = conv(dy, W') with W'_g [Cg, Og, KH, KW] = W_g [Og, Cg, KH, KW] transposed and flipped
-            int og = g.OPerGroup, cg = g.CPerGroup, khw = g.KH * g.KW;
-            using var flipped = CpuScratch.Rent((long)g.O * cg * khw);
-            float* fp = flipped.Pointer;
-            for (int gi = 0; gi < g.Groups; gi++)
-                for (int c = 0; c < cg; c++)
-                    for (int o = 0; o < og; o++)
-                    {
-                        float* src = wp + ((long)(gi * og + o) * cg + c) * khw;
-                        float* dst = fp + ((long)(gi * cg + c) * og + o) * khw;
-                        for (int t = 0; t < khw; t++) dst[t] = src[khw - 1 - t];
-                    }
-            ImplicitForward(dyp, fp, null, dxp, gt);
-            return;
-        }
-        Col2ImBackwardData(dyp, wp, dxp, g);
+        if (IsPointwise(g)) PointwiseBackwardData(dyp, wp, dxp, g);
+        else ImplicitBackwardData(dyp, wp, dxp, g);
     }
 
     /// <inheritdoc/>
@@ -153,19 +137,49 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// For stride 1 with padding at most the dilated kernel's reach (d·(K − 1) per axis) and enough input
-    /// channels per group to fill the register tiles (at most 25% of rows wasted), the geometry of
-    /// dx = conv(dy, W') — input dy [N, O, OH, OW], output dx [N, C, H, W], padding d·(K − 1) − pad — or
-    /// null when the backward pass takes the col2im path.
+    /// dx for a non-pointwise, non-depthwise geometry, per (sample, group): the padded planes dxp_g start at
+    /// zero and col_g [Kg, P] = W_gᵀ [Kg, Og] · dy_g [Og, P] is added into them tile by tile
+    /// (C(k, p) → dxp_g[KernelOffset(k) + PositionOffset(p)], see <see cref="ImplicitC"/>), then the interior
+    /// is copied out; Wᵀ is packed once for all samples.
     /// </summary>
-    private static Conv2dGeometry? TransposedGeometry(Conv2dGeometry g)
+    private static void ImplicitBackwardData(float* dyp, float* wp, float* dxp, Conv2dGeometry g)
     {
-        if (g.StrideH != 1 || g.StrideW != 1 || IsPointwise(g)) return null;
-        // the transposed GEMM has Cg rows: with few of them most of each MR-row register tile would be wasted
-        if (new PanelPlan(Sgemm.Kernel, g.CPerGroup).ComputedRows(Sgemm.Kernel) * 4 > g.CPerGroup * 5) return null;
-        int ph = g.DilationH * (g.KH - 1) - g.PadH, pw = g.DilationW * (g.KW - 1) - g.PadW;
-        if (ph < 0 || pw < 0) return null;
-        return Conv2dGeometry.Create(g.N, g.O, g.OH, g.OW, g.C, g.KH, g.KW, (1, 1), (ph, pw), (g.DilationH, g.DilationW), g.Groups);
+        SgemmKernel kern = Sgemm.Kernel;
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup, khw = g.KH * g.KW;
+        int kg = cg * khw, p = g.OH * g.OW, hw = g.H * g.W;
+        int kc = Sgemm.EqualBlock(og, kern.KC);
+        var (workers, _) = WorkSplit(g.N * groups, 1, (long)g.O * kg * p);
+        var layout = new ImplicitScratch(kern, g, 0, 0, kc, stripRows: og);
+        long aSize = Align16(Sgemm.PackedASize(kern, kg, og)), wSize = Align16((long)og * kg);
+        using var scratch = CpuScratch.Rent(groups * aSize + wSize + layout.Shared + workers * layout.PerWorker);
+        float* packedWt = scratch.Pointer, permuted = packedWt + groups * aSize, buf = permuted + wSize;
+        // kernel indices in blocks of channels, taps outside, channels inside (ImplicitScratch.KernelIndex):
+        // a register tile's rows are different channels, so its adds never overlap each other (overlapping
+        // read-add-writes in flight stall store forwarding), and a run of tiles stays on a few planes (L1)
+        int block = Math.Max(8, kern.MR);
+        layout.Offsets(buf, g, out int* kernelOff, out int* positionOff, block);
+        for (int gi = 0; gi < groups; gi++)
+        {
+            // permuted: [Og, Kg] ← W_g [Og, Cg·KH·KW] with the columns reordered the same way
+            float* wg = wp + (long)gi * og * kg;
+            for (int o = 0; o < og; o++)
+                for (int c = 0; c < cg; c++)
+                    for (int t = 0; t < khw; t++)
+                        permuted[(long)o * kg + ImplicitScratch.KernelIndex(c, t, cg, khw, block)] = wg[(long)o * kg + c * khw + t];
+            Sgemm.PackAllA(kern, packedWt + gi * aSize, permuted, kg, true, kg, og, kc);
+        }
+
+        ForSamples(g.N * groups, workers, (worker, image) =>
+        {
+            // image = sample·groups + group; dy_g: [Og, P] → padded dx_g [Cg, Hp, Wp] → dx_g: [Cg, H, W]
+            // (always through the worker's buffer: the tile adds touch up to 7 floats past a run)
+            int gi = image % groups;
+            layout.Worker(buf, worker, out float* pad, out _, out float* strip, out float* tile);
+            new Span<float>(pad, (int)((long)cg * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW))).Clear();
+            Sgemm.RunImplicitC(kern, kg, og, kc, packedWt + gi * aSize, dyp + (long)image * og * p, p,
+                new ImplicitC(pad, kernelOff, positionOff), 0, p, strip, tile);
+            UnpadPlanes(pad, cg, g, dxp + (long)image * cg * hw);
+        });
     }
 
     /// <summary>y_g [Og, H·W] = W_g [Og, Cg] · x_g [Cg, H·W] per sample and group (1×1 kernel, stride 1, no padding).</summary>
@@ -196,39 +210,16 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>
-    /// dx for strides above 1 (and padding beyond the kernel's reach, and 1×1 kernels): per sample and group
-    /// col_g [Kg, P] = W_gᵀ [Kg, Og] · dy_g [Og, P], then col2im (a 1×1, stride-1, unpadded kernel writes dx directly).
-    /// </summary>
-    private static void Col2ImBackwardData(float* dyp, float* wp, float* dxp, Conv2dGeometry g)
+    /// <summary>dx_g [Cg, H·W] = W_gᵀ [Cg, Og] · dy_g [Og, H·W] per sample and group (1×1 kernel, stride 1, no padding).</summary>
+    private static void PointwiseBackwardData(float* dyp, float* wp, float* dxp, Conv2dGeometry g)
     {
-        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
-        int kg = cg * g.KH * g.KW, p = g.OH * g.OW, hw = g.H * g.W;
-        bool direct = IsPointwise(g);
-        long colSize = direct ? 0 : Align16((long)kg * p), padSize = direct ? 0 : PaddedSize(g);
-        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * kg * p);
-        using var scratch = CpuScratch.Rent(workers * (colSize + padSize));
-        float* cols = scratch.Pointer;
-
-        ForSamples(g.N, workers, (worker, n) =>
+        int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup, p = g.OH * g.OW;
+        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * cg * p);
+        ForSamples(g.N, workers, (_, n) =>
         {
-            // this worker's buffers: col [Kg, P], padded gradient planes [Cg, H + 2·PH, W + 2·PW]
-            float* col = cols + worker * (colSize + padSize);
-            float* pad = col + colSize;
             for (int gi = 0; gi < groups; gi++)
-            {
-                // dy_g: [Og, P], W_g: [Og, Kg] → col: [Kg, P] → dx_g: [Cg, H, W]
-                float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
-                float* dxg = dxp + ((long)n * g.C + (long)gi * cg) * hw;
-                float* wg = wp + (long)gi * og * kg;
-                if (direct)
-                {
-                    Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, dxg, p, 1f, 0f, gemmThreads);
-                    continue;
-                }
-                Sgemm.Run(kg, p, og, wg, kg, true, dyg, p, false, col, p, 1f, 0f, gemmThreads);
-                Col2Im(col, cg, g, dxg, pad);
-            }
+                Sgemm.Run(cg, p, og, wp + (long)gi * og * cg, cg, true, dyp + ((long)n * g.O + (long)gi * og) * p, p, false,
+                    dxp + ((long)n * g.C + (long)gi * cg) * p, p, 1f, 0f, gemmThreads);
         });
     }
 
@@ -290,10 +281,6 @@ public sealed unsafe partial class CpuBackend
     /// <summary>n rounded up to a multiple of 16 floats (64 bytes), so buffers carved from one scratch block stay aligned.</summary>
     private static long Align16(long n) => (n + 15) & ~15L;
 
-    /// <summary>Floats of one group's zero-padded planes [Cg, H + 2·PH, W + 2·PW] (0 without padding).</summary>
-    private static long PaddedSize(Conv2dGeometry g) =>
-        g.PadH == 0 && g.PadW == 0 ? 0 : Align16((long)g.CPerGroup * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW));
-
     /// <summary>
     /// pad: [Cg, H + 2·PH, W + 2·PW] ← one group's input planes xg: [Cg, H, W] with a zero border, followed by
     /// <see cref="ImplicitB.Slack"/> zeros (the packer's vector moves may read that far past the last plane).
@@ -314,35 +301,13 @@ public sealed unsafe partial class CpuBackend
         new Span<float>(pad + size, ImplicitB.Slack).Clear();
     }
 
-    /// <summary>
-    /// dxg: [Cg, H, W] = col2im(col: [Cg·KH·KW, OH·OW]) (the adjoint of im2col; overwrites dxg).
-    /// With padding the sums build up in <paramref name="pad"/> ([Cg, Hp, Wp]) and its interior is copied out.
-    /// </summary>
-    private static void Col2Im(float* col, int cg, Conv2dGeometry g, float* dxg, float* pad)
+    /// <summary>dxg: [Cg, H, W] ← the interior of padded planes pad: [Cg, H + 2·PH, W + 2·PW].</summary>
+    private static void UnpadPlanes(float* pad, int cg, Conv2dGeometry g, float* dxg)
     {
         int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
-        bool padded = g.PadH != 0 || g.PadW != 0;
-        float* dst = padded ? pad : dxg;
-        new Span<float>(dst, cg * hp * wp).Clear();
-        int ow = g.OW, oh = g.OH, p = oh * ow, sw = g.StrideW;
         for (int c = 0; c < cg; c++)
-            for (int kh = 0; kh < g.KH; kh++)
-                for (int kw = 0; kw < g.KW; kw++)
-                {
-                    float* row = col + ((long)(c * g.KH + kh) * g.KW + kw) * p;
-                    float* d0 = dst + ((long)c * hp + kh * g.DilationH) * wp + kw * g.DilationW;
-                    for (int i = 0; i < oh; i++)
-                    {
-                        float* d = d0 + (long)i * g.StrideH * wp;
-                        float* s = row + (long)i * ow;
-                        if (sw == 1) AddRow(d, s, ow);
-                        else for (int j = 0; j < ow; j++) d[j * sw] += s[j];
-                    }
-                }
-        if (padded)
-            for (int c = 0; c < cg; c++)
-                for (int h = 0; h < g.H; h++)
-                    CopyRow(dxg + ((long)c * g.H + h) * g.W, pad + ((long)c * hp + h + g.PadH) * wp + g.PadW, g.W);
+            for (int h = 0; h < g.H; h++)
+                CopyRow(dxg + ((long)c * g.H + h) * g.W, pad + ((long)c * hp + h + g.PadH) * wp + g.PadW, g.W);
     }
 
     /// <summary>dst[0..n) ← src[0..n) for short rows, inline (no call per row); the buffers must not overlap.</summary>
@@ -359,34 +324,24 @@ public sealed unsafe partial class CpuBackend
         for (; i < n; i++) dst[i] = src[i];
     }
 
-    /// <summary>dst[0..n) += src[0..n) for short rows, inline.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* dst, float* src, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i <= n - 8; i += 8) (Vector256.Load(dst + i) + Vector256.Load(src + i)).Store(dst + i);
-        for (; i < n; i++) dst[i] += src[i];
-    }
-
     /// <summary>
     /// How one implicit-GEMM convolution call carves its scratch block (all parts 64-byte aligned):
     /// shared, the kernel offsets [Kg] and position offsets [P] (ints); per worker, the padded planes
     /// (+ slack), a packed A of <c>aRows</c>×<c>aDepth</c> (the weight gradient's dy; 0 for none), one B
-    /// micro-panel (kc×NR + slack) and one spill tile.
+    /// micro-panel (kc×NR + slack, or a strip of <c>stripRows</c>×NR) and one MR×NR tile.
     /// </summary>
     private readonly struct ImplicitScratch
     {
         private readonly long _kernelOffsets, _pad, _packedA, _panel, _tile;
 
-        public ImplicitScratch(in SgemmKernel kern, Conv2dGeometry g, int aRows, int aDepth, int kc)
+        public ImplicitScratch(in SgemmKernel kern, Conv2dGeometry g, int aRows, int aDepth, int kc, int stripRows = 0)
         {
             _kernelOffsets = Align16((long)g.CPerGroup * g.KH * g.KW);
             Shared = _kernelOffsets + Align16((long)g.OH * g.OW);
             _pad = Align16((long)g.CPerGroup * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW) + ImplicitB.Slack);
             _packedA = aRows == 0 ? 0 : Align16(Sgemm.PackedASize(kern, aRows, aDepth));
-            _panel = Align16((long)kc * kern.NR + ImplicitB.Slack);
-            _tile = Align16((long)kern.MR * kern.NR);
+            _panel = Align16(Math.Max((long)kc * kern.NR + ImplicitB.Slack, (long)stripRows * kern.NR));
+            _tile = Align16((long)kern.MR * kern.NR + ImplicitB.Slack);
             PerWorker = _pad + _packedA + _panel + _tile;
         }
 
@@ -398,21 +353,33 @@ public sealed unsafe partial class CpuBackend
 
         /// <summary>
         /// Writes the offsets into the shared part at <paramref name="buf"/>: kernel index (c, kh, kw) →
-        /// c·Hp·Wp + kh·dh·Wp + kw·dw and output position (oh, ow) → oh·sh·Wp + ow·sw, in the padded planes.
+        /// c·Hp·Wp + kh·dh·Wp + kw·dw and output position (oh, ow) → oh·sh·Wp + ow·sw, in the padded planes;
+        /// kernel indices in (c, kh, kw) order, or, with a <paramref name="channelBlock"/>, as <see cref="KernelIndex"/> orders them.
         /// </summary>
-        public void Offsets(float* buf, Conv2dGeometry g, out int* kernel, out int* position)
+        public void Offsets(float* buf, Conv2dGeometry g, out int* kernel, out int* position, int channelBlock = 0)
         {
             kernel = (int*)buf;
             position = (int*)(buf + _kernelOffsets);
-            int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH, t = 0;
-            for (int c = 0; c < g.CPerGroup; c++)
+            int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH, khw = g.KH * g.KW, cg = g.CPerGroup, t = 0;
+            for (int c = 0; c < cg; c++)
                 for (int kh = 0; kh < g.KH; kh++)
-                    for (int kw = 0; kw < g.KW; kw++)
-                        kernel[t++] = (c * hp + kh * g.DilationH) * wp + kw * g.DilationW;
+                    for (int kw = 0; kw < g.KW; kw++, t++)
+                        kernel[channelBlock == 0 ? t : KernelIndex(c, kh * g.KW + kw, cg, khw, channelBlock)] =
+                            (c * hp + kh * g.DilationH) * wp + kw * g.DilationW;
             t = 0;
             for (int oh = 0; oh < g.OH; oh++)
                 for (int ow = 0; ow < g.OW; ow++)
                     position[t++] = oh * g.StrideH * wp + ow * g.StrideW;
+        }
+
+        /// <summary>
+        /// Position of kernel index (channel c, tap t = kh·KW + kw) when channels go in blocks of
+        /// <paramref name="block"/>: block by block, within a block tap by tap, within a tap channel by channel.
+        /// </summary>
+        public static int KernelIndex(int c, int t, int cg, int khw, int block)
+        {
+            int start = c / block * block, size = Math.Min(block, cg - start);
+            return start * khw + t * size + (c - start);
         }
 
         /// <summary>Worker <paramref name="worker"/>'s buffers in the block at <paramref name="buf"/>.</summary>

@@ -38,21 +38,17 @@ internal readonly unsafe struct ImplicitB(float* src, int* rowOff, int* colOff)
         // The panel's columns as runs of consecutive offsets, cut into 8-float moves (destination lane, source
         // offset); every row makes the same moves, so the loop below has a fixed trip count per panel.
         int* co = ColOff + j0;
+        int* runLane = stackalloc int[cols], runLen = stackalloc int[cols], runOff = stackalloc int[cols];
+        int runs = FindRuns(co, cols, runLane, runLen, runOff);
         int* lane = stackalloc int[cols + 8], off = stackalloc int[cols + 8];
-        int moves = 0, runs = 0;
-        for (int j = 0; j < cols;)
-        {
-            int len = 1;
-            while (j + len < cols && co[j + len] == co[j] + len) len++;
-            for (int t = 0; t < len; t += 8)
+        int moves = 0;
+        for (int r = 0; r < runs; r++)
+            for (int t = 0; t < runLen[r]; t += 8)
             {
-                lane[moves] = j + t;
-                off[moves] = co[j] + t;
+                lane[moves] = runLane[r] + t;
+                off[moves] = runOff[r] + t;
                 moves++;
             }
-            runs++;
-            j += len;
-        }
         int* ro = RowOff + k0;
         if (Vector256.IsHardwareAccelerated && 2 * runs <= cols && moves <= 4)
         {
@@ -90,6 +86,26 @@ internal readonly unsafe struct ImplicitB(float* src, int* rowOff, int* colOff)
         if (cols < nr)
             for (int p = 0; p < kc; p++)
                 new Span<float>(dst + (nint)p * nr + cols, nr - cols).Clear();
+    }
+
+    /// <summary>
+    /// Splits <paramref name="count"/> offsets into runs of consecutive values: run r covers positions
+    /// [lane[r], lane[r] + len[r]) with offsets off[r], off[r] + 1, …; returns the number of runs.
+    /// </summary>
+    public static int FindRuns(int* offsets, int count, int* lane, int* len, int* off)
+    {
+        int runs = 0;
+        for (int j = 0; j < count;)
+        {
+            int n = 1;
+            while (j + n < count && offsets[j + n] == offsets[j] + n) n++;
+            lane[runs] = j;
+            len[runs] = n;
+            off[runs] = offsets[j];
+            runs++;
+            j += n;
+        }
+        return runs;
     }
 }
 
