@@ -1,3 +1,5 @@
+using VecQ.Tensors.Backends.Cpu;
+
 namespace VecQ.Tensors;
 
 /// <summary>
@@ -74,12 +76,15 @@ public static class Parallelism
         }
     }
 
-    /// <summary>Runs body(i) for i in [0, count) over at most <see cref="Threads"/> threads.</summary>
+    /// <summary>
+    /// Runs body(i) for i in [0, count) over at most <see cref="Threads"/> threads (the CPU backend's own
+    /// worker threads; called from inside such a body, it runs the items one after another).
+    /// </summary>
     public static void For(int count, Action<int> body)
     {
         if (count <= 0) return;
         if (count == 1 || _threads == 1) { for (int i = 0; i < count; i++) body(i); return; }
-        System.Threading.Tasks.Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+        WorkerPool.For(count, Math.Min(count, _threads), (_, i) => body(i));
     }
 
     /// <summary>Splits [0, length) into about <see cref="Threads"/> chunks of at least <paramref name="minChunk"/> and runs body(start, end) on each.</summary>
@@ -88,7 +93,6 @@ public static class Parallelism
         int chunks = Math.Clamp(length / Math.Max(minChunk, 1), 1, _threads);
         if (chunks == 1) { body(0, length); return; }
         int per = (length + chunks - 1) / chunks;
-        System.Threading.Tasks.Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _threads },
-            c => body(c * per, Math.Min(length, (c + 1) * per)));
+        WorkerPool.For(chunks, chunks, (_, c) => body(c * per, Math.Min(length, (c + 1) * per)));
     }
 }

@@ -223,27 +223,8 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    /// <summary>
-    /// Runs body(worker, item) for every item in [0, count): <paramref name="workers"/> threads each claim the
-    /// next unclaimed item until none is left, so a thread slowed down by other load just does fewer items.
-    /// Worker indices are 0..workers−1 (one set of scratch buffers each).
-    /// </summary>
-    private static void ForSamples(int count, int workers, Action<int, int> body)
-    {
-        if (count <= 0) return;
-        workers = Math.Clamp(workers, 1, count);
-        if (workers == 1)
-        {
-            for (int i = 0; i < count; i++) body(0, i);
-            return;
-        }
-        int next = -1;
-        Parallelism.For(workers, worker =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count) body(worker, i);
-        });
-    }
+    /// <summary>body(worker, item) for every item, items claimed on demand (<see cref="WorkerPool.For"/>).</summary>
+    private static void ForSamples(int count, int workers, Action<int, int> body) => WorkerPool.For(count, workers, body);
 
     /// <summary>A 1×1 kernel with stride 1 and no padding: the input planes are the im2col matrix.</summary>
     private static bool IsPointwise(Conv2dGeometry g) =>

@@ -14,7 +14,7 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// <remarks>
 /// This machine's speed swings 2–3× from minute to minute (DESIGN §9), so a peak is only meaningful
 /// next to the measurement it normalizes: take one burst just before and one just after the kernel.
-/// The threads are the same pool threads SGEMM uses (<see cref="GemmWorkers"/>).
+/// The threads are the same pool threads SGEMM uses (<see cref="WorkerPool"/>).
 /// </remarks>
 internal static unsafe class FmaPeak
 {
@@ -48,7 +48,7 @@ internal static unsafe class FmaPeak
             Deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency),
             Start = start, End = end, Flops = flops,
         };
-        GemmWorkers.Run(parts, &RunPart, &s);
+        WorkerPool.Run(parts, &RunPart, &s);
         long first = long.MaxValue, last = long.MinValue, total = 0;
         for (int t = 0; t < parts; t++)
         {

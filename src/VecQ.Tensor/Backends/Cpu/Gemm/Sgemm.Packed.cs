@@ -82,7 +82,7 @@ internal static unsafe partial class Sgemm
         PackBuffers buf = PackBuffers.ForCurrentThread();
         float* tile = buf.Get(PackBuffers.SlotTile, (nint)mrT * nrT);
         float* apk = buf.Get(PackBuffers.SlotA, (nint)chunkRows * kcMax);
-        float* shared = GemmWorkers.Shared;
+        float* shared = WorkerPool.Shared;
         int panelsPerUnit = Math.Max(1, PackUnitColumns / nrT);
         int packBase = 0, rowBase = 0;
         for (int jc = 0; jc < n; jc += g->NcShared)

@@ -25,7 +25,7 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// beta is applied by the first K block only (later blocks accumulate), and beta == 0 overwrites C without
 /// reading it, so NaN in C is ignored. Partial tiles use an edge kernel (last panel of exactly
 /// <see cref="SgemmKernel.EdgeRows"/> rows) or a spill tile. Scratch memory is per thread and reused
-/// (<see cref="PackBuffers"/>); threads come from <see cref="GemmWorkers"/>. No allocation per call.</para>
+/// (<see cref="PackBuffers"/>); threads come from <see cref="WorkerPool"/>. No allocation per call.</para>
 /// </remarks>
 internal static unsafe partial class Sgemm
 {
@@ -98,6 +98,7 @@ internal static unsafe partial class Sgemm
         bool smallM = !transB && m <= SmallMMaxRows && RoundUp(m, kernel.MR) * k <= SmallMMaxPackedA;
         int kc = EqualBlock(k, smallM ? kernel.KCSmallM : kernel.KC);
         long fmas = (long)m * n * k;
+        if (WorkerPool.InJob) threads = 1; // inside a parallel kernel already: this call runs on its thread
         int parts = (int)Math.Clamp(fmas / Math.Max(1, minFmasPerPart), 1, Math.Max(1, threads));
 
         Job job = new()
@@ -144,7 +145,7 @@ internal static unsafe partial class Sgemm
             shared = (nint)(kShared * ncShared);
         }
         job.Parts = parts;
-        GemmWorkers.Run(parts, &RunPart, &job, parts > 1 ? shared : 0);
+        WorkerPool.Run(parts, &RunPart, &job, parts > 1 ? shared : 0);
     }
 
     /// <summary>Most floats of B packed at once into shared memory by a multi-threaded packed call (16 MB).</summary>
