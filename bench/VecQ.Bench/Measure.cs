@@ -8,12 +8,15 @@ namespace VecQ.Bench;
 /// <param name="FractionOfPeak">Median of the per-repeat kernel / peak ratios.</param>
 /// <param name="PeakGflops">Median FMA peak (mean of the bursts around each repeat).</param>
 /// <param name="SecondsPerCall">Median seconds per kernel call.</param>
-internal readonly record struct Measured(double Gflops, double FractionOfPeak, double PeakGflops, double SecondsPerCall);
+/// <param name="BestGflops">Highest kernel GFLOP/s of any repeat.</param>
+/// <param name="BestFraction">Highest per-repeat kernel / peak ratio (the repeat least disturbed by other load).</param>
+internal readonly record struct Measured(double Gflops, double FractionOfPeak, double PeakGflops, double SecondsPerCall,
+    double BestGflops, double BestFraction);
 
 /// <summary>
 /// Interleaved timing against the FMA peak (DESIGN §9): the machine's speed swings 2–3× within a run,
 /// so each repeat is timed as peak burst → kernel → peak burst, the kernel's GFLOP/s is divided by the
-/// mean of the two bursts, and the median over repeats is reported.
+/// mean of the two bursts, and the median over repeats is reported, with the best repeat beside it.
 /// </summary>
 internal static class Measure
 {
@@ -49,7 +52,7 @@ internal static class Measure
             fraction.Add(gf / peak);
             perCall.Add(seconds / calls);
         }
-        return new Measured(Median(gflops), Median(fraction), Median(peaks), Median(perCall));
+        return new Measured(Median(gflops), Median(fraction), Median(peaks), Median(perCall), gflops.Max(), fraction.Max());
     }
 
     /// <summary>Calls <paramref name="kernel"/> until at least <paramref name="minSeconds"/> have passed.</summary>

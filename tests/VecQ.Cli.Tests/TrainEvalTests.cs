@@ -76,6 +76,18 @@ public sealed class TrainEvalTests
         Assert.True(j.GetProperty("train_ms_per_step").GetDouble() > 0);
     }
 
+    [Fact]
+    public void BenchProfile_ListsTheBackendOperationsOfTheStep()
+    {
+        var r = CliRunner.Run("bench", "--batch-size", "4", "--steps", "1", "--profile", "--json");
+        Assert.True(r.ExitCode == 0, r.Err);
+        var ops = r.Json().GetProperty("profile").EnumerateArray().Select(o => o.GetProperty("op").GetString()).ToList();
+        foreach (var op in new[] { "Conv2d", "Conv2dBackwardWeight", "MatMul", "BatchNormBackward", "SgdStep" })
+            Assert.Contains(op, ops);
+        Assert.Contains("train step by backend operation", r.Out);
+        Assert.True(r.Json().GetProperty("train_ms_per_step_best").GetDouble() <= r.Json().GetProperty("train_ms_per_step").GetDouble());
+    }
+
     private static byte[] Bytes(VecQ.Tensors.Tensor t) => t.DType == VecQ.Tensors.DType.Int32
         ? System.Runtime.InteropServices.MemoryMarshal.AsBytes<int>(t.ToArray<int>()).ToArray()
         : System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>(t.ToArray<float>()).ToArray();

@@ -10,7 +10,8 @@ namespace VecQ.Cli.Commands;
 
 /// <summary>
 /// `vecq bench`: times the train step (forward + backward + SGD update) and inference of a model on
-/// synthetic data, median over steps, with the FMA peak measured in the same run.
+/// synthetic data, median (and best) over steps, with the FMA peak measured in the same run; with
+/// `--profile`, also where the train step's time goes, backend operation by operation.
 /// </summary>
 internal static class BenchCommand
 {
@@ -23,8 +24,9 @@ internal static class BenchCommand
         var wbits = new Option<int>("--wbits") { Description = "weight bits 1..16 (quantized train step), or 32 for float", DefaultValueFactory = _ => 32 };
         var abits = new Option<int>("--abits") { Description = "activation bits 1..16, or 32 for float", DefaultValueFactory = _ => 32 };
         var quantizer = new Option<string>("--quantizer") { Description = "weight quantizer: vecq, ul2q, twn, l2, uniform or binary", DefaultValueFactory = _ => "vecq" };
+        var profile = new Option<bool>("--profile") { Description = "also time the train step's backend operations (extra profiled steps, before the timed ones)" };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
-        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, json };
+        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, profile, json };
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!;
@@ -34,23 +36,53 @@ internal static class BenchCommand
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
             var quant = QuantSpec.Parse(p.GetValue(wbits), p.GetValue(abits), p.GetValue(quantizer)!, "gaussian", "tensor");
             if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
-            var r = Run(name, b, n, quant);
-            output.Out.WriteLine($"{name} W{quant.WBits}/A{quant.ABits} batch {b} ({Parallelism.Threads} threads): train step {r.TrainMs:F1} ms ({b / r.TrainMs * 1000:F0} img/s), inference {r.InferMs:F1} ms ({b / r.InferMs * 1000:F0} img/s); FMA peak {r.PeakGflops:F0} GFLOP/s");
+            var r = Run(name, b, n, quant, p.GetValue(profile));
+            if (r.Profile is { } ops)
+            {
+                double total = ops.Sum(o => o.Milliseconds);
+                output.Out.WriteLine($"train step by backend operation ({n} profiled steps; ms and calls per step):");
+                foreach (var o in ops)
+                    output.Out.WriteLine($"  {o.Op,-28} {o.Milliseconds / n,8:F2} ms {100 * o.Milliseconds / total,5:F1}% {(double)o.Calls / n,6:F0} calls");
+                output.Out.WriteLine($"  {"total inside the backend",-28} {total / n,8:F2} ms");
+            }
+            output.Out.WriteLine($"{name} W{quant.WBits}/A{quant.ABits} batch {b} ({Parallelism.Threads} threads): train step {r.TrainMs:F1} ms (best {r.TrainBestMs:F1}; {b / r.TrainMs * 1000:F0} img/s), inference {r.InferMs:F1} ms (best {r.InferBestMs:F1}; {b / r.InferMs * 1000:F0} img/s); FMA peak {r.PeakGflops:F0} GFLOP/s");
             if (p.GetValue(json))
-                JsonLine.Write(output.Out, new Dictionary<string, object?>
+            {
+                var fields = new Dictionary<string, object?>
                 {
                     ["model"] = name, ["batch_size"] = b, ["wbits"] = quant.WBits, ["abits"] = quant.ABits, ["quantizer"] = quant.QuantizerName, ["threads"] = Parallelism.Threads,
                     ["train_ms_per_step"] = r.TrainMs, ["infer_ms_per_step"] = r.InferMs,
+                    ["train_ms_per_step_best"] = r.TrainBestMs, ["infer_ms_per_step_best"] = r.InferBestMs,
                     ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,
                     ["fma_peak_gflops"] = r.PeakGflops,
-                });
+                };
+                if (r.Profile is { } prof)
+                    fields["profile"] = prof.Select(o => new Dictionary<string, object?>
+                    {
+                        ["op"] = o.Op, ["ms_per_step"] = o.Milliseconds / n, ["calls_per_step"] = (double)o.Calls / n,
+                    }).ToList();
+                JsonLine.Write(output.Out, fields);
+            }
             return 0;
         });
         return cmd;
     }
 
-    /// <summary>Median train-step and inference milliseconds, and the FMA peak measured around them.</summary>
-    public static (double TrainMs, double InferMs, double PeakGflops) Run(string name, int batch, int steps, QuantSpec? quant = null)
+    /// <summary>What <see cref="Run"/> measured.</summary>
+    /// <param name="TrainMs">Median train-step milliseconds.</param>
+    /// <param name="InferMs">Median inference milliseconds.</param>
+    /// <param name="TrainBestMs">Fastest train step.</param>
+    /// <param name="InferBestMs">Fastest inference.</param>
+    /// <param name="PeakGflops">FMA peak measured before and after (mean).</param>
+    /// <param name="Profile">Per-operation totals over the profiled steps, or null.</param>
+    public readonly record struct Result(double TrainMs, double InferMs, double TrainBestMs, double InferBestMs, double PeakGflops,
+        IReadOnlyList<ProfilingBackend.OpTotal>? Profile);
+
+    /// <summary>
+    /// Times <paramref name="steps"/> train steps and inferences after 3 warm-up steps; with
+    /// <paramref name="profile"/>, first runs <paramref name="steps"/> more train steps on a <see cref="ProfilingBackend"/>.
+    /// </summary>
+    public static Result Run(string name, int batch, int steps, QuantSpec? quant = null, bool profile = false)
     {
         var config = ModelFactory.DefaultConfig(name, 10);
         var rng = new Rng(7);
@@ -61,6 +93,15 @@ internal static class BenchCommand
         for (int i = 0; i < batch; i++) labelValues[i] = rng.NextInt(10);
         using var labels = Tensor.FromArray(labelValues);
         double peakBefore = FmaPeak.Measure(Parallelism.Threads, 0.2);
+        IReadOnlyList<ProfilingBackend.OpTotal>? ops = null;
+        if (profile)
+        {
+            for (int i = 0; i < 3; i++) Trainer.TrainStep(net, optimizer, images, labels, 0);
+            var profiler = new ProfilingBackend(Backend.Cpu);
+            using (Backend.Use(profiler))
+                for (int i = 0; i < steps; i++) Trainer.TrainStep(net, optimizer, images, labels, 0);
+            ops = profiler.Totals();
+        }
         var train = new List<double>();
         for (int i = 0; i < steps + 3; i++)
         {
@@ -79,7 +120,7 @@ internal static class BenchCommand
                 if (i >= 3) infer.Add(sw.Elapsed.TotalMilliseconds);
             }
         double peakAfter = FmaPeak.Measure(Parallelism.Threads, 0.2);
-        return (Median(train), Median(infer), 0.5 * (peakBefore + peakAfter));
+        return new Result(Median(train), Median(infer), train.Min(), infer.Min(), 0.5 * (peakBefore + peakAfter), ops);
     }
 
     private static double Median(List<double> v)
