@@ -61,8 +61,9 @@ public sealed unsafe partial class CpuBackend
         int gemmThreads = workers == 1 ? Parallelism.Threads : 1; // the 1×1 path's GEMM
         // the batch is cut into fixed blocks of samples, each summed into its own dW (block 0 straight into dw)
         // and added up in block order at the end, so the result does not depend on which thread ran what;
-        // twice as many blocks as workers lets a thread that was held up fall behind without stalling the rest
-        int blocks = workers == 1 ? 1 : Math.Min(g.N, 2 * workers);
+        // eight blocks per worker let a thread that was held up (this machine is shared) fall behind by at most
+        // an eighth of its share without stalling the rest; the partial sums are small (one dW each)
+        int blocks = workers == 1 ? 1 : Math.Min(g.N, 8 * workers);
         var layout = new ImplicitScratch(kern, g, direct ? 0 : og, direct ? 0 : p, kc);
         long partial = Align16(dwSize);
         using var scratch = CpuScratch.Rent(layout.Shared + workers * layout.PerWorker + (blocks - 1) * partial);
