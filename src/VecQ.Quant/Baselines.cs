@@ -38,8 +38,8 @@ public sealed class IterativeL2Quantizer : WeightQuantizer
         var (_, sigma) = HostMath.MeanStd(w);
         if (!double.IsFinite(sigma)) throw new InvalidOperationException($"l2: group {group} of the weights contains NaN or infinity");
         double lambda = VecQTheory.OptimalLambda(Bits);
-        HostMath.Project(w, 0f, (float)(lambda * sigma + 1e-7), 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
-        double alpha = HostMath.Dot(w, v) / HostMath.Dot(v, v);
+        var (wv, vv) = HostMath.Project(w, 0f, (float)(lambda * sigma + 1e-7), 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
+        double alpha = wv / vv;
         int rounds = 0;
         int[] next = ArrayPool<int>.Shared.Rent(w.Length);
         try
@@ -48,10 +48,10 @@ public sealed class IterativeL2Quantizer : WeightQuantizer
             while (rounds < MaxIterations && alpha > 0 && (float)alpha > 0)
             {
                 rounds++;
-                HostMath.Project(w, 0f, (float)alpha, 0.5f, MinCode, MaxCode, 0, 0.5f, nextSpan, v);
+                (wv, vv) = HostMath.Project(w, 0f, (float)alpha, 0.5f, MinCode, MaxCode, 0, 0.5f, nextSpan, v);
                 bool same = nextSpan.SequenceEqual(codes);
                 nextSpan.CopyTo(codes);
-                alpha = HostMath.Dot(w, v) / HostMath.Dot(v, v);
+                alpha = wv / vv;
                 if (same) break;
             }
         }

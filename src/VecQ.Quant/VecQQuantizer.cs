@@ -108,8 +108,7 @@ public sealed class VecQQuantizer : WeightQuantizer
         };
         if (_source == LambdaSource.SearchAndCache) _lambdas[group] = lambda;
         float step = (float)(lambda * sigma + 1e-7);
-        HostMath.Project(w, 0f, step, 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
-        double wv = HostMath.Dot(w, v), vv = HostMath.Dot(v, v);
+        var (wv, vv) = HostMath.Project(w, 0f, step, 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
         float alpha = (float)(wv / (vv + 1e-7));
         return new QuantGroup(alpha, 0f, 0.5f, lambda, sigma, 0);
     }

@@ -294,8 +294,7 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
             var vg = v.Slice(g * m, m);
             var qg = q.Slice(g * m, m);
             var grp = QuantizeGroup(g, wg, cg, vg);
-            HostMath.Dequantize(vg, grp.Alpha, grp.Shift, qg);
-            var s = HostMath.GroupSums(wg, vg, qg);
+            var s = HostMath.DequantizeSums(wg, vg, grp.Alpha, grp.Shift, qg);
             double a = grp.Alpha, mu = grp.Shift;
             // w·w_q and |w_q|² in double from the exact v (w_q = α·v + μ)
             ww += s.WW;

@@ -31,6 +31,29 @@ public sealed class QuantizerTests
         return (codes, wv / (vv + 1e-7), sigma);
     }
 
+    [Fact]
+    public void LongTensors_SameResultForAnyThreadCount()
+    {
+        // 5 chunks of HostMath.Chunk plus a tail: the sums run in parallel, in a fixed chunk order
+        var w = TestData.Gaussian(5 * HostMath.Chunk + 1234, 77, 0.05);
+        QuantResult Run(int threads)
+        {
+            int before = Parallelism.Threads;
+            Parallelism.Threads = threads;
+            try { return WeightQuantizer.Create(QuantMethod.VecQ, 3).Quantize(w); }
+            finally { Parallelism.Threads = before; }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        Assert.Equal(one.Codes, two.Codes);
+        Assert.Equal(one.Values, two.Values);
+        Assert.Equal(BitConverter.SingleToInt32Bits(one.Groups[0].Alpha), BitConverter.SingleToInt32Bits(two.Groups[0].Alpha));
+        Assert.Equal(one.Metrics.OrientationLoss, two.Metrics.OrientationLoss);
+        var (codes, alpha, _) = ReferenceVecQ(w, 3, VecQTheory.OptimalLambda(3));
+        Assert.Equal(codes, one.Codes);
+        Assert.Equal(alpha, one.Groups[0].Alpha, 1e-6);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
