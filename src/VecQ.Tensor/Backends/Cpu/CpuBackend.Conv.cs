@@ -96,9 +96,13 @@ public sealed unsafe partial class CpuBackend
                         0, kg, dwg, kg, beta, panel, tile);
                 }
         });
-        var total = new Span<float>(dwp, dwSize);
-        for (int b = 1; b < blocks; b++)
-            TensorPrimitives.Add(total, new ReadOnlySpan<float>(partials + (b - 1) * partial, dwSize), total);
+        // dw += the other blocks, in block order for every element (slices of dw in parallel)
+        Parallelism.ForRange(dwSize, 1 << 14, (s0, s1) =>
+        {
+            var total = new Span<float>(dwp + s0, s1 - s0);
+            for (int b = 1; b < blocks; b++)
+                TensorPrimitives.Add(total, new ReadOnlySpan<float>(partials + (b - 1) * partial + s0, s1 - s0), total);
+        });
     }
 
     /// <summary>
