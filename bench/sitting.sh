@@ -16,9 +16,9 @@ uptime
 V="dotnet src/VecQ.Cli/bin/Release/net10.0/vecq.dll bench --model lenet5 --batch-size 100 --steps 30"
 G="dotnet bench/VecQ.Bench/bin/Release/net10.0/VecQ.Bench.dll gemm --repeats 5"
 round() {
-  echo "== vecq bench float ($1)"; $V | tail -n 1
-  echo "== vecq bench W2 ($1)"; $V --wbits 2 | tail -n 1
-  echo "== vecq bench W2A8 ($1)"; $V --wbits 2 --abits 8 | tail -n 1
+  echo "== vecq bench float ($1)"; $V | grep -E "^lenet5"
+  echo "== vecq bench W2 ($1)"; $V --wbits 2 | grep -E "^lenet5|costs"
+  echo "== vecq bench W2A8 ($1)"; $V --wbits 2 --abits 8 | grep -E "^lenet5|costs"
 }
 round 1
 echo "== our gemm (1)"; $G | grep -v "^{"

@@ -88,6 +88,19 @@ public sealed class TrainEvalTests
         Assert.True(r.Json().GetProperty("train_ms_per_step_best").GetDouble() <= r.Json().GetProperty("train_ms_per_step").GetDouble());
     }
 
+    [Fact]
+    public void BenchQuantized_TimesTheFloatStepAlternately()
+    {
+        var r = CliRunner.Run("bench", "--batch-size", "4", "--steps", "2", "--wbits", "2", "--json");
+        Assert.True(r.ExitCode == 0, r.Err);
+        var j = r.Json();
+        Assert.True(j.GetProperty("float_train_ms_per_step").GetDouble() > 0);
+        Assert.True(j.GetProperty("train_cost_vs_float").GetDouble() > 0);
+        Assert.Contains("costs", r.Out);
+        var plain = CliRunner.Run("bench", "--batch-size", "4", "--steps", "1", "--json");
+        Assert.False(plain.Json().TryGetProperty("train_cost_vs_float", out _), "a float bench has no float comparison");
+    }
+
     private static byte[] Bytes(VecQ.Tensors.Tensor t) => t.DType == VecQ.Tensors.DType.Int32
         ? System.Runtime.InteropServices.MemoryMarshal.AsBytes<int>(t.ToArray<int>()).ToArray()
         : System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>(t.ToArray<float>()).ToArray();

@@ -46,6 +46,8 @@ internal static class BenchCommand
                 output.Out.WriteLine($"  {"total inside the backend",-28} {total / n,8:F2} ms");
             }
             output.Out.WriteLine($"{name} W{quant.WBits}/A{quant.ABits} batch {b} ({Parallelism.Threads} threads): train step {r.TrainMs:F1} ms (best {r.TrainBestMs:F1}; {b / r.TrainMs * 1000:F0} img/s), inference {r.InferMs:F1} ms (best {r.InferBestMs:F1}; {b / r.InferMs * 1000:F0} img/s); FMA peak {r.PeakGflops:F0} GFLOP/s");
+            if (r.CostVsFloat is double cost)
+                output.Out.WriteLine($"float train step, timed alternately: {r.FloatTrainMs:F1} ms; the W{quant.WBits}/A{quant.ABits} step costs {cost:F3}x the float step (median over {n} step pairs)");
             if (p.GetValue(json))
             {
                 var fields = new Dictionary<string, object?>
@@ -56,6 +58,11 @@ internal static class BenchCommand
                     ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,
                     ["fma_peak_gflops"] = r.PeakGflops,
                 };
+                if (r.CostVsFloat is double c)
+                {
+                    fields["float_train_ms_per_step"] = r.FloatTrainMs;
+                    fields["train_cost_vs_float"] = c;
+                }
                 if (r.Profile is { } prof)
                     fields["profile"] = prof.Select(o => new Dictionary<string, object?>
                     {
@@ -75,12 +82,17 @@ internal static class BenchCommand
     /// <param name="InferBestMs">Fastest inference.</param>
     /// <param name="PeakGflops">FMA peak measured before and after (mean).</param>
     /// <param name="Profile">Per-operation totals over the profiled steps, or null.</param>
+    /// <param name="FloatTrainMs">For a quantized model: the median step of the float model, timed alternately with it; else null.</param>
+    /// <param name="CostVsFloat">For a quantized model: the median over step pairs of quantized / float step time; else null.</param>
     public readonly record struct Result(double TrainMs, double InferMs, double TrainBestMs, double InferBestMs, double PeakGflops,
-        IReadOnlyList<ProfilingBackend.OpTotal>? Profile);
+        IReadOnlyList<ProfilingBackend.OpTotal>? Profile, double? FloatTrainMs = null, double? CostVsFloat = null);
 
     /// <summary>
     /// Times <paramref name="steps"/> train steps and inferences after 3 warm-up steps; with
     /// <paramref name="profile"/>, first runs <paramref name="steps"/> more train steps on a <see cref="ProfilingBackend"/>.
+    /// A quantized model's steps alternate with those of the same model in float (built from the same seed), so
+    /// the cost ratio comes from step pairs a few milliseconds apart: this machine's speed drifts too much
+    /// between two separate runs to compare them within 10%.
     /// </summary>
     public static Result Run(string name, int batch, int steps, QuantSpec? quant = null, bool profile = false)
     {
@@ -102,12 +114,29 @@ internal static class BenchCommand
                 for (int i = 0; i < steps; i++) Trainer.TrainStep(net, optimizer, images, labels, 0);
             ops = profiler.Totals();
         }
-        var train = new List<double>();
-        for (int i = 0; i < steps + 3; i++)
+        bool quantized = quant is { } qs && qs != QuantSpec.Float;
+        var floatNet = quantized ? QuantSpec.Float.Build(config, new Rng(7)) : null;
+        using var floatOptimizer = floatNet == null ? null : new Sgd(floatNet, 0.01, momentum: 0.9, weightDecay: 1e-4);
+        double TimeStep(Module model, Optimizer opt)
         {
             var sw = Stopwatch.StartNew();
-            Trainer.TrainStep(net, optimizer, images, labels, 0);
-            if (i >= 3) train.Add(sw.Elapsed.TotalMilliseconds);
+            Trainer.TrainStep(model, opt, images, labels, 0);
+            return sw.Elapsed.TotalMilliseconds;
+        }
+        var train = new List<double>();
+        var floatTrain = new List<double>();
+        var ratios = new List<double>();
+        for (int i = 0; i < steps + 3; i++)
+        {
+            // a pair: the float step first on even i, second on odd i
+            double f = floatNet != null && i % 2 == 0 ? TimeStep(floatNet, floatOptimizer!) : 0;
+            double t = TimeStep(net, optimizer);
+            if (floatNet != null && i % 2 == 1) f = TimeStep(floatNet, floatOptimizer!);
+            if (i < 3) continue;
+            train.Add(t);
+            if (floatNet == null) continue;
+            floatTrain.Add(f);
+            ratios.Add(t / f);
         }
         net.Eval();
         var infer = new List<double>();
@@ -120,7 +149,8 @@ internal static class BenchCommand
                 if (i >= 3) infer.Add(sw.Elapsed.TotalMilliseconds);
             }
         double peakAfter = FmaPeak.Measure(Parallelism.Threads, 0.2);
-        return new Result(Median(train), Median(infer), train.Min(), infer.Min(), 0.5 * (peakBefore + peakAfter), ops);
+        return new Result(Median(train), Median(infer), train.Min(), infer.Min(), 0.5 * (peakBefore + peakAfter), ops,
+            floatNet == null ? null : Median(floatTrain), floatNet == null ? null : Median(ratios));
     }
 
     private static double Median(List<double> v)
