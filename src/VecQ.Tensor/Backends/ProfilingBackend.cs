@@ -35,13 +35,20 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         lock (_totals) _totals.Clear();
     }
 
-    private void Record(string op, long start)
+    /// <summary>Starts timing one call of <paramref name="op"/>; disposing the scope records it.</summary>
+    private Scope Timed(string op) => new(this, op, Stopwatch.GetTimestamp());
+
+    /// <summary>One timed call, recorded when disposed.</summary>
+    private readonly struct Scope(ProfilingBackend owner, string op, long start) : IDisposable
     {
-        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        lock (_totals)
+        public void Dispose()
         {
-            _totals.TryGetValue(op, out var s);
-            _totals[op] = (s.Ms + ms, s.Calls + 1);
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            lock (owner._totals)
+            {
+                owner._totals.TryGetValue(op, out var s);
+                owner._totals[op] = (s.Ms + ms, s.Calls + 1);
+            }
         }
     }
 
@@ -51,258 +58,224 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     /// <inheritdoc/>
     public Storage Allocate(DType dtype, long length)
     {
-        long t = Stopwatch.GetTimestamp();
-        var r = _inner.Allocate(dtype, length);
-        Record("Allocate", t);
-        return r;
+        using var _ = Timed("Allocate");
+        return _inner.Allocate(dtype, length);
     }
 
     /// <inheritdoc/>
     public void Fill(Tensor dst, double value)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Fill");
         _inner.Fill(dst, value);
-        Record("Fill", t);
     }
 
     /// <inheritdoc/>
     public void Copy(Tensor src, Tensor dst)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Copy");
         _inner.Copy(src, dst);
-        Record("Copy", t);
     }
 
     /// <inheritdoc/>
     public void Upload<T>(ReadOnlySpan<T> src, Tensor dst) where T : unmanaged
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Upload");
         _inner.Upload(src, dst);
-        Record("Upload", t);
     }
 
     /// <inheritdoc/>
     public void Download<T>(Tensor src, Span<T> dst) where T : unmanaged
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Download");
         _inner.Download(src, dst);
-        Record("Download", t);
     }
 
     /// <inheritdoc/>
     public void Unary<TOp>(TOp op, Tensor x, Tensor y) where TOp : struct, IUnaryOp
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed($"Unary:{typeof(TOp).Name}");
         _inner.Unary(op, x, y);
-        Record($"Unary:{typeof(TOp).Name}", t);
     }
 
     /// <inheritdoc/>
     public void Binary<TOp>(TOp op, Tensor a, Tensor b, Tensor y) where TOp : struct, IBinaryOp
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed($"Binary:{typeof(TOp).Name}");
         _inner.Binary(op, a, b, y);
-        Record($"Binary:{typeof(TOp).Name}", t);
     }
 
     /// <inheritdoc/>
     public void Where(Tensor cond, Tensor a, Tensor b, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Where");
         _inner.Where(cond, a, b, y);
-        Record("Where", t);
     }
 
     /// <inheritdoc/>
     public void Reduce(ReduceOp op, Tensor x, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed($"Reduce:{op}");
         _inner.Reduce(op, x, y);
-        Record($"Reduce:{op}", t);
     }
 
     /// <inheritdoc/>
     public void ArgReduce(bool max, Tensor x, int axis, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("ArgReduce");
         _inner.ArgReduce(max, x, axis, y);
-        Record("ArgReduce", t);
     }
 
     /// <inheritdoc/>
     public void MatMul(Tensor a, Tensor b, Tensor c, float alpha, float beta)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("MatMul");
         _inner.MatMul(a, b, c, alpha, beta);
-        Record("MatMul", t);
     }
 
     /// <inheritdoc/>
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Conv2d");
         _inner.Conv2d(x, w, bias, g, y);
-        Record("Conv2d", t);
     }
 
     /// <inheritdoc/>
     public void Conv2dBackwardData(Tensor dy, Tensor w, Conv2dGeometry g, Tensor dx)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Conv2dBackwardData");
         _inner.Conv2dBackwardData(dy, w, g, dx);
-        Record("Conv2dBackwardData", t);
     }
 
     /// <inheritdoc/>
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Conv2dBackwardWeight");
         _inner.Conv2dBackwardWeight(x, dy, g, dw);
-        Record("Conv2dBackwardWeight", t);
     }
 
     /// <inheritdoc/>
     public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor indices)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("MaxPool2d");
         _inner.MaxPool2d(x, g, y, indices);
-        Record("MaxPool2d", t);
     }
 
     /// <inheritdoc/>
     public void MaxPool2dBackward(Tensor dy, Tensor indices, Pool2dGeometry g, Tensor dx)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("MaxPool2dBackward");
         _inner.MaxPool2dBackward(dy, indices, g, dx);
-        Record("MaxPool2dBackward", t);
     }
 
     /// <inheritdoc/>
     public void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("AvgPool2d");
         _inner.AvgPool2d(x, g, y);
-        Record("AvgPool2d", t);
     }
 
     /// <inheritdoc/>
     public void AvgPool2dBackward(Tensor dy, Pool2dGeometry g, Tensor dx)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("AvgPool2dBackward");
         _inner.AvgPool2dBackward(dy, g, dx);
-        Record("AvgPool2dBackward", t);
     }
 
     /// <inheritdoc/>
     public void BatchNormStats(Tensor x, Tensor mean, Tensor var)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("BatchNormStats");
         _inner.BatchNormStats(x, mean, var);
-        Record("BatchNormStats", t);
     }
 
     /// <inheritdoc/>
     public void BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("BatchNormForward");
         _inner.BatchNormForward(x, mean, invStd, gamma, beta, y);
-        Record("BatchNormForward", t);
     }
 
     /// <inheritdoc/>
     public void BatchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor dx, Tensor? dgamma, Tensor? dbeta)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("BatchNormBackward");
         _inner.BatchNormBackward(dy, x, mean, invStd, gamma, dx, dgamma, dbeta);
-        Record("BatchNormBackward", t);
     }
 
     /// <inheritdoc/>
     public void Softmax(Tensor x, Tensor y, bool log)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Softmax");
         _inner.Softmax(x, y, log);
-        Record("Softmax", t);
     }
 
     /// <inheritdoc/>
     public void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("SoftmaxCrossEntropy");
         _inner.SoftmaxCrossEntropy(logits, labels, smoothing, loss, probs);
-        Record("SoftmaxCrossEntropy", t);
     }
 
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("SoftmaxCrossEntropyBackward");
         _inner.SoftmaxCrossEntropyBackward(probs, labels, smoothing, dloss, dlogits);
-        Record("SoftmaxCrossEntropyBackward", t);
     }
 
     /// <inheritdoc/>
     public void IndexSelect(Tensor x, int axis, Tensor index, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("IndexSelect");
         _inner.IndexSelect(x, axis, index, y);
-        Record("IndexSelect", t);
     }
 
     /// <inheritdoc/>
     public void IndexAdd(Tensor dst, int axis, Tensor index, Tensor src)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("IndexAdd");
         _inner.IndexAdd(dst, axis, index, src);
-        Record("IndexAdd", t);
     }
 
     /// <inheritdoc/>
     public void Gather(Tensor x, int axis, Tensor index, Tensor y)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("Gather");
         _inner.Gather(x, axis, index, y);
-        Record("Gather", t);
     }
 
     /// <inheritdoc/>
     public void ScatterAdd(Tensor dst, int axis, Tensor index, Tensor src)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("ScatterAdd");
         _inner.ScatterAdd(dst, axis, index, src);
-        Record("ScatterAdd", t);
     }
 
     /// <inheritdoc/>
     public void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("SgdStep");
         _inner.SgdStep(param, grad, momentumBuffer, args);
-        Record("SgdStep", t);
     }
 
     /// <inheritdoc/>
     public void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("AdamStep");
         _inner.AdamStep(param, grad, expAvg, expAvgSq, args);
-        Record("AdamStep", t);
     }
 
     /// <inheritdoc/>
     public double SumOfSquares(Tensor x)
     {
-        long t = Stopwatch.GetTimestamp();
-        var r = _inner.SumOfSquares(x);
-        Record("SumOfSquares", t);
-        return r;
+        using var _ = Timed("SumOfSquares");
+        return _inner.SumOfSquares(x);
     }
 
     /// <inheritdoc/>
     public void RandomFill(Tensor dst, RandomKind kind, ulong seed, ulong counter, double a, double b)
     {
-        long t = Stopwatch.GetTimestamp();
+        using var _ = Timed("RandomFill");
         _inner.RandomFill(dst, kind, seed, counter, a, b);
-        Record("RandomFill", t);
     }
 }
