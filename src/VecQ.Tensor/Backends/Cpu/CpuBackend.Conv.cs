@@ -13,9 +13,8 @@ namespace VecQ.Tensors;
 // straight from the sample's zero-padded planes (ImplicitB), which fit in L1/L2, and the input-gradient
 // GEMM adds each register tile straight into the padded gradient planes (ImplicitC), instead of writing
 // and re-reading a matrix KH·KW times the image's size. A 1×1, stride-1, unpadded kernel reads x (writes
-// dx) directly. Depthwise
-// convolutions use direct loops (CpuBackend.Depthwise.cs). Work items (sample × group, or a range of
-// columns of one when the batch is small) are claimed by the threads on demand.
+// dx) directly. Depthwise convolutions use direct loops (CpuBackend.Depthwise.cs). Work items (sample ×
+// group, or a range of columns of one when the batch is small) are claimed by the threads on demand.
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
@@ -57,8 +56,7 @@ public sealed unsafe partial class CpuBackend
         int kg = cg * g.KH * g.KW, p = g.OH * g.OW;
         bool direct = IsPointwise(g);
         int kc = Sgemm.EqualBlock(p, kern.KC);
-        var (workers, _) = WorkSplit(g.N, 1, (long)g.O * kg * p);
-        int gemmThreads = workers == 1 ? Parallelism.Threads : 1; // the 1×1 path's GEMM
+        var (workers, gemmThreads) = SampleSplit(g, kg, p);
         // the batch is cut into fixed blocks of samples, each summed into its own dW (block 0 straight into dw)
         // and added up in block order at the end, so the result does not depend on which thread ran what;
         // eight blocks per worker let a thread that was held up (this machine is shared) fall behind by at most
@@ -72,7 +70,7 @@ public sealed unsafe partial class CpuBackend
         // B'(position, kernel index) = padded[PositionOffset + KernelOffset]: the transpose of the forward's B
         layout.Offsets(buf, g, out int* kernelOff, out int* positionOff);
 
-        ForSamples(blocks, workers, (worker, block) =>
+        WorkerPool.For(blocks, workers, (worker, block) =>
         {
             layout.Worker(buf, worker, out float* pad, out float* packedDy, out float* panel, out float* tile);
             float* acc = block == 0 ? dwp : partials + (block - 1) * partial;
@@ -90,7 +88,7 @@ public sealed unsafe partial class CpuBackend
                         Sgemm.Run(og, kg, p, dyg, p, false, xg, p, true, dwg, kg, 1f, beta, gemmThreads);
                         continue;
                     }
-                    PadPlanes(xg, cg, g, pad);
+                    PadPlanes(xg, g, pad);
                     Sgemm.PackAllA(kern, packedDy, dyg, p, false, og, p, kc);
                     Sgemm.RunImplicitB(kern, og, p, kc, packedDy, new ImplicitB(pad, positionOff, kernelOff),
                         0, kg, dwg, kg, beta, panel, tile);
@@ -126,14 +124,14 @@ public sealed unsafe partial class CpuBackend
         for (int gi = 0; gi < groups; gi++)
             Sgemm.PackAllA(kern, packedW + gi * aSize, wp + (long)gi * og * kg, kg, false, og, kg, kc);
 
-        ForSamples(g.N * groups * chunks, workers, (worker, item) =>
+        WorkerPool.For(g.N * groups * chunks, workers, (worker, item) =>
         {
             // item → (image = sample·groups + group, column chunk); consecutive items share an image
             int image = item / chunks, chunk = item % chunks, gi = image % groups;
             layout.Worker(buf, worker, out float* pad, out _, out float* panel, out float* tile);
             int j0 = (int)((long)panels * chunk / chunks) * kern.NR, j1 = Math.Min(p, (int)((long)panels * (chunk + 1) / chunks) * kern.NR);
             // x_g: [Cg, H, W] → padded [Cg, Hp, Wp]; y_g: [Og, P]
-            PadPlanes(xp + (long)image * cg * g.H * g.W, cg, g, pad);
+            PadPlanes(xp + (long)image * cg * g.H * g.W, g, pad);
             float* yg = yp + (long)image * og * p;
             Sgemm.RunImplicitB(kern, og, kg, kc, packedW + gi * aSize, new ImplicitB(pad, kernelOff, positionOff),
                 j0, j1, yg, p, 0f, panel, tile);
@@ -174,16 +172,16 @@ public sealed unsafe partial class CpuBackend
             Sgemm.PackAllA(kern, packedWt + gi * aSize, permuted, kg, true, kg, og, kc);
         }
 
-        ForSamples(g.N * groups, workers, (worker, image) =>
+        WorkerPool.For(g.N * groups, workers, (worker, image) =>
         {
             // image = sample·groups + group; dy_g: [Og, P] → padded dx_g [Cg, Hp, Wp] → dx_g: [Cg, H, W]
             // (always through the worker's buffer: the tile adds touch up to 7 floats past a run)
             int gi = image % groups;
             layout.Worker(buf, worker, out float* pad, out _, out float* strip, out float* tile);
-            new Span<float>(pad, (int)((long)cg * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW))).Clear();
+            new Span<float>(pad, (int)PaddedFloats(g)).Clear();
             Sgemm.RunImplicitC(kern, kg, og, kc, packedWt + gi * aSize, dyp + (long)image * og * p, p,
                 new ImplicitC(pad, kernelOff, positionOff), 0, p, strip, tile);
-            UnpadPlanes(pad, cg, g, dxp + (long)image * cg * hw);
+            UnpadPlanes(pad, g, dxp + (long)image * cg * hw);
         });
     }
 
@@ -191,8 +189,8 @@ public sealed unsafe partial class CpuBackend
     private static void PointwiseForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g)
     {
         int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup, p = g.OH * g.OW;
-        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * cg * p);
-        ForSamples(g.N, workers, (_, n) =>
+        var (workers, gemmThreads) = SampleSplit(g, cg, p);
+        WorkerPool.For(g.N, workers, (_, n) =>
         {
             for (int gi = 0; gi < groups; gi++)
             {
@@ -219,8 +217,8 @@ public sealed unsafe partial class CpuBackend
     private static void PointwiseBackwardData(float* dyp, float* wp, float* dxp, Conv2dGeometry g)
     {
         int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup, p = g.OH * g.OW;
-        var (workers, gemmThreads) = BatchSplit(g.N, (long)g.O * cg * p);
-        ForSamples(g.N, workers, (_, n) =>
+        var (workers, gemmThreads) = SampleSplit(g, cg, p);
+        WorkerPool.For(g.N, workers, (_, n) =>
         {
             for (int gi = 0; gi < groups; gi++)
                 Sgemm.Run(cg, p, og, wp + (long)gi * og * cg, cg, true, dyp + ((long)n * g.O + (long)gi * og) * p, p, false,
@@ -228,27 +226,19 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    /// <summary>body(worker, item) for every item, items claimed on demand (<see cref="WorkerPool.For"/>).</summary>
-    private static void ForSamples(int count, int workers, Action<int, int> body) => WorkerPool.For(count, workers, body);
-
     /// <summary>A 1×1 kernel with stride 1 and no padding: the input planes are the im2col matrix.</summary>
     private static bool IsPointwise(Conv2dGeometry g) =>
         g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
 
     /// <summary>
-    /// How to spread a batch over GEMMs that each use one or more threads: (worker threads over the samples,
-    /// threads per GEMM). Parallel over samples when the batch divides well over the threads and there is
-    /// enough work; otherwise one sample at a time with every thread inside the GEMM.
+    /// Threads over the samples, and threads inside each GEMM (the 1×1 paths call Sgemm.Run),
+    /// for per-sample GEMMs of <paramref name="k"/> × <paramref name="p"/> per output channel: several
+    /// samples at once, or one at a time with every thread in the GEMM when that is all there is.
     /// </summary>
-    private static (int Chunks, int GemmThreads) BatchSplit(int n, long fmasPerSample)
+    private static (int Workers, int GemmThreads) SampleSplit(Conv2dGeometry g, int k, int p)
     {
-        int threads = Parallelism.Threads;
-        if (threads == 1 || n < 2) return (1, threads);
-        long total = fmasPerSample * n;
-        if (total < (1L << 20)) return (1, 1);
-        bool even = n % threads == 0 || n >= 4 * threads;
-        if (!even) return (1, threads);
-        return (Math.Min(threads, n), 1);
+        var (workers, _) = WorkSplit(g.N, 1, (long)g.O * k * p);
+        return (workers, workers == 1 ? Parallelism.Threads : 1);
     }
 
     /// <summary>
@@ -264,6 +254,9 @@ public sealed unsafe partial class CpuBackend
         return (Math.Min(threads, images * chunks), chunks);
     }
 
+    /// <summary>Floats of one group's zero-padded planes [Cg, H + 2·PH, W + 2·PW].</summary>
+    private static long PaddedFloats(Conv2dGeometry g) => (long)g.CPerGroup * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW);
+
     /// <summary>n rounded up to a multiple of 16 floats (64 bytes), so buffers carved from one scratch block stay aligned.</summary>
     private static long Align16(long n) => (n + 15) & ~15L;
 
@@ -271,10 +264,10 @@ public sealed unsafe partial class CpuBackend
     /// pad: [Cg, H + 2·PH, W + 2·PW] ← one group's input planes xg: [Cg, H, W] with a zero border, followed by
     /// <see cref="ImplicitB.Slack"/> zeros (the packer's vector moves may read that far past the last plane).
     /// </summary>
-    private static void PadPlanes(float* xg, int cg, Conv2dGeometry g, float* pad)
+    private static void PadPlanes(float* xg, Conv2dGeometry g, float* pad)
     {
-        int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
-        long size = (long)cg * hp * wp;
+        int cg = g.CPerGroup, wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
+        long size = PaddedFloats(g);
         if (g.PadH == 0 && g.PadW == 0)
             new ReadOnlySpan<float>(xg, (int)size).CopyTo(new Span<float>(pad, (int)size));
         else
@@ -288,9 +281,9 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>dxg: [Cg, H, W] ← the interior of padded planes pad: [Cg, H + 2·PH, W + 2·PW].</summary>
-    private static void UnpadPlanes(float* pad, int cg, Conv2dGeometry g, float* dxg)
+    private static void UnpadPlanes(float* pad, Conv2dGeometry g, float* dxg)
     {
-        int wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
+        int cg = g.CPerGroup, wp = g.W + 2 * g.PadW, hp = g.H + 2 * g.PadH;
         for (int c = 0; c < cg; c++)
             for (int h = 0; h < g.H; h++)
                 CopyRow(dxg + ((long)c * g.H + h) * g.W, pad + ((long)c * hp + h + g.PadH) * wp + g.PadW, g.W);
@@ -324,7 +317,7 @@ public sealed unsafe partial class CpuBackend
         {
             _kernelOffsets = Align16((long)g.CPerGroup * g.KH * g.KW);
             Shared = _kernelOffsets + Align16((long)g.OH * g.OW);
-            _pad = Align16((long)g.CPerGroup * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW) + ImplicitB.Slack);
+            _pad = Align16(PaddedFloats(g) + ImplicitB.Slack);
             _packedA = aRows == 0 ? 0 : Align16(Sgemm.PackedASize(kern, aRows, aDepth));
             _panel = Align16(Math.Max((long)kc * kern.NR + ImplicitB.Slack, (long)stripRows * kern.NR));
             _tile = Align16((long)kern.MR * kern.NR + ImplicitB.Slack);

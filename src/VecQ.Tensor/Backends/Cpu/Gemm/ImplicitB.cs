@@ -39,16 +39,10 @@ internal readonly unsafe struct ImplicitB(float* src, int* rowOff, int* colOff)
         // offset); every row makes the same moves, so the loop below has a fixed trip count per panel.
         int* co = ColOff + j0;
         int* runLane = stackalloc int[cols], runLen = stackalloc int[cols], runOff = stackalloc int[cols];
-        int runs = FindRuns(co, cols, runLane, runLen, runOff);
-        int* lane = stackalloc int[cols + 8], off = stackalloc int[cols + 8];
-        int moves = 0;
-        for (int r = 0; r < runs; r++)
-            for (int t = 0; t < runLen[r]; t += 8)
-            {
-                lane[moves] = runLane[r] + t;
-                off[moves] = runOff[r] + t;
-                moves++;
-            }
+        int runs = ColumnRuns.Find(co, cols, runLane, runLen, runOff);
+        int most = Math.Max(4, ColumnRuns.MostMoves(cols));
+        int* lane = stackalloc int[most], off = stackalloc int[most];
+        int moves = ColumnRuns.CutIntoMoves(runLane, runLen, runOff, runs, lane, off, null);
         int* ro = RowOff + k0;
         if (Vector256.IsHardwareAccelerated && 2 * runs <= cols && moves <= 4)
         {
@@ -86,25 +80,5 @@ internal readonly unsafe struct ImplicitB(float* src, int* rowOff, int* colOff)
         if (cols < nr)
             for (int p = 0; p < kc; p++)
                 new Span<float>(dst + (nint)p * nr + cols, nr - cols).Clear();
-    }
-
-    /// <summary>
-    /// Splits <paramref name="count"/> offsets into runs of consecutive values: run r covers positions
-    /// [lane[r], lane[r] + len[r]) with offsets off[r], off[r] + 1, …; returns the number of runs.
-    /// </summary>
-    public static int FindRuns(int* offsets, int count, int* lane, int* len, int* off)
-    {
-        int runs = 0;
-        for (int j = 0; j < count;)
-        {
-            int n = 1;
-            while (j + n < count && offsets[j + n] == offsets[j] + n) n++;
-            lane[runs] = j;
-            len[runs] = n;
-            off[runs] = offsets[j];
-            runs++;
-            j += n;
-        }
-        return runs;
     }
 }

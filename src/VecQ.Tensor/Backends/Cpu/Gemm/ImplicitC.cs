@@ -19,30 +19,9 @@ internal readonly unsafe struct ImplicitC(float* dst, int* rowOff, int* colOff)
     /// <summary>Offset of each column j of C (N entries).</summary>
     public readonly int* ColOff = colOff;
 
-    /// <summary>Most moves <see cref="PlanMoves"/> makes for a strip of <paramref name="nr"/> columns.</summary>
-    public static int MostMoves(int nr) => nr + nr / 8;
-
-    /// <summary>
-    /// Cuts a strip's column runs (tile lane, length, destination offset; <see cref="ImplicitB.FindRuns"/>) into
-    /// 8-lane moves (tile lane, destination offset, lane mask) for <see cref="AddTile"/>; returns their number.
-    /// </summary>
-    public static int PlanMoves(int* runLane, int* runLen, int* runOff, int runs, int* lane, int* off, Vector256<float>* mask)
-    {
-        int moves = 0;
-        for (int q = 0; q < runs; q++)
-            for (int t = 0; t < runLen[q]; t += 8)
-            {
-                lane[moves] = runLane[q] + t;
-                off[moves] = runOff[q] + t;
-                mask[moves] = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(runLen[q] - t)).AsSingle();
-                moves++;
-            }
-        return moves;
-    }
-
     /// <summary>
     /// Adds rows [0, rows) of a tile (row stride <paramref name="nr"/>) as C rows i0.. through the strip's
-    /// moves (<see cref="PlanMoves"/>): 8-lane read-add-writes whose lanes past a run's end add zero (the tile
+    /// moves (<see cref="ColumnRuns.CutIntoMoves"/>, masks included): 8-lane read-add-writes whose lanes past a run's end add zero (the tile
     /// values are masked), so they write back what they read. The tile and the destination must be readable
     /// and writable <see cref="ImplicitB.Slack"/> floats past their last used element.
     /// </summary>

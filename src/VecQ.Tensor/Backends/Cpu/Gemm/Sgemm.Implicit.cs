@@ -129,7 +129,7 @@ internal static unsafe partial class Sgemm
         var fn = kern.Fn;
         var edgeFn = kern.EdgeFn;
         int* runLane = stackalloc int[nr], runLen = stackalloc int[nr], runOff = stackalloc int[nr];
-        int most = ImplicitC.MostMoves(nr);
+        int most = ColumnRuns.MostMoves(nr);
         int* lane = stackalloc int[most], off = stackalloc int[most];
         Vector256<float>* mask = stackalloc Vector256<float>[most];
         bool vector = Vector256.IsHardwareAccelerated;
@@ -137,8 +137,8 @@ internal static unsafe partial class Sgemm
         {
             int cols = Math.Min(nr, j1 - jr);
             Packing.PackB(strip, b, ldb, false, 0, k, jr, cols, nr);
-            int runs = ImplicitB.FindRuns(c.ColOff + jr, cols, runLane, runLen, runOff);
-            int moves = vector ? ImplicitC.PlanMoves(runLane, runLen, runOff, runs, lane, off, mask) : 0;
+            int runs = ColumnRuns.Find(c.ColOff + jr, cols, runLane, runLen, runOff);
+            int moves = vector ? ColumnRuns.CutIntoMoves(runLane, runLen, runOff, runs, lane, off, mask) : 0;
             for (int q = 0; q < panels; q++)
             {
                 bool edge = plan.IsEdge(q);
