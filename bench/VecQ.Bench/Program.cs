@@ -2,6 +2,7 @@
 //
 //   dotnet run -c Release --project bench/VecQ.Bench -- gemm [--json] [--threads T] [--repeats R]
 //   dotnet run -c Release --project bench/VecQ.Bench -- conv [--json] [--threads T] [--repeats R] [--lenet-only]
+//   dotnet run -c Release --project bench/VecQ.Bench -- tail [--json] [--threads T] [--repeats R]
 //
 // Every speed is a ratio measured in the same run: GFLOP/s over the FMA peak timed just before and just
 // after each repeat (Measure.cs). With --json the last stdout line is one JSON object.
@@ -22,6 +23,9 @@ try
 
         case "conv":
             return ConvBench.Run(BenchOptions.Parse(rest));
+
+        case "tail":
+            return TailBench.Run(BenchOptions.Parse(rest));
 
         case "-h":
         case "--help":
@@ -45,6 +49,7 @@ static int Usage(TextWriter? w = null)
     w.WriteLine("usage: VecQ.Bench <subcommand> [options]");
     w.WriteLine("  gemm [--json] [--threads T] [--repeats R]   SGEMM 256/512/1024/2048 square and LeNet5 conv2 (64x19600x800)");
     w.WriteLine("  conv [--json] [--threads T] [--repeats R] [--lenet-only]   conv2d fwd/bwd of LeNet5 and VGG-like layers at batch 100");
+    w.WriteLine("  tail [--json] [--threads T] [--repeats R]   ReLU → batch norm → max pool at the LeNet5 shapes: fused against the unfused ops");
     w.WriteLine("options:");
     w.WriteLine("  --json        print one JSON object as the last stdout line");
     w.WriteLine("  --threads T   threads for kernels and the FMA peak (default: processor count)");

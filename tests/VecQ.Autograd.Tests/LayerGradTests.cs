@@ -145,6 +145,20 @@ public class LayerGradTests
             Check(v => Functions.BatchNorm(v[0], null, null, eps: 1e-3).Output, RandN(xs, 39, std: 2));
     }
 
+    [Theory]
+    [InlineData(new[] { 2, 3, 4, 6 }, 2, 2, 0, true)]
+    [InlineData(new[] { 2, 2, 5, 5 }, 3, 2, 1, true)]
+    [InlineData(new[] { 3, 2, 4, 5 }, 2, 2, 0, false)]
+    public void ReluBatchNormMaxPool2d(int[] xs, int k, int s, int p, bool affine)
+    {
+        int c = xs[1];
+        if (affine)
+            Check(v => Functions.ReluBatchNormMaxPool2d(v[0], v[1], v[2], 1e-3, (k, k), (s, s), (p, p)).Output,
+                RandN(xs, 41, std: 2), RandN([c], 42), RandN([c], 43));   // γ of either sign: a negative one flips the max
+        else
+            Check(v => Functions.ReluBatchNormMaxPool2d(v[0], null, null, 1e-3, (k, k), (s, s), (p, p)).Output, RandN(xs, 44, std: 2));
+    }
+
     [Fact]
     public void BatchNormReturnsBatchStatistics()
     {

@@ -299,6 +299,50 @@ public class BatchNormTests
         for (int c = 0; c < 3; c++) Assert.InRange(ChannelValues(ys, [6, 3], c).Average(), -1e-5, 1e-5);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ReluForwardMaxPoolEqualsTheThreeSteps(bool training)
+    {
+        // Two identical layers: one runs the fused tail, the other ReLU → Forward → MaxPool2d. Outputs,
+        // gradients (x, γ, β) and the running statistics must agree, in training and in evaluation.
+        int[] shape = [4, 3, 6, 10];
+        BatchNorm2d Make()
+        {
+            var bn = new BatchNorm2d(3, momentum: 0.2);
+            bn.Weight!.Data.CopyFrom(Tensor.FromArray(new float[] { 1.5f, -0.7f, 0.3f }));
+            bn.Bias!.Data.CopyFrom(Tensor.FromArray(new float[] { 0.1f, -0.2f, 0.4f }));
+            bn.RunningMean!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.2f, 0.5f, -0.1f }));
+            bn.RunningVar!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.8f, 1.3f, 0.6f }));
+            if (!training) bn.Eval();
+            return bn;
+        }
+        var (fused, plain) = (Make(), Make());
+        using var x0 = RandN(shape, 12);
+        using var xa = new Variable(x0.Clone(), requiresGrad: true);
+        using var xb = new Variable(x0.Clone(), requiresGrad: true);
+        using var dy = RandN([4, 3, 3, 5], 13);
+        using var ya = fused.ReluForwardMaxPool(xa, (2, 2));
+        using (var r = Functions.Relu(xb))
+        using (var t = plain.Forward(r))
+        using (var yb = Functions.MaxPool2d(t, (2, 2)))
+        {
+            AssertClose(F(yb.Value).Select(v => (double)v).ToArray(), F(ya.Value).Select(v => (double)v).ToArray(), 1e-6, 1e-6, "output");
+            using var la = Functions.Sum(Functions.Mul(ya, new Variable(dy)));
+            using var lb = Functions.Sum(Functions.Mul(yb, new Variable(dy)));
+            la.Backward();
+            lb.Backward();
+        }
+        foreach (var (what, a, b) in new[] { ("dx", xa.Grad!, xb.Grad!), ("dgamma", fused.Weight!.Grad!, plain.Weight!.Grad!), ("dbeta", fused.Bias!.Grad!, plain.Bias!.Grad!) })
+            AssertClose(F(b).Select(v => (double)v).ToArray(), F(a).Select(v => (double)v).ToArray(), 1e-5, 1e-4, what);
+        Assert.Equal(F(plain.RunningMean!.Value), F(fused.RunningMean!.Value));
+        Assert.Equal(F(plain.RunningVar!.Value), F(fused.RunningVar!.Value));
+        Assert.Equal(training ? 1 : 0, fused.NumBatchesTracked!.Value.Item());
+        using var wrong = Input([4, 2, 6, 10], 1);
+        var e = Assert.Throws<ArgumentException>(() => fused.ReluForwardMaxPool(wrong, (2, 2)));
+        Assert.Contains("has 2 channels", e.Message);
+    }
+
     [Fact]
     public void BatchNorm1dTakesTwoOrThreeDims()
     {

@@ -78,7 +78,7 @@ public partial class CpuBackendTests
     public void MaxPool2x2TiesNaNAndInfinityMatch()
     {
         // [1, 1, 5, 7]: three windows per row (scalar loop only); [1, 2, 6, 21]: ten (two 4-wide vector
-        // steps and a scalar tail), the last column unused. NaN, −∞ and ties land in every window position.
+        // steps and an overlapping third), the last column unused. NaN, −∞ and ties land in every window position.
         float[] pattern = [1f, 1f, float.NaN, -2f, float.NegativeInfinity, 3f, 3f, float.NaN, 0f, -0f, 5f];
         foreach (int[] shape in new[] { new[] { 1, 1, 5, 7 }, new[] { 1, 2, 6, 21 } })
         {

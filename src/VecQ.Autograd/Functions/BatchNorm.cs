@@ -63,3 +63,60 @@ public static partial class Functions
         return new BatchNormResult(output, mean, var, m);
     }
 }
+
+// The conv-block tail ReLU → training-mode batch norm → max pool as one node (x: [N, C, H, W]).
+public static partial class Functions
+{
+    /// <summary>
+    /// y = MaxPool2d(BatchNorm(ReLU(x))) in training mode, fused: the same values and gradients as
+    /// <c>MaxPool2d(BatchNorm(Relu(x), gamma, beta, eps).Output, kernel, stride, padding)</c>, without the
+    /// three full-size intermediates. The statistics are those of ReLU(x): <see cref="BatchNormResult.Mean"/>
+    /// and <see cref="BatchNormResult.Var"/> ([C], the caller's to dispose) feed the running statistics as
+    /// <see cref="BatchNorm"/>'s do; <see cref="BatchNormResult.Count"/> = N·H·W.
+    /// </summary>
+    /// <example><code>
+    /// var r = Functions.ReluBatchNormMaxPool2d(h, gamma, beta, 1e-5, (2, 2));   // h: [N, 32, 28, 28] → [N, 32, 14, 14]
+    /// using (r.Mean) using (r.Var) { /* update running statistics */ }
+    /// </code></example>
+    public static BatchNormResult ReluBatchNormMaxPool2d(Variable x, Variable? gamma, Variable? beta, double eps, (int H, int W) kernel,
+        (int H, int W)? stride = null, (int H, int W)? padding = null)
+    {
+        if (x.Value.Rank != 4) throw new ArgumentException($"relu_batch_norm_max_pool2d: input {x.Describe()} must be [N, C, H, W]");
+        int c = x.Shape[1];
+        foreach (var p in new[] { gamma, beta })
+            if (p != null && !Shape.Equal(p.Shape, [c]))
+                throw new ArgumentException($"relu_batch_norm_max_pool2d: parameter {p.Describe()} must be [{c}] for input {x.Describe()}");
+        int m = c == 0 ? 0 : x.Value.Numel / c;
+
+        var (mean, var) = NnOps.BatchNormStats(x.Value, relu: true);                       // [C], [C] of ReLU(x)
+        using var varEps = var.Add(eps);
+        using var std = varEps.Sqrt();
+        using var invStd = 1.0 / std;                                                      // [C]
+        using var meanSaved = mean.Clone();                                                // [C]: the caller owns the returned mean
+        var (y, indices, picked) = ConvOps.ReluBatchNormMaxPool2d(x.Value, mean, invStd, gamma?.Value, beta?.Value, kernel, stride, padding);
+        using (indices)                                                                    // int32 [N, C, OH, OW]
+        using (picked)                                                                     // [N, C, OH, OW]
+        {
+            bool hasGamma = gamma != null, hasBeta = beta != null;
+            var inputs = new List<Variable> { x };
+            if (gamma != null) inputs.Add(gamma);
+            if (beta != null) inputs.Add(beta);
+            Tensor[] saved = gamma != null ? [x.Value, meanSaved, invStd, indices, picked, gamma.Value] : [x.Value, meanSaved, invStd, indices, picked];
+            var output = Graph.Record("relu_batch_norm_max_pool2d", y, inputs.ToArray(), saved, (g, ctx) =>
+            {
+                Tensor xs = ctx.Saved[0], mu = ctx.Saved[1], inv = ctx.Saved[2], idx = ctx.Saved[3], pk = ctx.Saved[4];
+                Tensor? gm = hasGamma ? ctx.Saved[5] : null;
+                int gammaAt = 1, betaAt = hasGamma ? 2 : 1;
+                bool needGamma = hasGamma && ctx.NeedsGrad(gammaAt), needBeta = hasBeta && ctx.NeedsGrad(betaAt);
+                var (dx, dgamma, dbeta) = ConvOps.ReluBatchNormMaxPool2dBackward(g, idx, pk, xs, mu, inv, gm, kernel, stride, padding, needGamma, needBeta);
+                var grads = new Tensor?[1 + (hasGamma ? 1 : 0) + (hasBeta ? 1 : 0)];
+                if (ctx.NeedsGrad(0)) grads[0] = dx;
+                else dx.Dispose();
+                if (hasGamma) grads[gammaAt] = dgamma;
+                if (hasBeta) grads[betaAt] = dbeta;
+                return grads;
+            });
+            return new BatchNormResult(output, mean, var, m);
+        }
+    }
+}

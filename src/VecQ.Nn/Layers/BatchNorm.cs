@@ -92,18 +92,26 @@ public abstract class BatchNorm : Module
     /// <example><code>using var y = bn.Forward(x);</code></example>
     public override Variable Forward(Variable x)
     {
-        CheckInput(x);
-        if (x.Shape[1] != NumFeatures)
-            throw new ArgumentException($"{GetType().Name}({NumFeatures}): input {x.Describe()} has {x.Shape[1]} channels");
+        CheckChannels(x);
         using var gamma = new ParameterLease(Weight, Training);   // [C] or none
         using var beta = new ParameterLease(Bias, Training);      // [C] or none
         if (Training || !TrackRunningStats) return BatchStatistics(x, gamma.Value, beta.Value);
         return RunningStatistics(x, gamma.Value, beta.Value);
     }
 
-    private Variable BatchStatistics(Variable x, Variable? gamma, Variable? beta)
+    private protected void CheckChannels(Variable x)
     {
-        var r = Functions.BatchNorm(x, gamma, beta, Eps);   // y like x; mean, var (biased): [C]
+        CheckInput(x);
+        if (x.Shape[1] != NumFeatures)
+            throw new ArgumentException($"{GetType().Name}({NumFeatures}): input {x.Describe()} has {x.Shape[1]} channels");
+    }
+
+    private Variable BatchStatistics(Variable x, Variable? gamma, Variable? beta) =>
+        WithBatchStatistics(Functions.BatchNorm(x, gamma, beta, Eps), x);   // y like x; mean, var (biased): [C]
+
+    // Takes a training-mode result: updates the running statistics (when kept and training) and returns its output.
+    private protected Variable WithBatchStatistics(BatchNormResult r, Variable x)
+    {
         using var mean = r.Mean;
         using var var = r.Var;
         if (Training && TrackRunningStats)
@@ -137,7 +145,7 @@ public abstract class BatchNorm : Module
             rv.CopyFrom(sum);
     }
 
-    private Variable RunningStatistics(Variable x, Variable? gamma, Variable? beta)
+    private protected Variable RunningStatistics(Variable x, Variable? gamma, Variable? beta)
     {
         int rank = x.Value.Rank;
         int[] bshape = Enumerable.Range(0, rank).Select(i => i == 1 ? NumFeatures : 1).ToArray();   // [1, C, 1, …]
@@ -197,5 +205,24 @@ public sealed class BatchNorm2d : BatchNorm
     {
         if (x.Value.Rank != 4)
             throw new ArgumentException($"BatchNorm2d({NumFeatures}): input {x.Describe()} must be [N, C, H, W]");
+    }
+
+    /// <summary>
+    /// The conv-block tail MaxPool2d(this(ReLU(x))) (VECQ.md §4's order), as one fused node in training mode:
+    /// the same output, gradients and running-statistics update as <c>Functions.MaxPool2d(Forward(Functions.Relu(x)), …)</c>
+    /// without its full-size intermediates. In evaluation (with running statistics) it runs those three steps.
+    /// x: [N, C, H, W] → [N, C, OH, OW].
+    /// </summary>
+    /// <example><code>using var y = bn1.ReluForwardMaxPool(conv1Out, (2, 2)); // [N, 32, 28, 28] → [N, 32, 14, 14]</code></example>
+    public Variable ReluForwardMaxPool(Variable x, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null)
+    {
+        CheckChannels(x);
+        using var gamma = new ParameterLease(Weight, Training);   // [C] or none
+        using var beta = new ParameterLease(Bias, Training);      // [C] or none
+        if (Training || !TrackRunningStats)
+            return WithBatchStatistics(Functions.ReluBatchNormMaxPool2d(x, gamma.Value, beta.Value, Eps, kernel, stride, padding), x);
+        using var h = Functions.Relu(x);                                      // [N, C, H, W]
+        using var t = RunningStatistics(h, gamma.Value, beta.Value);          // [N, C, H, W]
+        return Functions.MaxPool2d(t, kernel, stride, padding);               // [N, C, OH, OW]
     }
 }

@@ -96,21 +96,25 @@ public sealed class LeNet5 : Module
             throw new ArgumentException($"LeNet5: input {x.Describe()} must be [N, 1, 28, 28]");
         // Each intermediate is disposed as soon as the next op has consumed it; the graph keeps what backward needs.
         var h = _conv1.Forward(x);                      // h: [N, c1, 28, 28]
-        h = Then(h, Functions.Relu);                    // h: [N, c1, 28, 28]
-        if (_act1 != null) h = Then(h, _act1.Forward);  // h: [N, c1, 28, 28]
-        h = Then(h, _bn1.Forward);                      // h: [N, c1, 28, 28]
-        h = Then(h, v => Functions.MaxPool2d(v, (2, 2)));   // h: [N, c1, 14, 14]
+        h = Then(h, v => BlockTail(v, _act1, _bn1));    // h: [N, c1, 14, 14]
         h = Then(h, _conv2.Forward);                    // h: [N, c2, 14, 14]
-        h = Then(h, Functions.Relu);                    // h: [N, c2, 14, 14]
-        if (_act2 != null) h = Then(h, _act2.Forward);  // h: [N, c2, 14, 14]
-        h = Then(h, _bn2.Forward);                      // h: [N, c2, 14, 14]
-        h = Then(h, v => Functions.MaxPool2d(v, (2, 2)));   // h: [N, c2, 7, 7]
+        h = Then(h, v => BlockTail(v, _act2, _bn2));    // h: [N, c2, 7, 7]
         h = Then(h, v => Functions.Flatten(v, 1));      // h: [N, c2·49]
         h = Then(h, _fc1.Forward);                      // h: [N, hidden]
         h = Then(h, Functions.Relu);                    // h: [N, hidden]
         if (_act3 != null) h = Then(h, _act3.Forward);  // h: [N, hidden]
         h = Then(h, _bn3.Forward);                      // h: [N, hidden]
         return Then(h, _fc2.Forward);                   // logits: [N, classes]
+    }
+
+    // ReLU → [activation quantizer] → batch norm → max pool 2: one fused node when the slot is empty.
+    private static Variable BlockTail(Variable h, Module? act, BatchNorm2d bn)   // h: [N, C, H, W] → [N, C, H/2, W/2]
+    {
+        if (act == null) return bn.ReluForwardMaxPool(h, (2, 2));
+        h = Functions.Relu(h);
+        h = Then(h, act.Forward);
+        h = Then(h, bn.Forward);
+        return Then(h, v => Functions.MaxPool2d(v, (2, 2)));
     }
 
     // Applies f to h and disposes h (unless f returned it unchanged).

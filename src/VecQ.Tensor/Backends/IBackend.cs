@@ -67,8 +67,11 @@ public interface IBackend
     void AvgPool2dBackward(Tensor dy, Pool2dGeometry g, Tensor dx);
 
     // ---- normalisation, softmax, loss (contiguous inputs) -----------------------------
-    /// <summary>x: [N, C, S] → mean: [C], var: [C] (biased, over N and S).</summary>
-    void BatchNormStats(Tensor x, Tensor mean, Tensor var);
+    /// <summary>
+    /// x: [N, C, S] → mean: [C], var: [C] (biased, over N and S) of x, or of max(x, 0) when
+    /// <paramref name="relu"/> (the statistics of a ReLU's output, read from its input).
+    /// </summary>
+    void BatchNormStats(Tensor x, Tensor mean, Tensor var, bool relu = false);
     /// <summary>
     /// y = (x − mean[c])·invStd[c]·gamma[c] + beta[c]. x, y: [N, C, S] contiguous; mean, invStd,
     /// gamma, beta: [C] contiguous; a null gamma counts as 1 and a null beta as 0.
@@ -81,6 +84,23 @@ public interface IBackend
     /// A null gamma counts as 1; a null dgamma or dbeta is not computed.
     /// </summary>
     void BatchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor dx, Tensor? dgamma, Tensor? dbeta);
+    /// <summary>
+    /// The conv-block tail ReLU → batch norm → max pool in one pass (VECQ.md §4's order):
+    /// y, indices: [N, C, OH, OW] = MaxPool2d((max(x, 0) − mean[c])·invStd[c]·gamma[c] + beta[c]) with
+    /// x: [N, C, H, W]; indices as <see cref="MaxPool2d"/> gives them (h·W + w of the argmax in its plane);
+    /// picked: [N, C, OH, OW] = max(x, 0) at each argmax (what the backward's channel sums need).
+    /// </summary>
+    void ReluBatchNormMaxPool2d(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Pool2dGeometry g, Tensor y, Tensor indices,
+        Tensor picked);
+    /// <summary>
+    /// Training-mode gradient of <see cref="ReluBatchNormMaxPool2d"/> (batch statistics): dy, indices, picked:
+    /// [N, C, OH, OW] (indices and picked as the forward wrote them); x, dx: [N, C, H, W]. With u = max(x, 0),
+    /// x̂ = (u − mean)·invStd, d the max-pool gradient of dy (dy at the saved indices) and M = N·H·W:
+    /// dbeta = Σ d, dgamma = Σ d·x̂, dx = [x &gt; 0]·gamma·invStd/M · (M·d − Σ d − x̂·Σ d·x̂). A null dgamma or
+    /// dbeta is not computed.
+    /// </summary>
+    void ReluBatchNormMaxPool2dBackward(Tensor dy, Tensor indices, Tensor picked, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
+        Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta);
     /// <summary>Softmax (or log-softmax) of x: [R, C] along the last axis into y: [R, C].</summary>
     void Softmax(Tensor x, Tensor y, bool log);
     /// <summary>

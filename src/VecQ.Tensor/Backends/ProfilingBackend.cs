@@ -182,10 +182,26 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormStats(Tensor x, Tensor mean, Tensor var)
+    public void BatchNormStats(Tensor x, Tensor mean, Tensor var, bool relu = false)
     {
-        using var _ = Timed("BatchNormStats");
-        _inner.BatchNormStats(x, mean, var);
+        using var _ = Timed(relu ? "BatchNormStats:Relu" : "BatchNormStats");
+        _inner.BatchNormStats(x, mean, var, relu);
+    }
+
+    /// <inheritdoc/>
+    public void ReluBatchNormMaxPool2d(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Pool2dGeometry g, Tensor y, Tensor indices,
+        Tensor picked)
+    {
+        using var _ = Timed("ReluBatchNormMaxPool2d");
+        _inner.ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, g, y, indices, picked);
+    }
+
+    /// <inheritdoc/>
+    public void ReluBatchNormMaxPool2dBackward(Tensor dy, Tensor indices, Tensor picked, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
+        Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta)
+    {
+        using var _ = Timed("ReluBatchNormMaxPool2dBackward");
+        _inner.ReluBatchNormMaxPool2dBackward(dy, indices, picked, x, mean, invStd, gamma, g, dx, dgamma, dbeta);
     }
 
     /// <inheritdoc/>

@@ -72,6 +72,70 @@ public static class ConvOps
         return dx;
     }
 
+    /// <summary>
+    /// The fused conv-block tail: y = MaxPool2d(BatchNorm(ReLU(x))) with the given per-channel statistics,
+    /// y = max over each window of (max(x, 0) − mean[c])·invStd[c]·gamma[c] + beta[c]. x: [N, C, H, W];
+    /// mean, invStd, gamma, beta: [C] (gamma/beta null: no affine transform). Returns y: [N, C, OH, OW],
+    /// int32 indices (argmax as h·W + w in each plane, as <see cref="MaxPool2d"/> gives them) and picked
+    /// (max(x, 0) at each argmax: [N, C, OH, OW]), the last two for <see cref="ReluBatchNormMaxPool2dBackward"/>.
+    /// </summary>
+    /// <example><code>var (y, idx, picked) = ConvOps.ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, (2, 2)); // [N, C, 28, 28] → [N, C, 14, 14]</code></example>
+    public static (Tensor Y, Tensor Indices, Tensor Picked) ReluBatchNormMaxPool2d(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta,
+        (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null)
+    {
+        const string op = "relu_batch_norm_max_pool2d";
+        var g = PoolGeometry(op, x, kernel, stride ?? kernel, padding ?? (0, 0));
+        NnOps.CheckBatchNorm(op, x, mean, invStd, ("gamma", gamma), ("beta", beta));
+        using var xc = x.Contiguous();
+        using var mc = mean.Contiguous();
+        using var ic = invStd.Contiguous();
+        using var gc = gamma?.Contiguous();
+        using var bc = beta?.Contiguous();
+        var y = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
+        var idx = Tensor.Empty([g.N, g.C, g.OH, g.OW], DType.Int32, x.Device);
+        var picked = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
+        Backend.For(x).ReluBatchNormMaxPool2d(xc, mc, ic, gc, bc, g, y, idx, picked);
+        return (y, idx, picked);
+    }
+
+    /// <summary>
+    /// Training-mode gradient of <see cref="ReluBatchNormMaxPool2d"/> (mean and invStd are the batch's own):
+    /// dy, and the forward's indices and picked: [N, C, OH, OW]; x: [N, C, H, W]. Returns dx: like x, and dgamma,
+    /// dbeta: [C] when requested.
+    /// </summary>
+    /// <example><code>var (dx, dg, db) = ConvOps.ReluBatchNormMaxPool2dBackward(dy, idx, picked, x, mean, invStd, gamma, (2, 2), gammaGrad: true, betaGrad: true);</code></example>
+    public static (Tensor Dx, Tensor? DGamma, Tensor? DBeta) ReluBatchNormMaxPool2dBackward(Tensor dy, Tensor indices, Tensor picked, Tensor x, Tensor mean,
+        Tensor invStd, Tensor? gamma, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        bool gammaGrad = false, bool betaGrad = false)
+    {
+        const string op = "relu_batch_norm_max_pool2d_backward";
+        var g = PoolGeometry(op, x, kernel, stride ?? kernel, padding ?? (0, 0));
+        var (_, c, _) = NnOps.CheckBatchNorm(op, x, mean, invStd, ("gamma", gamma));
+        dy.EnsureAlive(op);
+        indices.EnsureAlive(op);
+        picked.EnsureAlive(op);
+        Tensor.SameDevice(op, x, dy);
+        Tensor.SameDevice(op, x, indices);
+        Tensor.SameDevice(op, x, picked);
+        int[] pooled = [g.N, g.C, g.OH, g.OW];
+        if (!Shape.Equal(dy.Dims, pooled) || dy.DType != x.DType || !Shape.Equal(picked.Dims, pooled) || picked.DType != x.DType
+            || !Shape.Equal(indices.Dims, pooled) || indices.DType != DType.Int32)
+            throw new ArgumentException($"{op}: dy {dy.ShapeText} ({dy.DType.Name()}), picked {picked.ShapeText} ({picked.DType.Name()}) and indices {indices.ShapeText} ({indices.DType.Name()}) must be {Shape.Format(pooled)} ({x.DType.Name()}, {x.DType.Name()}, int32) for input {x.ShapeText}");
+        using var xc = x.Contiguous();
+        using var dyc = dy.Contiguous();
+        using var ic = indices.Contiguous();
+        using var pc = picked.Contiguous();
+        using var mc = mean.Contiguous();
+        using var sc = invStd.Contiguous();
+        using var gc = gamma?.Contiguous();
+        var dx = Tensor.Empty(x.Dims, x.DType, x.Device);
+        var dgamma = gammaGrad ? Tensor.Empty([c], x.DType, x.Device) : null;
+        var dbeta = betaGrad ? Tensor.Empty([c], x.DType, x.Device) : null;
+        try { Backend.For(x).ReluBatchNormMaxPool2dBackward(dyc, ic, pc, xc, mc, sc, gc, g, dx, dgamma, dbeta); }
+        catch { dx.Dispose(); dgamma?.Dispose(); dbeta?.Dispose(); throw; }
+        return (dx, dgamma, dbeta);
+    }
+
     /// <summary>Average pool (padding counts in the divisor, PyTorch's default).</summary>
     public static Tensor AvgPool2d(Tensor x, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W)? padding = null)
     {

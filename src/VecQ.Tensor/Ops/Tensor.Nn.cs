@@ -75,10 +75,11 @@ public static class NnOps
     }
 
     /// <summary>
-    /// Per-channel mean and biased variance over every axis but 1. x: [N, C] or [N, C, …].
+    /// Per-channel mean and biased variance over every axis but 1. x: [N, C] or [N, C, …]. With
+    /// <paramref name="relu"/>, the statistics of max(x, 0) (a ReLU's output, read from its input).
     /// </summary>
     /// <example><code>var (mean, var) = NnOps.BatchNormStats(x); // x: [N, C, H, W] → [C], [C]</code></example>
-    public static (Tensor Mean, Tensor Var) BatchNormStats(Tensor x)
+    public static (Tensor Mean, Tensor Var) BatchNormStats(Tensor x, bool relu = false)
     {
         x.EnsureAlive("batch_norm_stats");
         Tensor.RequireFloat("batch_norm_stats", x);
@@ -90,7 +91,7 @@ public static class NnOps
         using var x3 = xc.View(n, c, s);
         var mean = Tensor.Empty([c], x.DType, x.Device);
         var var = Tensor.Empty([c], x.DType, x.Device);
-        Backend.For(x).BatchNormStats(x3, mean, var);
+        Backend.For(x).BatchNormStats(x3, mean, var, relu);
         return (mean, var);
     }
 
@@ -146,7 +147,7 @@ public static class NnOps
     }
 
     // Checks x: [N, C, …] (float) and the [C] vectors; returns (N, C, S) with S the product of the trailing axes.
-    private static (int N, int C, int S) CheckBatchNorm(string op, Tensor x, Tensor mean, Tensor invStd, params (string Name, Tensor? T)[] optional)
+    internal static (int N, int C, int S) CheckBatchNorm(string op, Tensor x, Tensor mean, Tensor invStd, params (string Name, Tensor? T)[] optional)
     {
         x.EnsureAlive(op);
         Tensor.RequireFloat(op, x);

@@ -9,23 +9,23 @@ namespace VecQ.Tensors;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void BatchNormStats(Tensor x, Tensor mean, Tensor var)
+    public void BatchNormStats(Tensor x, Tensor mean, Tensor var, bool relu = false)
     {
-        if (NotF32(x)) { Reference.BatchNormStats(x, mean, var); return; } // float64: the reference backend
-        // x: [N, C, S] contiguous → mean, var: [C] (biased: divisor N·S)
+        if (NotF32(x)) { Reference.BatchNormStats(x, mean, var, relu); return; } // float64: the reference backend
+        // x: [N, C, S] contiguous → mean, var: [C] (biased: divisor N·S) of x, or of max(x, 0) with relu
         int n = x.Dims[0], c = x.Dims[1], s = x.Dims[2];
         float* xp = Ptr(x), mp = Ptr(mean), vp = Ptr(var);
         double count = (double)n * s;
-        if (s == 1 && n > 0) { StatsColumns(xp, n, c, mp, vp); return; }
+        if (s == 1 && n > 0) { StatsColumns(xp, n, c, mp, vp, relu); return; }
         void Channels(int c0, int c1)
         {
             for (int ch = c0; ch < c1; ch++)
             {
                 double sum = 0;
-                for (int i = 0; i < n; i++) sum += RowReduce(ReduceOp.Sum, xp + ((long)i * c + ch) * s, s);
+                for (int i = 0; i < n; i++) sum += RowSum(xp + ((long)i * c + ch) * s, s, relu);
                 double mu = sum / count;
                 double sq = 0;
-                for (int i = 0; i < n; i++) sq += SumSquaredDeviation(xp + ((long)i * c + ch) * s, s, (float)mu);
+                for (int i = 0; i < n; i++) sq += SumSquaredDeviation(xp + ((long)i * c + ch) * s, s, (float)mu, relu);
                 // the deviations were taken from the float mean: correct for the rounding of mu
                 double shift = (double)(float)mu - mu;
                 mp[ch] = (float)mu;
@@ -41,13 +41,13 @@ public sealed unsafe partial class CpuBackend
     /// <see cref="BatchNormStats"/> for x: [N, C] (S = 1): the same sums (in double, row order) taken down the
     /// rows with the channels in the inner loop, instead of one call per element.
     /// </summary>
-    private static void StatsColumns(float* xp, int n, int c, float* mp, float* vp)
+    private static void StatsColumns(float* xp, int n, int c, float* mp, float* vp, bool relu)
     {
         var sum = new double[c];
         for (int i = 0; i < n; i++)
         {
             float* row = xp + (long)i * c;
-            for (int ch = 0; ch < c; ch++) sum[ch] += row[ch];
+            for (int ch = 0; ch < c; ch++) sum[ch] += relu ? Math.Max(row[ch], 0f) : row[ch];
         }
         var mu = new float[c];
         for (int ch = 0; ch < c; ch++) mu[ch] = (float)(sum[ch] / n);
@@ -57,7 +57,7 @@ public sealed unsafe partial class CpuBackend
             float* row = xp + (long)i * c;
             for (int ch = 0; ch < c; ch++)
             {
-                float d = row[ch] - mu[ch];
+                float d = (relu ? Math.Max(row[ch], 0f) : row[ch]) - mu[ch];
                 sq[ch] += d * d;
             }
         }
@@ -70,8 +70,11 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>Σ (p[i] − m)² over n contiguous floats: squares in float SIMD lanes, widened to double before they are added.</summary>
-    private static double SumSquaredDeviation(float* p, int n, float m)
+    /// <summary>
+    /// Σ (p[i] − m)² over n contiguous floats (of max(p[i], 0) − m with relu): squares in float SIMD lanes,
+    /// widened to double before they are added.
+    /// </summary>
+    private static double SumSquaredDeviation(float* p, int n, float m, bool relu = false)
     {
         int i = 0;
         double total = 0;
@@ -82,14 +85,16 @@ public sealed unsafe partial class CpuBackend
             Vector<double> a0 = Vector<double>.Zero, a1 = Vector<double>.Zero;
             for (; i <= n - w; i += w)
             {
-                var d = Vector.Load(p + i) - vm;
+                var v = Vector.Load(p + i);
+                if (relu) v = Vector.Max(v, Vector<float>.Zero);
+                var d = v - vm;
                 Vector.Widen(d * d, out var lo, out var hi);
                 a0 += lo;
                 a1 += hi;
             }
             total = Vector.Sum(a0 + a1);
         }
-        for (; i < n; i++) { float d = p[i] - m; total += d * d; }
+        for (; i < n; i++) { float d = (relu ? Math.Max(p[i], 0f) : p[i]) - m; total += d * d; }
         return total;
     }
 

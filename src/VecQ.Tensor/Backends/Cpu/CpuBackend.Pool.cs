@@ -61,47 +61,74 @@ public sealed unsafe partial class CpuBackend
     /// The common 2×2, stride-2, unpadded max pool (every window lies inside the plane): the same rule as
     /// <see cref="MaxPlane"/>, with the four candidates compared in window order. Branch-free: on real
     /// activations "is this one larger" is a coin toss, and mispredicted branches made the scalar loop
-    /// ~16 ns per output; with SSE, four outputs at a time select value and index by masks.
+    /// ~16 ns per output; with SSE, four outputs at a time select value and index by masks, and a row whose
+    /// width is not a multiple of 4 ends with an overlapping group (its first outputs computed twice, alike).
+    /// With <paramref name="carry"/> (a second plane laid out like <paramref name="plane"/>), carried[q] also
+    /// receives carry's element at each argmax, selected by the same masks.
     /// </summary>
-    private static void MaxPlane2x2(float* plane, float* yo, int* io, int width, int oh, int ow)
+    private static void MaxPlane2x2(float* plane, float* yo, int* io, int width, int oh, int ow, float* carry = null, float* carried = null)
     {
+        bool vector = Sse.IsSupported && ow >= 4;
         var lane = Vector128.Create(0, 2, 4, 6);
+        var right = Vector128.Create(1);
+        var below = Vector128.Create(width);
         for (int i = 0; i < oh; i++)
         {
-            float* r0 = plane + (long)(2 * i) * width, r1 = r0 + width;
+            long r = (long)(2 * i) * width;
+            float* r0 = plane + r, r1 = r0 + width;
             int base0 = 2 * i * width;
-            int j = 0;
-            if (Sse.IsSupported)
+            if (!vector)
             {
-                var right = Vector128.Create(1);
-                var below = Vector128.Create(width);
-                for (; j <= ow - 4; j += 4)
+                for (int j = 0; j < ow; j++)
                 {
+                    int w = 2 * j;
+                    float best = r0[w];
+                    int at = base0 + w;
+                    Take(ref best, ref at, r0[w + 1], base0 + w + 1);
+                    Take(ref best, ref at, r1[w], base0 + width + w);
+                    Take(ref best, ref at, r1[w + 1], base0 + width + w + 1);
+                    yo[j] = best;
+                    io[j] = at;
+                    if (carry != null) carried[j] = carry[at];
+                }
+            }
+            else
+            {
+                float* c0 = carry + r, c1 = c0 + width;
+                for (int j = 0; j < ow; j += 4)
+                {
+                    if (j > ow - 4) j = ow - 4;   // the overlapping last group
                     // eight input columns 2j..2j+7 of both rows → the four windows' candidates, in window order
                     Vector128<float> a0 = Sse.LoadVector128(r0 + 2 * j), a1 = Sse.LoadVector128(r0 + 2 * j + 4);
                     Vector128<float> b0 = Sse.LoadVector128(r1 + 2 * j), b1 = Sse.LoadVector128(r1 + 2 * j + 4);
                     var best = Sse.Shuffle(a0, a1, 0b10_00_10_00);                    // (2i, 2j')
-                    var at = Vector128.Create(base0 + 2 * j) + lane;
-                    (best, var at1) = Take(best, at, Sse.Shuffle(a0, a1, 0b11_01_11_01), at + right);        // (2i, 2j' + 1)
-                    (best, at1) = Take(best, at1, Sse.Shuffle(b0, b1, 0b10_00_10_00), at + below);          // (2i + 1, 2j')
-                    (best, at1) = Take(best, at1, Sse.Shuffle(b0, b1, 0b11_01_11_01), at + below + right);  // (2i + 1, 2j' + 1)
+                    var at0 = Vector128.Create(base0 + 2 * j) + lane;                  // the candidates' indices: at0, +1, +W, +W+1
+                    var m1 = TakeMask(best, Sse.Shuffle(a0, a1, 0b11_01_11_01));      // (2i, 2j' + 1)
+                    best = Vector128.ConditionalSelect(m1, Sse.Shuffle(a0, a1, 0b11_01_11_01), best);
+                    var m2 = TakeMask(best, Sse.Shuffle(b0, b1, 0b10_00_10_00));      // (2i + 1, 2j')
+                    best = Vector128.ConditionalSelect(m2, Sse.Shuffle(b0, b1, 0b10_00_10_00), best);
+                    var m3 = TakeMask(best, Sse.Shuffle(b0, b1, 0b11_01_11_01));      // (2i + 1, 2j' + 1)
+                    best = Vector128.ConditionalSelect(m3, Sse.Shuffle(b0, b1, 0b11_01_11_01), best);
+                    var at = Vector128.ConditionalSelect(m1.AsInt32(), at0 + right, at0);
+                    at = Vector128.ConditionalSelect(m2.AsInt32(), at0 + below, at);
+                    at = Vector128.ConditionalSelect(m3.AsInt32(), at0 + below + right, at);
                     best.Store(yo + j);
-                    at1.Store(io + j);
+                    at.Store(io + j);
+                    if (carry != null)
+                    {
+                        Vector128<float> p0 = Sse.LoadVector128(c0 + 2 * j), p1 = Sse.LoadVector128(c0 + 2 * j + 4);
+                        Vector128<float> q0 = Sse.LoadVector128(c1 + 2 * j), q1 = Sse.LoadVector128(c1 + 2 * j + 4);
+                        var v = Sse.Shuffle(p0, p1, 0b10_00_10_00);
+                        v = Vector128.ConditionalSelect(m1, Sse.Shuffle(p0, p1, 0b11_01_11_01), v);
+                        v = Vector128.ConditionalSelect(m2, Sse.Shuffle(q0, q1, 0b10_00_10_00), v);
+                        v = Vector128.ConditionalSelect(m3, Sse.Shuffle(q0, q1, 0b11_01_11_01), v);
+                        v.Store(carried + j);
+                    }
                 }
-            }
-            for (; j < ow; j++)
-            {
-                int w = 2 * j;
-                float best = r0[w];
-                int at = base0 + w;
-                Take(ref best, ref at, r0[w + 1], base0 + w + 1);
-                Take(ref best, ref at, r1[w], base0 + width + w);
-                Take(ref best, ref at, r1[w + 1], base0 + width + w + 1);
-                yo[j] = best;
-                io[j] = at;
             }
             yo += ow;
             io += ow;
+            if (carry != null) carried += ow;
         }
     }
 
@@ -112,13 +139,10 @@ public sealed unsafe partial class CpuBackend
         if (v > best || float.IsNaN(v) && !float.IsNaN(best)) { best = v; at = vAt; }
     }
 
-    /// <summary>Per lane: the candidate (v, its index) replaces (best, at) where v &gt; best or v is the first NaN.</summary>
+    /// <summary>Per lane: whether the candidate v replaces best (v &gt; best, or v is the first NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector128<float> Best, Vector128<int> At) Take(Vector128<float> best, Vector128<int> at, Vector128<float> v, Vector128<int> vAt)
-    {
-        var take = Vector128.GreaterThan(v, best) | Vector128.AndNot(Vector128.Equals(best, best), Vector128.Equals(v, v));
-        return (Vector128.ConditionalSelect(take, v, best), Vector128.ConditionalSelect(take.AsInt32(), vAt, at));
-    }
+    private static Vector128<float> TakeMask(Vector128<float> best, Vector128<float> v) =>
+        Vector128.GreaterThan(v, best) | Vector128.AndNot(Vector128.Equals(best, best), Vector128.Equals(v, v));
 
     /// <inheritdoc/>
     public void MaxPool2dBackward(Tensor dy, Tensor indices, Pool2dGeometry g, Tensor dx)

@@ -172,8 +172,8 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>Σ p[i] over n contiguous floats, each SIMD lane widened to double before it is added.</summary>
-    private static double RowSum(float* p, int n)
+    /// <summary>Σ p[i] (Σ max(p[i], 0) with relu) over n contiguous floats, each SIMD lane widened to double before it is added.</summary>
+    private static double RowSum(float* p, int n, bool relu = false)
     {
         int i = 0;
         double s = 0;
@@ -183,13 +183,15 @@ public sealed unsafe partial class CpuBackend
             Vector<double> a0 = Vector<double>.Zero, a1 = Vector<double>.Zero, a2 = Vector<double>.Zero, a3 = Vector<double>.Zero;
             for (; i <= n - 2 * w; i += 2 * w)
             {
-                Vector.Widen(Vector.Load(p + i), out var l0, out var h0);
-                Vector.Widen(Vector.Load(p + i + w), out var l1, out var h1);
+                Vector<float> v0 = Vector.Load(p + i), v1 = Vector.Load(p + i + w);
+                if (relu) { v0 = Vector.Max(v0, Vector<float>.Zero); v1 = Vector.Max(v1, Vector<float>.Zero); }
+                Vector.Widen(v0, out var l0, out var h0);
+                Vector.Widen(v1, out var l1, out var h1);
                 a0 += l0; a1 += h0; a2 += l1; a3 += h1;
             }
             s = Vector.Sum((a0 + a1) + (a2 + a3));
         }
-        for (; i < n; i++) s += p[i];
+        for (; i < n; i++) s += relu ? Math.Max(p[i], 0f) : p[i];
         return s;
     }
 

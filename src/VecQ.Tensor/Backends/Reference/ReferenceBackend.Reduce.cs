@@ -112,7 +112,7 @@ public sealed partial class ReferenceBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormStats(Tensor x, Tensor mean, Tensor var)
+    public void BatchNormStats(Tensor x, Tensor mean, Tensor var, bool relu = false)
     {
         if (x.Rank != 3) throw new ArgumentException($"reference batch_norm_stats: input {x.ShapeText} must be [N, C, S]");
         ExpectShape("batch_norm_stats", "mean", mean, x.Dims[1]);
@@ -121,15 +121,16 @@ public sealed partial class ReferenceBackend
         SameDType("batch_norm_stats", x, var);
         switch (x.DType)
         {
-            case DType.Float32: BatchNormStatsT<float>(x, mean, var); break;
-            case DType.Float64: BatchNormStatsT<double>(x, mean, var); break;
+            case DType.Float32: BatchNormStatsT<float>(x, mean, var, relu); break;
+            case DType.Float64: BatchNormStatsT<double>(x, mean, var, relu); break;
             default: throw Unsupported("batch_norm_stats", x);
         }
     }
 
-    // Two passes per channel: the mean, then the mean squared deviation (biased variance).
-    private static void BatchNormStatsT<T>(Tensor x, Tensor mean, Tensor var) where T : unmanaged, IFloatingPointIeee754<T>
+    // Two passes per channel: the mean, then the mean squared deviation (biased variance); of max(x, 0) with relu.
+    private static void BatchNormStatsT<T>(Tensor x, Tensor mean, Tensor var, bool relu) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        double Value(T v) => relu ? ReluOf(D(v)) : D(v);
         var xs = Data<T>(x);
         var ms = Data<T>(mean);
         var vs = Data<T>(var);
@@ -139,13 +140,13 @@ public sealed partial class ReferenceBackend
         {
             double sum = 0;
             for (int i = 0; i < n; i++)
-                for (int k = 0; k < s; k++) sum += D(xs[At(x, i, ch, k)]);
+                for (int k = 0; k < s; k++) sum += Value(xs[At(x, i, ch, k)]);
             double mu = sum / count;
             double sq = 0;
             for (int i = 0; i < n; i++)
                 for (int k = 0; k < s; k++)
                 {
-                    double dv = D(xs[At(x, i, ch, k)]) - mu;
+                    double dv = Value(xs[At(x, i, ch, k)]) - mu;
                     sq += dv * dv;
                 }
             ms[At(mean, ch)] = Cast<T>(mu);
