@@ -8,14 +8,20 @@ namespace VecQ.Bench;
 /// <summary>The <c>gemm</c> subcommand: SGEMM GFLOP/s and fraction of the FMA peak for fixed shapes.</summary>
 internal static unsafe class GemmBench
 {
-    /// <summary>The shapes: squares, and LeNet5 conv2 as im2col (64 filters × 19600 = 100·14·14 positions × 800 = 32·5·5).</summary>
-    private static readonly (string Name, int M, int N, int K)[] Cases =
+    /// <summary>
+    /// The shapes: squares; LeNet5 conv2 as im2col (64 filters × 19600 = 100·14·14 positions × 800 = 32·5·5);
+    /// LeNet5 fc1 at batch 100 (3136 → 512) as its three products: y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x.
+    /// </summary>
+    private static readonly (string Name, int M, int N, int K, bool TransA, bool TransB)[] Cases =
     [
-        ("sgemm_256", 256, 256, 256),
-        ("sgemm_512", 512, 512, 512),
-        ("sgemm_1024", 1024, 1024, 1024),
-        ("sgemm_2048", 2048, 2048, 2048),
-        ("sgemm_lenet_conv2", 64, 19600, 800),
+        ("sgemm_256", 256, 256, 256, false, false),
+        ("sgemm_512", 512, 512, 512, false, false),
+        ("sgemm_1024", 1024, 1024, 1024, false, false),
+        ("sgemm_2048", 2048, 2048, 2048, false, false),
+        ("sgemm_lenet_conv2", 64, 19600, 800, false, false),
+        ("sgemm_lenet_fc1_fwd", 100, 512, 3136, false, true),
+        ("sgemm_lenet_fc1_dx", 100, 3136, 512, false, false),
+        ("sgemm_lenet_fc1_dw", 512, 3136, 100, true, false),
     ];
 
     /// <summary>Runs every case and prints the table (and, with --json, the JSON line last).</summary>
@@ -26,9 +32,9 @@ internal static unsafe class GemmBench
         Console.WriteLine($"SGEMM, {o.Threads} thread(s), {o.Repeats} repeats, medians (best repeat); fraction = GFLOP/s over the FMA peak timed around each repeat");
         Console.WriteLine($"{"name",-20} {"m",6} {"n",6} {"k",6} {"GFLOP/s",9} {"peak",8} {"fraction",8} {"best",6} {"ms/call",9}");
         var rows = new List<(string Name, int M, int N, int K, Measured R)>();
-        foreach (var (name, m, n, k) in Cases)
+        foreach (var (name, m, n, k, ta, tb) in Cases)
         {
-            Measured r = MeasureCase(m, n, k, o.Threads, o.Repeats);
+            Measured r = MeasureCase(m, n, k, ta, tb, o.Threads, o.Repeats);
             rows.Add((name, m, n, k, r));
             Console.WriteLine(string.Format(inv, "{0,-20} {1,6} {2,6} {3,6} {4,9:F1} {5,8:F1} {6,8:F3} {7,6:F3} {8,9:F3}",
                 name, m, n, k, r.Gflops, r.PeakGflops, r.FractionOfPeak, r.BestFraction, r.SecondsPerCall * 1e3));
@@ -50,8 +56,8 @@ internal static unsafe class GemmBench
         return 0;
     }
 
-    /// <summary>Times C = A·B (row-major, no transposes) for one shape with random operands.</summary>
-    private static Measured MeasureCase(int m, int n, int k, int threads, int repeats)
+    /// <summary>Times C = op(A)·op(B) (row-major; a transposed operand is stored as its transpose) for one shape with random operands.</summary>
+    private static Measured MeasureCase(int m, int n, int k, bool transA, bool transB, int threads, int repeats)
     {
         float* a = Alloc((long)m * k, 1);
         float* b = Alloc((long)k * n, 2);
@@ -59,7 +65,7 @@ internal static unsafe class GemmBench
         try
         {
             return Measure.Interleaved(
-                () => Sgemm.Run(m, n, k, a, k, false, b, n, false, c, n, 1f, 0f, threads),
+                () => Sgemm.Run(m, n, k, a, transA ? m : k, transA, b, transB ? k : n, transB, c, n, 1f, 0f, threads),
                 2.0 * m * n * k, threads, repeats);
         }
         finally

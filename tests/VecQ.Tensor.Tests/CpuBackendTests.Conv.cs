@@ -78,6 +78,25 @@ public partial class CpuBackendTests
         }, 2e-4, 1e-4);
     }
 
+    [Theory]
+    [MemberData(nameof(ConvCases))]
+    public void Conv2dBackwardWeightAndBiasMatch(ConvCase c)
+    {
+        // the bias gradient taken in the weight gradient's pass: CPU vs reference, and equal to Σ dy over (N, OH, OW)
+        var g = Conv2dGeometry.Create(c.N, c.C, c.H, c.W, c.O, c.KH, c.KW, (c.SH, c.SW), (c.PH, c.PW), (c.DH, c.DW), c.Groups);
+        SameAll($"conv2d dw, db {c}", () =>
+        {
+            using var x = Rand(1, c.N, c.C, c.H, c.W);
+            using var dy = Rand(4, c.N, c.O, g.OH, g.OW);
+            var (dw, db) = ConvOps.Conv2dBackwardWeightAndBias(x, dy, [c.O, c.C / c.Groups, c.KH, c.KW], Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
+            using var sum = dy.Sum([0, 2, 3]);
+            using var dw0 = ConvOps.Conv2dBackwardWeight(x, dy, [c.O, c.C / c.Groups, c.KH, c.KW], Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
+            TestUtil.AssertClose(sum.ToArray(), db.ToArray(), 1e-5, 1e-5, $"db = Σ dy {c}");
+            TestUtil.AssertClose(dw0.ToArray(), dw.ToArray(), 0, 0, $"dw with and without db {c}");
+            return [dw, db];
+        }, 2e-4, 1e-4);
+    }
+
     [Fact]
     public void Conv2dReadsNonContiguousInputs()
     {

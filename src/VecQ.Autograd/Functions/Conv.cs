@@ -9,7 +9,8 @@ public static partial class Functions
     /// <summary>
     /// 2-D convolution with stride, padding, dilation and groups (groups = C is depthwise).
     /// x: [N, C, H, W], weight: [O, C/groups, KH, KW], bias: [O] or null → y: [N, O, OH, OW].
-    /// dx and dW come from the backend's conv backward kernels; db = Σ dy over N, OH, OW.
+    /// dx and dW come from the backend's conv backward kernels; db = Σ dy over N, OH, OW (taken by the weight
+    /// gradient's pass over dy when both are needed).
     /// </summary>
     /// <example><code>using var y = Functions.Conv2d(x, w, b, stride: (2, 2), padding: (1, 1));</code></example>
     public static Variable Conv2d(Variable x, Variable weight, Variable? bias = null,
@@ -26,8 +27,11 @@ public static partial class Functions
         {
             Tensor xv = ctx.Saved[0], w = ctx.Saved[1];
             var dx = ctx.NeedsGrad(0) ? ConvOps.Conv2dBackwardData(g, w, xs, s, p, d, groups) : null;        // [N, C, H, W]
-            var dw = ctx.NeedsGrad(1) ? ConvOps.Conv2dBackwardWeight(xv, g, ws, s, p, d, groups) : null;     // [O, C/groups, KH, KW]
-            var db = hasBias && ctx.NeedsGrad(2) ? g.Sum([0, 2, 3]) : null;                                   // [O]
+            bool needW = ctx.NeedsGrad(1), needB = hasBias && ctx.NeedsGrad(2);
+            Tensor? dw = null, db = null;                                                                     // [O, C/groups, KH, KW], [O]
+            if (needW && needB) (dw, db) = ConvOps.Conv2dBackwardWeightAndBias(xv, g, ws, s, p, d, groups);   // one pass over dy
+            else if (needW) dw = ConvOps.Conv2dBackwardWeight(xv, g, ws, s, p, d, groups);
+            else if (needB) db = g.Sum([0, 2, 3]);
             return hasBias ? [dx, dw, db] : [dx, dw];
         });
     }

@@ -55,8 +55,11 @@ public interface IBackend
     void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y);
     /// <summary>dx: [N, C, H, W] = gradient of conv2d with respect to its input, given dy: [N, O, OH, OW].</summary>
     void Conv2dBackwardData(Tensor dy, Tensor w, Conv2dGeometry g, Tensor dx);
-    /// <summary>dw: [O, C/groups, KH, KW] = gradient of conv2d with respect to its weight.</summary>
-    void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw);
+    /// <summary>
+    /// dw: [O, C/groups, KH, KW] = gradient of conv2d with respect to its weight; with <paramref name="dbias"/>,
+    /// also the bias gradient dbias: [O] = Σ dy over N, OH, OW (taken while dy is read anyway).
+    /// </summary>
+    void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw, Tensor? dbias = null);
     /// <summary>y: [N, C, OH, OW] max over windows; indices (int32) = argmax as h·W + w within each plane (PyTorch's form).</summary>
     void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor indices);
     /// <summary>dx (zeroed here first) receives dy at the saved indices.</summary>

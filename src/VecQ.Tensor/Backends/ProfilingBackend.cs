@@ -147,10 +147,10 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
-    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw)
+    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw, Tensor? dbias = null)
     {
         using var _ = Timed("Conv2dBackwardWeight");
-        _inner.Conv2dBackwardWeight(x, dy, g, dw);
+        _inner.Conv2dBackwardWeight(x, dy, g, dw, dbias);
     }
 
     /// <inheritdoc/>

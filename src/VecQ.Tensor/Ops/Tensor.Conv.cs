@@ -35,7 +35,23 @@ public static class ConvOps
 
     /// <summary>Gradient of <see cref="Conv2d"/> with respect to w: [O, C/groups, KH, KW] (wShape).</summary>
     public static Tensor Conv2dBackwardWeight(Tensor x, Tensor dy, int[] wShape, (int H, int W) stride, (int H, int W) padding,
-        (int H, int W)? dilation = null, int groups = 1)
+        (int H, int W)? dilation = null, int groups = 1) =>
+        BackwardWeight(x, dy, wShape, stride, padding, dilation, groups, bias: false).Dw;
+
+    /// <summary>
+    /// Gradients of <see cref="Conv2d"/> with respect to w: [O, C/groups, KH, KW] (wShape) and its bias:
+    /// [O] = Σ dy over N, OH, OW, in one pass over dy.
+    /// </summary>
+    /// <example><code>var (dw, db) = ConvOps.Conv2dBackwardWeightAndBias(x, dy, w.Dims, (1, 1), (2, 2));</code></example>
+    public static (Tensor Dw, Tensor Db) Conv2dBackwardWeightAndBias(Tensor x, Tensor dy, int[] wShape, (int H, int W) stride,
+        (int H, int W) padding, (int H, int W)? dilation = null, int groups = 1)
+    {
+        var (dw, db) = BackwardWeight(x, dy, wShape, stride, padding, dilation, groups, bias: true);
+        return (dw, db!);
+    }
+
+    private static (Tensor Dw, Tensor? Db) BackwardWeight(Tensor x, Tensor dy, int[] wShape, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W)? dilation, int groups, bool bias)
     {
         if (wShape.Length != 4) throw new ArgumentException($"conv2d_backward_weight: weight shape {Shape.Format(wShape)} must be [O, C/groups, KH, KW]");
         var g = Geometry(x.Dims, x.DType, wShape, stride, padding, dilation ?? (1, 1), groups);
@@ -43,8 +59,9 @@ public static class ConvOps
         using var xc = x.Contiguous();
         using var dyc = dy.Contiguous();
         var dw = Tensor.Empty(wShape, x.DType, x.Device);
-        Backend.For(x).Conv2dBackwardWeight(xc, dyc, g, dw);
-        return dw;
+        var db = bias ? Tensor.Empty([g.O], x.DType, x.Device) : null;
+        Backend.For(x).Conv2dBackwardWeight(xc, dyc, g, dw, db);
+        return (dw, db);
     }
 
     /// <summary>Max pool. Returns y: [N, C, OH, OW] and int32 indices (argmax as h·W + w in each plane).</summary>

@@ -42,14 +42,24 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw)
+    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw, Tensor? dbias = null)
     {
-        if (NotF32(x)) { Reference.Conv2dBackwardWeight(x, dy, g, dw); return; } // float64: the reference backend
-        // x: [N, C, H, W], dy: [N, O, OH, OW] → dw: [O, C/groups, KH, KW]; all contiguous
-        float* xp = Ptr(x), dyp = Ptr(dy), dwp = Ptr(dw);
+        if (NotF32(x)) { Reference.Conv2dBackwardWeight(x, dy, g, dw, dbias); return; } // float64: the reference backend
+        // x: [N, C, H, W], dy: [N, O, OH, OW] → dw: [O, C/groups, KH, KW], dbias: [O] or null; all contiguous
+        float* xp = Ptr(x), dyp = Ptr(dy), dwp = Ptr(dw), dbp = dbias == null ? null : Ptr(dbias);
         int dwSize = dw.Numel;
-        if (g.N == 0) { new Span<float>(dwp, dwSize).Clear(); return; }
-        if (g.IsDepthwise) { DepthwiseBackwardWeight(xp, dyp, dwp, g); return; }
+        if (g.N == 0)
+        {
+            new Span<float>(dwp, dwSize).Clear();
+            if (dbp != null) new Span<float>(dbp, g.O).Clear();
+            return;
+        }
+        if (g.IsDepthwise)
+        {
+            DepthwiseBackwardWeight(xp, dyp, dwp, g);
+            if (dbp != null) BiasGradient(dyp, g, dbp);
+            return;
+        }
 
         SgemmKernel kern = Sgemm.Kernel;
         int groups = g.Groups, cg = g.CPerGroup, og = g.OPerGroup;
@@ -60,8 +70,10 @@ public sealed unsafe partial class CpuBackend
         // the batch is cut into fixed blocks of samples, each summed into its own dW (block 0 straight into dw)
         // and added up in block order at the end, so the result does not depend on which thread ran what;
         // eight blocks per worker let a thread that was held up (this machine is shared) fall behind by at most
-        // an eighth of its share without stalling the rest; the partial sums are small (one dW each)
+        // an eighth of its share without stalling the rest; the partial sums are small (one dW each); the bias
+        // gradient's row sums of dy are taken per sample right after dy was packed (in cache), per block in double
         int blocks = workers == 1 ? 1 : Math.Min(g.N, 8 * workers);
+        double[]? biasSums = dbp == null ? null : new double[blocks * g.O];
         var layout = new ImplicitScratch(kern, g, direct ? 0 : og, direct ? 0 : p, kc);
         long partial = Align16(dwSize);
         using var scratch = CpuScratch.Rent(layout.Shared + workers * layout.PerWorker + (blocks - 1) * partial);
@@ -83,17 +95,25 @@ public sealed unsafe partial class CpuBackend
                     float* dyg = dyp + ((long)n * g.O + (long)gi * og) * p;
                     float* dwg = acc + (long)gi * og * kg;
                     float beta = n == n0 ? 0f : 1f;
-                    if (direct)
+                    if (direct) Sgemm.Run(og, kg, p, dyg, p, false, xg, p, true, dwg, kg, 1f, beta, gemmThreads);
+                    else
                     {
-                        Sgemm.Run(og, kg, p, dyg, p, false, xg, p, true, dwg, kg, 1f, beta, gemmThreads);
-                        continue;
+                        PadPlanes(xg, g, pad);
+                        Sgemm.PackAllA(kern, packedDy, dyg, p, false, og, p, kc);
+                        Sgemm.RunImplicitB(kern, og, p, kc, packedDy, new ImplicitB(pad, positionOff, kernelOff),
+                            0, kg, dwg, kg, beta, panel, tile);
                     }
-                    PadPlanes(xg, g, pad);
-                    Sgemm.PackAllA(kern, packedDy, dyg, p, false, og, p, kc);
-                    Sgemm.RunImplicitB(kern, og, p, kc, packedDy, new ImplicitB(pad, positionOff, kernelOff),
-                        0, kg, dwg, kg, beta, panel, tile);
+                    if (biasSums != null)
+                        for (int o = 0; o < og; o++) biasSums[block * g.O + gi * og + o] += RowSum(dyg + (long)o * p, p);
                 }
         });
+        if (dbp != null)
+            for (int o = 0; o < g.O; o++)
+            {
+                double sum = 0;
+                for (int b = 0; b < blocks; b++) sum += biasSums![b * g.O + o];
+                dbp[o] = (float)sum;
+            }
         // dw += the other blocks, in block order for every element (slices of dw in parallel)
         Parallelism.ForRange(dwSize, 1 << 14, (s0, s1) =>
         {
@@ -200,6 +220,18 @@ public sealed unsafe partial class CpuBackend
                 AddBias(yg, bp == null ? null : bp + gi * og, og, p, 0, p);
             }
         });
+    }
+
+    /// <summary>dbias[o] = Σ dy[n, o, :] (dy: [N, O, OH·OW]), sums in double in sample order.</summary>
+    private static void BiasGradient(float* dyp, Conv2dGeometry g, float* dbp)
+    {
+        int p = g.OH * g.OW;
+        for (int o = 0; o < g.O; o++)
+        {
+            double sum = 0;
+            for (int n = 0; n < g.N; n++) sum += RowSum(dyp + ((long)n * g.O + o) * p, p);
+            dbp[o] = (float)sum;
+        }
     }
 
     /// <summary>y[o, j] += bias[o] for o &lt; rows, j in [j0, j1) of y: [rows, p] (nothing when bias is null).</summary>

@@ -103,14 +103,34 @@ public sealed partial class ReferenceBackend
     }
 
     /// <inheritdoc/>
-    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw)
+    public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw, Tensor? dbias = null)
     {
         CheckConv("conv2d_backward_weight", g, x, dw, dy);
+        if (dbias != null)
+        {
+            ExpectShape("conv2d_backward_weight", "dbias", dbias, g.O);
+            SameDType("conv2d_backward_weight", dw, dbias);
+        }
         switch (dw.DType)
         {
-            case DType.Float32: Conv2dBackwardWeightT<float>(x, dy, g, dw); break;
-            case DType.Float64: Conv2dBackwardWeightT<double>(x, dy, g, dw); break;
+            case DType.Float32: Conv2dBackwardWeightT<float>(x, dy, g, dw); if (dbias != null) BiasGradT<float>(dy, g, dbias); break;
+            case DType.Float64: Conv2dBackwardWeightT<double>(x, dy, g, dw); if (dbias != null) BiasGradT<double>(dy, g, dbias); break;
             default: throw Unsupported("conv2d_backward_weight", dw);
+        }
+    }
+
+    // dbias[o] = Σ_{n, oh, ow} dy[n, o, oh, ow]
+    private static void BiasGradT<T>(Tensor dy, Conv2dGeometry g, Tensor dbias) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var dys = Data<T>(dy);
+        var dbs = Data<T>(dbias);
+        for (int o = 0; o < g.O; o++)
+        {
+            double sum = 0;
+            for (int n = 0; n < g.N; n++)
+                for (int oh = 0; oh < g.OH; oh++)
+                    for (int ow = 0; ow < g.OW; ow++) sum += D(dys[At(dy, n, o, oh, ow)]);
+            dbs[At(dbias, o)] = Cast<T>(sum);
         }
     }
 
