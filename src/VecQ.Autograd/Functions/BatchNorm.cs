@@ -27,46 +27,11 @@ public static partial class Functions
     public static BatchNormResult BatchNorm(Variable x, Variable? gamma, Variable? beta, double eps = 1e-5)
     {
         if (x.Value.Rank < 2) throw new ArgumentException($"batch_norm: input {x.Describe()} must be [N, C] or [N, C, …]");
-        int c = x.Shape[1];
-        foreach (var p in new[] { gamma, beta })
-            if (p != null && !Shape.Equal(p.Shape, [c]))
-                throw new ArgumentException($"batch_norm: parameter {p.Describe()} must be [{c}] for input {x.Describe()}");
-        int m = c == 0 ? 0 : x.Value.Numel / c;
-
-        var (mean, var) = NnOps.BatchNormStats(x.Value);                                   // [C], [C]
-        using var varEps = var.Add(eps);
-        using var std = varEps.Sqrt();
-        using var invStd = 1.0 / std;                                                      // [C]
-        // the node keeps its own copy of the mean: the caller owns (and may change) the returned one
-        using var meanSaved = mean.Clone();                                                // [C]
-        var y = NnOps.BatchNormForward(x.Value, mean, invStd, gamma?.Value, beta?.Value);   // like x
-
-        bool hasGamma = gamma != null, hasBeta = beta != null;
-        var inputs = new List<Variable> { x };
-        if (gamma != null) inputs.Add(gamma);
-        if (beta != null) inputs.Add(beta);
-        Tensor[] saved = gamma != null ? [x.Value, meanSaved, invStd, gamma.Value] : [x.Value, meanSaved, invStd];
-        var output = Graph.Record("batch_norm", y, inputs.ToArray(), saved, (g, ctx) =>
-        {
-            Tensor xs = ctx.Saved[0], mu = ctx.Saved[1], inv = ctx.Saved[2];
-            Tensor? gm = hasGamma ? ctx.Saved[3] : null;
-            int gammaAt = 1, betaAt = hasGamma ? 2 : 1;
-            bool needGamma = hasGamma && ctx.NeedsGrad(gammaAt), needBeta = hasBeta && ctx.NeedsGrad(betaAt);
-            var (dx, dgamma, dbeta) = NnOps.BatchNormBackward(g, xs, mu, inv, gm, needGamma, needBeta);
-            var grads = new Tensor?[1 + (hasGamma ? 1 : 0) + (hasBeta ? 1 : 0)];
-            if (ctx.NeedsGrad(0)) grads[0] = dx;
-            else dx.Dispose();
-            if (hasGamma) grads[gammaAt] = dgamma;
-            if (hasBeta) grads[betaAt] = dbeta;
-            return grads;
-        });
-        return new BatchNormResult(output, mean, var, m);
+        return TrainingBatchNorm("batch_norm", x, gamma, beta, eps, relu: false,
+            (mean, invStd) => (NnOps.BatchNormForward(x.Value, mean, invStd, gamma?.Value, beta?.Value), []),   // like x
+            (g, xs, mu, inv, _, gm, needGamma, needBeta) => NnOps.BatchNormBackward(g, xs, mu, inv, gm, needGamma, needBeta));
     }
-}
 
-// The conv-block tail ReLU → training-mode batch norm → max pool as one node (x: [N, C, H, W]).
-public static partial class Functions
-{
     /// <summary>
     /// y = MaxPool2d(BatchNorm(ReLU(x))) in training mode, fused: the same values and gradients as
     /// <c>MaxPool2d(BatchNorm(Relu(x), gamma, beta, eps).Output, kernel, stride, padding)</c>, without the
@@ -82,33 +47,56 @@ public static partial class Functions
         (int H, int W)? stride = null, (int H, int W)? padding = null)
     {
         if (x.Value.Rank != 4) throw new ArgumentException($"relu_batch_norm_max_pool2d: input {x.Describe()} must be [N, C, H, W]");
+        return TrainingBatchNorm("relu_batch_norm_max_pool2d", x, gamma, beta, eps, relu: true,
+            (mean, invStd) =>
+            {
+                var (y, indices, picked) = ConvOps.ReluBatchNormMaxPool2d(x.Value, mean, invStd, gamma?.Value, beta?.Value, kernel, stride, padding);
+                return (y, [indices, picked]);                                     // [N, C, OH, OW]: y, int32 argmax, ReLU(x) there
+            },
+            (g, xs, mu, inv, extra, gm, needGamma, needBeta) =>
+                ConvOps.ReluBatchNormMaxPool2dBackward(g, extra[0], extra[1], xs, mu, inv, gm, kernel, stride, padding, needGamma, needBeta));
+    }
+
+    /// <summary>A training-mode backward: (dx, dγ, dβ) from the output gradient g, x, the batch mean and 1/σ, the forward's extra tensors and γ.</summary>
+    private delegate (Tensor Dx, Tensor? DGamma, Tensor? DBeta) BatchNormBackwardFn(Tensor g, Tensor x, Tensor mean, Tensor invStd,
+        IReadOnlyList<Tensor> extra, Tensor? gamma, bool needGamma, bool needBeta);
+
+    /// <summary>
+    /// The one recipe behind both training-mode nodes: batch statistics (of ReLU(x) with <paramref name="relu"/>),
+    /// 1/√(σ² + ε), the forward (output and extra tensors the backward needs, which the node keeps and this
+    /// disposes), and a node whose backward hands dx, dγ, dβ to the inputs that need them.
+    /// </summary>
+    private static BatchNormResult TrainingBatchNorm(string name, Variable x, Variable? gamma, Variable? beta, double eps, bool relu,
+        Func<Tensor, Tensor, (Tensor Y, Tensor[] Extra)> forward, BatchNormBackwardFn backward)
+    {
         int c = x.Shape[1];
         foreach (var p in new[] { gamma, beta })
             if (p != null && !Shape.Equal(p.Shape, [c]))
-                throw new ArgumentException($"relu_batch_norm_max_pool2d: parameter {p.Describe()} must be [{c}] for input {x.Describe()}");
+                throw new ArgumentException($"{name}: parameter {p.Describe()} must be [{c}] for input {x.Describe()}");
         int m = c == 0 ? 0 : x.Value.Numel / c;
 
-        var (mean, var) = NnOps.BatchNormStats(x.Value, relu: true);                       // [C], [C] of ReLU(x)
+        var (mean, var) = NnOps.BatchNormStats(x.Value, relu);                             // [C], [C]
         using var varEps = var.Add(eps);
         using var std = varEps.Sqrt();
         using var invStd = 1.0 / std;                                                      // [C]
-        using var meanSaved = mean.Clone();                                                // [C]: the caller owns the returned mean
-        var (y, indices, picked) = ConvOps.ReluBatchNormMaxPool2d(x.Value, mean, invStd, gamma?.Value, beta?.Value, kernel, stride, padding);
-        using (indices)                                                                    // int32 [N, C, OH, OW]
-        using (picked)                                                                     // [N, C, OH, OW]
+        // the node keeps its own copy of the mean: the caller owns (and may change) the returned one
+        using var meanSaved = mean.Clone();                                                // [C]
+        var (y, extra) = forward(mean, invStd);
+        try
         {
             bool hasGamma = gamma != null, hasBeta = beta != null;
+            int extras = extra.Length;
             var inputs = new List<Variable> { x };
             if (gamma != null) inputs.Add(gamma);
             if (beta != null) inputs.Add(beta);
-            Tensor[] saved = gamma != null ? [x.Value, meanSaved, invStd, indices, picked, gamma.Value] : [x.Value, meanSaved, invStd, indices, picked];
-            var output = Graph.Record("relu_batch_norm_max_pool2d", y, inputs.ToArray(), saved, (g, ctx) =>
+            Tensor[] saved = [x.Value, meanSaved, invStd, .. extra, .. (gamma != null ? new[] { gamma.Value } : [])];
+            var output = Graph.Record(name, y, inputs.ToArray(), saved, (g, ctx) =>
             {
-                Tensor xs = ctx.Saved[0], mu = ctx.Saved[1], inv = ctx.Saved[2], idx = ctx.Saved[3], pk = ctx.Saved[4];
-                Tensor? gm = hasGamma ? ctx.Saved[5] : null;
+                var s = ctx.Saved;
+                Tensor? gm = hasGamma ? s[3 + extras] : null;
                 int gammaAt = 1, betaAt = hasGamma ? 2 : 1;
                 bool needGamma = hasGamma && ctx.NeedsGrad(gammaAt), needBeta = hasBeta && ctx.NeedsGrad(betaAt);
-                var (dx, dgamma, dbeta) = ConvOps.ReluBatchNormMaxPool2dBackward(g, idx, pk, xs, mu, inv, gm, kernel, stride, padding, needGamma, needBeta);
+                var (dx, dgamma, dbeta) = backward(g, s[0], s[1], s[2], s.Skip(3).Take(extras).ToArray(), gm, needGamma, needBeta);
                 var grads = new Tensor?[1 + (hasGamma ? 1 : 0) + (hasBeta ? 1 : 0)];
                 if (ctx.NeedsGrad(0)) grads[0] = dx;
                 else dx.Dispose();
@@ -117,6 +105,10 @@ public static partial class Functions
                 return grads;
             });
             return new BatchNormResult(output, mean, var, m);
+        }
+        finally
+        {
+            foreach (var t in extra) t.Dispose();
         }
     }
 }
