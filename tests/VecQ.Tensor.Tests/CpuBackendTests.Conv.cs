@@ -107,19 +107,21 @@ public partial class CpuBackendTests
         foreach (var (c, o, hw) in new[] { (1, 32, 28), (32, 64, 14) })
         {
             var g = Conv2dGeometry.Create(N, c, hw, hw, o, 5, 5, (1, 1), (2, 2), (1, 1), 1);
+            // conv2 runs by Winograd F(4×4, 5×5) (WinogradTests): its rounding is ~3e-5 of the outputs' RMS (~13 here)
+            double atol = c >= 16 ? 1e-3 : 1e-4;
             Same($"lenet conv c{c} y", () =>
             {
                 using var x = Rand(1, N, c, hw, hw);
                 using var w = Rand(2, o, c, 5, 5);
                 using var b = Rand(3, o);
                 return ConvOps.Conv2d(x, w, b, (1, 1), (2, 2));
-            }, 1e-4, 1e-4);
+            }, atol, 1e-4);
             Same($"lenet conv c{c} dx", () =>
             {
                 using var dy = Rand(4, N, o, g.OH, g.OW);
                 using var w = Rand(2, o, c, 5, 5);
                 return ConvOps.Conv2dBackwardData(dy, w, [N, c, hw, hw], (1, 1), (2, 2));
-            }, 1e-4, 1e-4);
+            }, atol, 1e-4);
             Same($"lenet conv c{c} dw", () =>
             {
                 using var x = Rand(1, N, c, hw, hw);

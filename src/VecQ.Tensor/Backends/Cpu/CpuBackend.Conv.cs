@@ -25,7 +25,8 @@ public sealed unsafe partial class CpuBackend
         if (g.N == 0) return;
         float* xp = Ptr(x), wp = Ptr(w), bp = bias == null ? null : Ptr(bias), yp = Ptr(y);
         if (g.IsDepthwise) { DepthwiseForward(xp, wp, bp, yp, g); return; }
-        if (IsPointwise(g)) PointwiseForward(xp, wp, bp, yp, g);
+        if (WinogradFits(g)) WinogradForward(xp, wp, bp, yp, g);
+        else if (IsPointwise(g)) PointwiseForward(xp, wp, bp, yp, g);
         else ImplicitForward(xp, wp, bp, yp, g);
     }
 
@@ -37,7 +38,8 @@ public sealed unsafe partial class CpuBackend
         if (g.N == 0) return;
         float* dyp = Ptr(dy), wp = Ptr(w), dxp = Ptr(dx);
         if (g.IsDepthwise) { DepthwiseBackwardData(dyp, wp, dxp, g); return; }
-        if (IsPointwise(g)) PointwiseBackwardData(dyp, wp, dxp, g);
+        if (WinogradFits(g)) WinogradBackwardData(dyp, wp, dxp, g);
+        else if (IsPointwise(g)) PointwiseBackwardData(dyp, wp, dxp, g);
         else ImplicitBackwardData(dyp, wp, dxp, g);
     }
 

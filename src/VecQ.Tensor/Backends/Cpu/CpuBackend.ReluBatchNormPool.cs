@@ -4,11 +4,12 @@ using VecQ.Tensors.Backends.Cpu;
 
 namespace VecQ.Tensors;
 
-// The conv-block tail ReLU → batch norm → max pool, fused (VECQ.md §4's order; LeNet5 and the VGG-like
-// net end every convolution with it). Unfused, the three ops stream the full-size activation seven
-// times and allocate three full-size tensors (ReLU out, BN out, the pool's scattered gradient, ReLU's
-// gradient); fused, the forward reads x once after the statistics and writes only the pooled output,
-// and the backward takes its channel sums from the pooled gradient alone, then writes dx in one pass.
+// The conv-block tail ReLU → batch norm → max pool, fused (VECQ.md §4's order; LeNet5 ends both of its
+// convolutions with it). Unfused, the three ops make 16 passes over full-size activations (ReLU, the
+// statistics, the normalisation and the pool forward; the pool, batch-norm and ReLU gradients backward)
+// and allocate four full-size tensors; fused there are 5: the statistics read x twice, the forward reads
+// it once more and writes only pooled-size outputs, and the backward takes its channel sums from
+// pooled-size tensors alone, then reads x and writes dx once.
 // With u = max(x, 0), x̂ = (u − mean)·invStd and d = the pooled gradient scattered to its argmax:
 //   forward   t = (u − mean)·(invStd·γ) + β per plane in a scratch plane, then the plane's max pool
 //             and picked = u at each argmax (a pooled-size copy for the backward's sums)
