@@ -27,10 +27,12 @@ internal static class ConvBench
     public static int Run(BenchOptions o)
     {
         bool quick = o.Extra.Remove("--lenet-only");
+        bool direct = o.Extra.Remove("--direct");
+        CpuBackend.UseWinograd = !direct;
         if (o.Extra.Count > 0) throw new ArgumentException($"conv: unknown option '{o.Extra[0]}'");
         Parallelism.Threads = o.Threads;
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine($"conv2d at batch 100, {o.Threads} thread(s), {o.Repeats} repeats, medians (best repeat); fraction = GFLOP/s over the FMA peak timed around each repeat");
+        Console.WriteLine($"conv2d at batch 100, {o.Threads} thread(s), {o.Repeats} repeats, {(direct ? "direct only" : "Winograd where it applies")}, medians (best repeat); fraction = direct-convolution GFLOP/s over the FMA peak timed around each repeat");
         Console.WriteLine($"{"name",-28} {"input",-18} {"filters",-10} {"GFLOP/s",9} {"peak",8} {"fraction",8} {"best",6} {"ms/call",9}");
         var rows = new List<(string Name, Layer L, Measured R)>();
         var rng = new Rng(11);

@@ -19,8 +19,9 @@ public sealed unsafe partial class CpuBackend
 {
     /// <summary>
     /// Whether stride-1, undilated, ungrouped 3×3 and 5×5 convolutions with at least 16 input and output channels
-    /// run forward and input-gradient by Winograd F(4×4, r×r) (default true); false runs every convolution as
-    /// the direct implicit GEMM. The two agree to float32 rounding; the weight gradient is always direct.
+    /// and 16 to 1024 output tiles of 4×4 per sample run forward and input-gradient by Winograd F(4×4, r×r)
+    /// (default true); false runs every convolution as the direct implicit GEMM. The two agree to float32
+    /// rounding (Winograd's is about 3e-5 of the outputs' RMS); the weight gradient is always direct.
     /// </summary>
     /// <example><code>CpuBackend.UseWinograd = false; // A/B against the direct convolution</code></example>
     public static bool UseWinograd { get; set; } = true;
@@ -28,11 +29,21 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Outputs per tile side.</summary>
     private const int WinoM = 4;
 
-    /// <summary>Whether the geometry is one <see cref="WinogradForward"/> serves (and is worth it for).</summary>
-    private static bool WinogradFits(Conv2dGeometry g) =>
-        UseWinograd && Avx2.IsSupported && Fma.IsSupported && g.Groups == 1 && g.KH == g.KW && (g.KH == 3 || g.KH == 5)
-        && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
-        && g.PadH < g.KH && g.PadW < g.KW && g.C >= 16 && g.O >= 16 && g.OH >= 2 && g.OW >= 2;
+    /// <summary>
+    /// Whether the geometry is one <see cref="WinogradForward"/> serves and is worth it for: besides the kernel
+    /// shape, 16 to 1024 tiles per sample (the α² GEMMs have the tiles as columns: fewer than one 16-wide strip
+    /// wastes most of it: the VGG-like net's 8×8 layer, 4 tiles, ran at half the direct speed; more would make the
+    /// per-worker transformed planes tens of MB).
+    /// </summary>
+    private static bool WinogradFits(Conv2dGeometry g)
+    {
+        if (!UseWinograd || !Avx2.IsSupported || !Fma.IsSupported || g.Groups != 1 || g.KH != g.KW || (g.KH != 3 && g.KH != 5)
+            || g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1
+            || g.PadH >= g.KH || g.PadW >= g.KW || g.C < 16 || g.O < 16)
+            return false;
+        long tiles = (long)((g.OH + WinoM - 1) / WinoM) * ((g.OW + WinoM - 1) / WinoM);
+        return tiles >= 16 && tiles <= 1024;
+    }
 
     /// <summary>
     /// Runs the Winograd forward (or, with <paramref name="backwardData"/>, input gradient) on contiguous float32
