@@ -118,6 +118,25 @@ public partial class CpuBackendTests
     }
 
     [Fact]
+    public void ReluBatchNormMaxPoolBackwardOfAnEmptyBatchGivesZeroParameterGradients()
+    {
+        SameAll("relu_batch_norm_max_pool2d_backward of [0, 3, 4, 4]", () =>
+        {
+            using var x = Tensor.Zeros([0, 3, 4, 4]);
+            using var dy = Tensor.Zeros([0, 3, 2, 2]);
+            using var picked = Tensor.Zeros([0, 3, 2, 2]);
+            using var idx = Tensor.Zeros([0, 3, 2, 2], DType.Int32);
+            using var mean = Rand(1, 3);
+            using var invStd = Rand(2, 3);
+            using var gamma = Rand(3, 3);
+            var (dx, dg, db) = ConvOps.ReluBatchNormMaxPool2dBackward(dy, idx, picked, x, mean, invStd, gamma, (2, 2), gammaGrad: true, betaGrad: true);
+            Assert.Equal(new float[3], dg!.ToArray());
+            Assert.Equal(new float[3], db!.ToArray());
+            return [dx, dg, db];
+        }, 0, 0);
+    }
+
+    [Fact]
     public void ReluBatchNormMaxPoolBackwardRejectsBadIndicesAndShapes()
     {
         foreach (var backend in new IBackend[] { Backend.Cpu, Backend.Reference })

@@ -76,14 +76,16 @@ public static partial class Functions
         int m = c == 0 ? 0 : x.Value.Numel / c;
 
         var (mean, var) = NnOps.BatchNormStats(x.Value, relu);                             // [C], [C]
-        using var varEps = var.Add(eps);
-        using var std = varEps.Sqrt();
-        using var invStd = 1.0 / std;                                                      // [C]
-        // the node keeps its own copy of the mean: the caller owns (and may change) the returned one
-        using var meanSaved = mean.Clone();                                                // [C]
-        var (y, extra) = forward(mean, invStd);
+        Tensor? y = null;
+        Tensor[] extra = [];
         try
         {
+            using var varEps = var.Add(eps);
+            using var std = varEps.Sqrt();
+            using var invStd = 1.0 / std;                                                  // [C]
+            // the node keeps its own copy of the mean: the caller owns (and may change) the returned one
+            using var meanSaved = mean.Clone();                                            // [C]
+            (y, extra) = forward(mean, invStd);
             bool hasGamma = gamma != null, hasBeta = beta != null;
             int extras = extra.Length;
             var inputs = new List<Variable> { x };
@@ -105,6 +107,14 @@ public static partial class Functions
                 return grads;
             });
             return new BatchNormResult(output, mean, var, m);
+        }
+        catch
+        {
+            // nothing reached the caller: the statistics and a produced output are ours to release
+            mean.Dispose();
+            var.Dispose();
+            y?.Dispose();
+            throw;
         }
         finally
         {

@@ -60,7 +60,8 @@ public static class ConvOps
         using var dyc = dy.Contiguous();
         var dw = Tensor.Empty(wShape, x.DType, x.Device);
         var db = bias ? Tensor.Empty([g.O], x.DType, x.Device) : null;
-        Backend.For(x).Conv2dBackwardWeight(xc, dyc, g, dw, db);
+        try { Backend.For(x).Conv2dBackwardWeight(xc, dyc, g, dw, db); }
+        catch { dw.Dispose(); db?.Dispose(); throw; }
         return (dw, db);
     }
 
@@ -111,7 +112,8 @@ public static class ConvOps
         var y = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
         var idx = Tensor.Empty([g.N, g.C, g.OH, g.OW], DType.Int32, x.Device);
         var picked = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
-        Backend.For(x).ReluBatchNormMaxPool2d(xc, mc, ic, gc, bc, g, y, idx, picked);
+        try { Backend.For(x).ReluBatchNormMaxPool2d(xc, mc, ic, gc, bc, g, y, idx, picked); }
+        catch { y.Dispose(); idx.Dispose(); picked.Dispose(); throw; }
         return (y, idx, picked);
     }
 

@@ -81,7 +81,13 @@ public sealed unsafe partial class CpuBackend
         if (NotF32(x)) { Reference.ReluBatchNormMaxPool2dBackward(dy, indices, picked, x, mean, invStd, gamma, g, dx, dgamma, dbeta); return; } // float64
         // dy, indices, picked: [N, C, OH, OW]; x, dx: [N, C, H, W]; mean, invStd, gamma, dgamma, dbeta: [C]
         int n = g.N, c = g.C, hw = g.H * g.W, p = g.OH * g.OW;
-        if (n == 0 || c == 0 || hw == 0) return;
+        if (n == 0 || c == 0 || hw == 0)
+        {
+            // nothing to sum: the parameter gradients are zero (dx has no elements)
+            if (dgamma != null) new Span<float>(Ptr(dgamma), c).Clear();
+            if (dbeta != null) new Span<float>(Ptr(dbeta), c).Clear();
+            return;
+        }
         float* dyp = Ptr(dy), pkp = Ptr(picked), xp = Ptr(x), dxp = Ptr(dx), mp = Ptr(mean), sp = Ptr(invStd);
         float* gp = gamma != null ? Ptr(gamma) : null;
         int* ip = IntPtr(indices);

@@ -30,10 +30,11 @@ public sealed unsafe partial class CpuBackend
     private const int WinoM = 4;
 
     /// <summary>
-    /// Whether the geometry is one <see cref="WinogradForward"/> serves and is worth it for: besides the kernel
-    /// shape, 16 to 1024 tiles per sample (the α² GEMMs have the tiles as columns: fewer than one 16-wide strip
-    /// wastes most of it: the VGG-like net's 8×8 layer, 4 tiles, ran at half the direct speed; more would make the
-    /// per-worker transformed planes tens of MB).
+    /// Whether the geometry is one <see cref="WinogradForward"/> serves and is worth it for, in both directions
+    /// (the forward tiles the output, the input gradient the input): besides the kernel shape, 16 to 1024 tiles
+    /// per sample each way (the α² GEMMs have the tiles as columns: fewer than one 16-wide strip wastes most of
+    /// it, and the VGG-like net's 8×8 layer, 4 tiles, ran at half the direct speed), and at most 8 M floats
+    /// (32 MB) of transformed input and output per worker.
     /// </summary>
     private static bool WinogradFits(Conv2dGeometry g)
     {
@@ -41,8 +42,10 @@ public sealed unsafe partial class CpuBackend
             || g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1
             || g.PadH >= g.KH || g.PadW >= g.KW || g.C < 16 || g.O < 16)
             return false;
-        long tiles = (long)((g.OH + WinoM - 1) / WinoM) * ((g.OW + WinoM - 1) / WinoM);
-        return tiles >= 16 && tiles <= 1024;
+        static long Tiles(int h, int w) => (long)((h + WinoM - 1) / WinoM) * ((w + WinoM - 1) / WinoM);
+        long outTiles = Tiles(g.OH, g.OW), inTiles = Tiles(g.H, g.W), most = Math.Max(outTiles, inTiles);
+        long alpha = g.KH + WinoM - 1;
+        return Math.Min(outTiles, inTiles) >= 16 && most <= 1024 && alpha * alpha * (g.C + g.O) * ((most + 7) & ~7L) <= 8L << 20;
     }
 
     /// <summary>
