@@ -18,6 +18,41 @@ public sealed unsafe partial class CpuBackend
         return (lo, Math.Max(lo, hi));
     }
 
+    /// <summary>
+    /// One plane pair through one kernel k: for every output row i, tap (kh, kw) and valid column j,
+    /// outPlane[i, j] += w·inPlane[ih, j·sw + off] (gather: the forward), or with <paramref name="scatter"/>
+    /// inPlane[ih, j·sw + off] += w·outPlane[i, j] (the input gradient), ih = i·sh − ph + kh·dh, off = kw·dw − pw.
+    /// </summary>
+    private static void DepthwiseTaps(float* outPlane, float* inPlane, float* k, Conv2dGeometry g, bool scatter)
+    {
+        for (int i = 0; i < g.OH; i++)
+        {
+            float* orow = outPlane + (long)i * g.OW;
+            for (int kh = 0; kh < g.KH; kh++)
+            {
+                int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
+                if ((uint)ih >= (uint)g.H) continue;
+                float* irow = inPlane + (long)ih * g.W;
+                for (int kw = 0; kw < g.KW; kw++)
+                {
+                    var (lo, hi) = ValidCols(kw, g);
+                    if (lo >= hi) continue;
+                    float wv = k[kh * g.KW + kw];
+                    float* at = irow + kw * g.DilationW - g.PadW;
+                    if (g.StrideW == 1)
+                    {
+                        var o = new Span<float>(orow + lo, hi - lo);
+                        var x = new Span<float>(at + lo, hi - lo);
+                        if (scatter) TensorPrimitives.MultiplyAdd(o, wv, x, x);
+                        else TensorPrimitives.MultiplyAdd(x, wv, o, o);
+                    }
+                    else if (scatter) for (int j = lo; j < hi; j++) at[j * g.StrideW] += wv * orow[j];
+                    else for (int j = lo; j < hi; j++) orow[j] += wv * at[j * g.StrideW];
+                }
+            }
+        }
+    }
+
     /// <summary>y[n, o] = x[n, o / M] ⋆ w[o] (+ bias[o]) with M = O / C output channels per input channel.</summary>
     private static void DepthwiseForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g)
     {
@@ -28,33 +63,9 @@ public sealed unsafe partial class CpuBackend
             for (int pl = s; pl < e; pl++)
             {
                 int n = pl / g.O, o = pl % g.O, c = o / mult;
-                float* x = xp + ((long)n * g.C + c) * hw;
                 float* y = yp + (long)pl * p;
-                float* k = wp + (long)o * khw;
                 new Span<float>(y, (int)p).Fill(bp == null ? 0f : bp[o]);
-                for (int i = 0; i < g.OH; i++)
-                {
-                    float* yrow = y + (long)i * g.OW;
-                    for (int kh = 0; kh < g.KH; kh++)
-                    {
-                        int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                        if ((uint)ih >= (uint)g.H) continue;
-                        float* xrow = x + (long)ih * g.W;
-                        for (int kw = 0; kw < g.KW; kw++)
-                        {
-                            var (lo, hi) = ValidCols(kw, g);
-                            if (lo >= hi) continue;
-                            float wv = k[kh * g.KW + kw];
-                            float* src = xrow + kw * g.DilationW - g.PadW;
-                            if (g.StrideW == 1)
-                            {
-                                var d = new Span<float>(yrow + lo, hi - lo);
-                                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(src + lo, hi - lo), wv, d, d);
-                            }
-                            else for (int j = lo; j < hi; j++) yrow[j] += wv * src[j * g.StrideW];
-                        }
-                    }
-                }
+                DepthwiseTaps(y, xp + ((long)n * g.C + c) * hw, wp + (long)o * khw, g, scatter: false);
             }
         }
         int chunks = ChunksFor(planes, planes * p * khw);
@@ -77,31 +88,7 @@ public sealed unsafe partial class CpuBackend
                 for (int m = 0; m < mult; m++)
                 {
                     int o = c * mult + m;
-                    float* dy = dyp + ((long)n * g.O + o) * p;
-                    float* k = wp + (long)o * khw;
-                    for (int i = 0; i < g.OH; i++)
-                    {
-                        float* dyrow = dy + (long)i * g.OW;
-                        for (int kh = 0; kh < g.KH; kh++)
-                        {
-                            int ih = i * g.StrideH - g.PadH + kh * g.DilationH;
-                            if ((uint)ih >= (uint)g.H) continue;
-                            float* dxrow = dx + (long)ih * g.W;
-                            for (int kw = 0; kw < g.KW; kw++)
-                            {
-                                var (lo, hi) = ValidCols(kw, g);
-                                if (lo >= hi) continue;
-                                float wv = k[kh * g.KW + kw];
-                                float* dst = dxrow + kw * g.DilationW - g.PadW;
-                                if (g.StrideW == 1)
-                                {
-                                    var d = new Span<float>(dst + lo, hi - lo);
-                                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(dyrow + lo, hi - lo), wv, d, d);
-                                }
-                                else for (int j = lo; j < hi; j++) dst[j * g.StrideW] += wv * dyrow[j];
-                            }
-                        }
-                    }
+                    DepthwiseTaps(dyp + ((long)n * g.O + o) * p, dx, wp + (long)o * khw, g, scatter: true);
                 }
             }
         }
