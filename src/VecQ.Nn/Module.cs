@@ -94,6 +94,31 @@ public abstract class Module
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount() => Parameters().Sum(p => (long)p.Data.Numel);
 
+    /// <summary>The device of the parameters and buffers (the CPU for a module that has none).</summary>
+    /// <example><code>var model = new LeNet5().To(Device.Sim()); Device d = model.Device; // sim:0</code></example>
+    public Device Device =>
+        NamedParameters().Select(p => p.Parameter.Data.Device).Concat(NamedBuffers().Select(b => b.Buffer.Value.Device)).FirstOrDefault(Device.Cpu);
+
+    /// <summary>
+    /// Moves every parameter (with its gradient) and buffer of this module and its descendants to
+    /// <paramref name="device"/> and returns this module. Optimizer state follows its parameters at the next
+    /// step; quantizer state follows the weights at the next forward. Move between steps, not while a graph
+    /// built on the old tensors is still to be backpropagated.
+    /// </summary>
+    /// <example><code>var model = new LeNet5(rng: new Rng(1)).To(Device.Sim()); // train on the simulated accelerator</code></example>
+    public Module To(Device device)
+    {
+        foreach (var (_, m) in NamedModules())
+        {
+            foreach (var (_, p) in m._parameters) p.MoveTo(device);
+            foreach (var (_, b) in m._buffers) b.MoveTo(device);
+        }
+        return this;
+    }
+
+    /// <summary>Called after <see cref="LoadStateDict"/> wrote this module's buffers (drop host mirrors of buffer values here).</summary>
+    protected virtual void OnStateLoaded() { }
+
     /// <summary>Sets training mode on this module and all descendants.</summary>
     public Module Train(bool on = true)
     {
@@ -120,8 +145,8 @@ public abstract class Module
     }
 
     /// <summary>
-    /// Copies tensors into parameters and buffers by name. With <paramref name="strict"/>, missing
-    /// or unexpected names and shape mismatches are errors that list them.
+    /// Copies tensors (from any device) into parameters and buffers by name, on the model's device. With
+    /// <paramref name="strict"/>, missing or unexpected names and shape mismatches are errors that list them.
     /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
@@ -139,9 +164,10 @@ public abstract class Module
             if (!state.TryGetValue(n, out var t)) { problems.Add($"missing '{n}'"); continue; }
             used.Add(n);
             if (!Tensors.Shape.Equal(t.Dims, b.Value.Dims)) { problems.Add($"'{n}' has shape {t.ShapeText}, model expects {b.Value.ShapeText}"); continue; }
-            b.Value.CopyFrom(t.DType == b.Value.DType ? t : t.Cast(b.Value.DType));
+            b.Load(t);
         }
         foreach (var n in state.Keys) if (!used.Contains(n)) problems.Add($"unexpected '{n}'");
+        foreach (var (_, m) in NamedModules()) m.OnStateLoaded();
         if (strict && problems.Count > 0)
             throw new ArgumentException($"load_state_dict ({GetType().Name}): {string.Join("; ", problems)}");
     }

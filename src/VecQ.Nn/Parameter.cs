@@ -38,8 +38,23 @@ public sealed class Parameter
         Variable = new Variable(init, requiresGrad: true, name);
     }
 
-    /// <summary>The float (latent) weights: the leaf that receives gradients.</summary>
-    public Variable Variable { get; }
+    /// <summary>The float (latent) weights: the leaf that receives gradients (a new leaf after <see cref="MoveTo"/>).</summary>
+    public Variable Variable { get; private set; }
+
+    /// <summary>Device of the weights.</summary>
+    public Device Device => Data.Device;
+
+    /// <summary>Moves the weights and their gradient to <paramref name="device"/> (a new leaf variable; nothing happens when already there).</summary>
+    /// <example><code>conv.Weight.MoveTo(Device.Sim());</code></example>
+    public void MoveTo(Device device)
+    {
+        var old = Variable;
+        if (old.Value.Device == device) return;
+        var moved = new Variable(old.Value.To(device), old.RequiresGrad, old.Name);
+        if (old.Grad is { } g) moved.Grad = g.To(device);
+        Variable = moved;
+        old.Dispose();
+    }
 
     /// <summary>The float weights' tensor (updated in place by optimizers and checkpoint loads).</summary>
     public Tensor Data => Variable.Value;
@@ -62,12 +77,12 @@ public sealed class Parameter
     /// <summary>The weights a layer computes with in this forward pass.</summary>
     public Variable Value(bool training) => Transform is null ? Variable : Transform.Apply(this, training);
 
-    /// <summary>Copies <paramref name="value"/> into the weights (shape must match).</summary>
+    /// <summary>Copies <paramref name="value"/> (any device and float dtype) into the weights (shape must match).</summary>
     public void Load(Tensor value)
     {
         if (!Tensors.Shape.Equal(value.Dims, Data.Dims))
             throw new ArgumentException($"parameter {Name}: cannot load {value.ShapeText} into {Data.ShapeText}");
-        Data.CopyFrom(value.DType == Data.DType ? value : value.Cast(Data.DType));
+        Buffer.CopyInto(Data, value);
     }
 
     /// <summary>Drops the accumulated gradient.</summary>
@@ -93,5 +108,25 @@ public sealed class Buffer
                 throw new ArgumentException($"buffer: cannot replace {_value.ShapeText} with {value.ShapeText}");
             if (!ReferenceEquals(value, _value)) { var old = _value; _value = value; old.Dispose(); }
         }
+    }
+
+    /// <summary>Moves the value to <paramref name="device"/>.</summary>
+    /// <example><code>bn.RunningMean!.MoveTo(Device.Sim());</code></example>
+    public void MoveTo(Device device)
+    {
+        if (_value.Device != device) Value = _value.To(device);
+    }
+
+    /// <summary>Copies <paramref name="value"/> (any device; cast to this buffer's dtype) into the buffer in place.</summary>
+    /// <example><code>buffer.Load(Tensor.Zeros([64]));</code></example>
+    public void Load(Tensor value) => CopyInto(_value, value);
+
+    // dst ← src, moving src to dst's device and casting it to dst's dtype first where they differ.
+    internal static void CopyInto(Tensor dst, Tensor src)
+    {
+        using var moved = src.To(dst.Device);
+        if (moved.DType == dst.DType) { dst.CopyFrom(moved); return; }
+        using var cast = moved.Cast(dst.DType);
+        dst.CopyFrom(cast);
     }
 }

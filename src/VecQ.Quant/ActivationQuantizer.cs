@@ -89,7 +89,7 @@ public sealed class ActivationQuantizer : Module
     /// <summary>λ_k of the Gaussian theory for this bit width.</summary>
     public double TheoryLambda { get; }
 
-    /// <summary>λ in use: λ_k (Gaussian mode) or the last searched one (Exact mode; λ_k before the first search).</summary>
+    /// <summary>λ in use: λ_k (Gaussian mode) or the last searched one (Exact mode; λ_k before the first search). Reads the buffer.</summary>
     public double Lambda => LambdaMode == LambdaMode.Gaussian ? TheoryLambda : LambdaBuffer.Value.Item();
 
     /// <summary>The λ buffer ("lambda", scalar).</summary>
@@ -116,11 +116,14 @@ public sealed class ActivationQuantizer : Module
     /// <summary>Current running scale (per channel: the mean over channels).</summary>
     public double RunningScale => MeanOf(ScaleBuffer.Value);
 
-    /// <summary>Step s of the last forward (batch value in training, running value in eval; per channel: the mean).</summary>
-    public double LastStep { get; private set; } = double.NaN;
+    /// <summary>Step s of the last forward (batch value in training, running value in eval; per channel: the mean). Read from the device when asked.</summary>
+    public double LastStep => _lastStep is { IsDisposed: false } t ? MeanOf(t) : double.NaN;
 
-    /// <summary>Scale a of the last forward (per channel: the mean).</summary>
-    public double LastScale { get; private set; } = double.NaN;
+    /// <summary>Scale a of the last forward (per channel: the mean). Read from the device when asked.</summary>
+    public double LastScale => _lastScale is { IsDisposed: false } t ? MeanOf(t) : double.NaN;
+
+    private Tensor? _lastStep, _lastScale;   // [] or [C] on the input's device
+    private long? _tracked;                  // host mirror of num_batches_tracked (read once after a load)
 
     private static double MeanOf(Tensor t)
     {
@@ -128,7 +131,15 @@ public sealed class ActivationQuantizer : Module
         return m.Item();
     }
 
-    /// <summary>x: any float32 shape → a·v, same shape (straight-through gradient).</summary>
+    /// <inheritdoc/>
+    protected override void OnStateLoaded() => _tracked = null;
+
+    /// <summary>x: any float32 shape (per channel: [N, C, …]) → a·v, same shape (straight-through gradient).</summary>
+    /// <remarks>
+    /// Runs on x's device and reads nothing back, except the exact-λ search (a download of x on the first
+    /// training forward and every <see cref="SearchEvery"/> after) and, once after construction or a
+    /// checkpoint load, the training-forward counter.
+    /// </remarks>
     /// <example><code>using var y = act.Forward(h); // h: [N, C, H, W]</code></example>
     public override Variable Forward(Variable x)
     {
@@ -136,77 +147,27 @@ public sealed class ActivationQuantizer : Module
         var xv = x.Value;
         if (xv.DType != DType.Float32) throw new ArgumentException($"activation quantizer: input {x.Describe()} is {xv.DType.Name()}; expected float32");
         if (xv.Numel == 0) throw new ArgumentException($"activation quantizer: input {x.Describe()} is empty");
-        double lo = -(1 << (Bits - 1)), hi = (1 << (Bits - 1)) - 1;
-        if (Channels > 0) return ForwardPerChannel(x, lo, hi);
-        double step, scale;
-        Tensor v;
-        if (Training)
-        {
-            double std;
-            using (var variance = xv.Var(correction: 0)) std = Math.Sqrt(Math.Max(variance.Item(), 0));
-            int tracked = (int)TrackedBuffer.Value.Item();
-            if (LambdaMode == LambdaMode.Exact && tracked % SearchEvery == 0)
-                LambdaBuffer.Value.Fill(VecQTheory.GridSearch(xv.ToArray(), Bits, Math.Min(0.001, TheoryLambda / 50)).Lambda);
-            TrackedBuffer.Value.Fill(tracked + 1);
-            step = Lambda * std + 1e-7;
-            v = Grid(xv, step, lo, hi);                                        // like x
-            double xx, vv;
-            using (var sq = xv.Mul(xv)) using (var s = sq.Sum()) xx = s.Item();
-            using (var sq = v.Mul(v)) using (var s = sq.Sum()) vv = s.Item();
-            scale = vv > 0 ? Math.Sqrt(xx) / Math.Sqrt(vv) : 0;
-            Update(StepBuffer, step);
-            Update(ScaleBuffer, scale);
-        }
-        else
-        {
-            step = RunningStep;
-            scale = RunningScale;
-            v = Grid(xv, step, lo, hi);                                        // like x
-        }
-        LastStep = step;
-        LastScale = scale;
-        using (v)
-        using (var y = v.Mul(scale))                                           // a·v: like x
-            return Functions.StraightThrough(x, y);
-    }
-
-    // The per-channel form: x: [N, C, …]; step, scale: [C], broadcast over the other axes.
-    private Variable ForwardPerChannel(Variable x, double lo, double hi)
-    {
-        var xv = x.Value;
-        if (xv.Rank < 2 || xv.Dims[1] != Channels)
+        if (Channels > 0 && (xv.Rank < 2 || xv.Dims[1] != Channels))
             throw new ArgumentException($"activation quantizer: input {x.Describe()} must be [N, {Channels}, …] (per-channel steps for {Channels} channels)");
-        var bshape = Enumerable.Repeat(1, xv.Rank).ToArray();
-        bshape[1] = Channels;
-        var axes = Enumerable.Range(0, xv.Rank).Where(a => a != 1).ToArray();
-        Tensor step, scale, v;                                                          // [C], [C], like x
+        double lo = -(1 << (Bits - 1)), hi = (1 << (Bits - 1)) - 1;
+        // step, scale: [] for the whole tensor or [C], seen by x through the broadcast shape [1, C, 1, …]
+        var bshape = Channels > 0 ? Enumerable.Range(0, xv.Rank).Select(a => a == 1 ? Channels : 1).ToArray() : [];
+        int[]? axes = Channels > 0 ? Enumerable.Range(0, xv.Rank).Where(a => a != 1).ToArray() : null;
+        Tensor step, scale, v;
         if (Training)
         {
-            var (mean, variance) = NnOps.BatchNormStats(xv);                            // [C], [C] (population)
-            mean.Dispose();
-            using (variance)
-            using (var std = variance.Sqrt())                                           // [C]
-            {
-                int tracked = (int)TrackedBuffer.Value.Item();
-                if (LambdaMode == LambdaMode.Exact && tracked % SearchEvery == 0)
-                {
-                    // one λ for every channel, searched on x with each channel divided by its std;
-                    // stored in units of the channels' own std
-                    using var stdSafe = std.Add(1e-7);
-                    using var stdB = stdSafe.Reshape(bshape);
-                    using var z = xv.Div(stdB);                                         // like x
-                    var r = VecQTheory.GridSearch(z.ToArray(), Bits, Math.Min(0.001, TheoryLambda / 50));
-                    LambdaBuffer.Value.Fill(r.Lambda * r.Sigma);
-                }
-                TrackedBuffer.Value.Fill(tracked + 1);
-                using var scaled = std.Mul(Lambda);
-                step = scaled.Add(1e-7);                                                // [C]
-            }
+            using var std = BatchStd(xv);                                               // [] or [C]
+            long tracked = _tracked ??= (long)TrackedBuffer.Value.Item();
+            if (LambdaMode == LambdaMode.Exact && tracked % SearchEvery == 0) SearchLambda(xv, std, bshape);
+            _tracked = tracked + 1;
+            TrackedBuffer.Value.Fill(tracked + 1);
+            using (var scaled = LambdaMode == LambdaMode.Gaussian ? std.Mul(TheoryLambda) : std.Mul(LambdaBuffer.Value))
+                step = scaled.Add(1e-7);                                                // [] or [C]
             using (var stepB = step.Reshape(bshape)) v = Grid(xv, stepB, lo, hi);       // like x
-            using (var x2 = xv.Mul(xv)) using (var xx = x2.Sum(axes))                  // [C]
-            using (var v2 = v.Mul(v)) using (var vv = v2.Sum(axes))                    // [C], ≥ ¼ per element: never 0
+            using (var x2 = xv.Mul(xv)) using (var xx = x2.Sum(axes))                  // [] or [C]
+            using (var v2 = v.Mul(v)) using (var vv = v2.Sum(axes))                    // ≥ ¼ per element: never 0
             using (var ratio = xx.Div(vv))
-                scale = ratio.Sqrt();                                                   // [C]
+                scale = ratio.Sqrt();                                                   // a = |x|/|v|
             Update(StepBuffer, step);
             Update(ScaleBuffer, scale);
         }
@@ -217,15 +178,43 @@ public sealed class ActivationQuantizer : Module
             using var stepB = step.Reshape(bshape);
             v = Grid(xv, stepB, lo, hi);                                                // like x
         }
-        using (step) using (scale)
+        _lastStep?.Dispose(); _lastScale?.Dispose();
+        (_lastStep, _lastScale) = (step, scale);
+        using var scaleB = scale.Reshape(bshape);
+        using (v)
+        using (var y = v.Mul(scaleB))                                                   // a·v: like x
+            return Functions.StraightThrough(x, y);
+    }
+
+    // The batch's population std: of every element ([]), or per channel of axis 1 ([C]).
+    private Tensor BatchStd(Tensor x)
+    {
+        if (Channels == 0)
         {
-            LastStep = MeanOf(step);
-            LastScale = MeanOf(scale);
-            using var scaleB = scale.Reshape(bshape);
-            using (v)
-            using (var y = v.Mul(scaleB))                                               // a·v: like x
-                return Functions.StraightThrough(x, y);
+            using var variance = x.Var(correction: 0);                                  // []
+            using var nonNegative = variance.Clamp(0, double.MaxValue);
+            return nonNegative.Sqrt();
         }
+        var (mean, variance2) = NnOps.BatchNormStats(x);                                // [C], [C] (population)
+        mean.Dispose();
+        using (variance2) return variance2.Sqrt();
+    }
+
+    // Exact mode: λ searched on the host (x downloaded). Per channel: one λ for every channel, searched on
+    // x with each channel divided by its std, stored in units of the channels' own std.
+    private void SearchLambda(Tensor x, Tensor std, int[] bshape)
+    {
+        double gridStep = Math.Min(0.001, TheoryLambda / 50);
+        if (Channels == 0)
+        {
+            LambdaBuffer.Value.Fill(VecQTheory.GridSearch(x.ToArray(), Bits, gridStep).Lambda);
+            return;
+        }
+        using var stdSafe = std.Add(1e-7);
+        using var stdB = stdSafe.Reshape(bshape);
+        using var z = x.Div(stdB);                                                      // like x
+        var r = VecQTheory.GridSearch(z.ToArray(), Bits, gridStep);
+        LambdaBuffer.Value.Fill(r.Lambda * r.Sigma);
     }
 
     private void Update(Nn.Buffer b, Tensor batch)
@@ -236,20 +225,7 @@ public sealed class ActivationQuantizer : Module
         b.Value.CopyFrom(next);
     }
 
-    private void Update(Nn.Buffer b, double batch)
-    {
-        double running = b.Value.Item();
-        b.Value.Fill(Momentum * running + (1 - Momentum) * batch);
-    }
-
-    // clamp(round_half_even(x/step − ½), lo, hi) + ½
-    private static Tensor Grid(Tensor x, double step, double lo, double hi)
-    {
-        using var s = Tensor.Full([], step);
-        return Grid(x, s, lo, hi);
-    }
-
-    // the same with a step tensor that broadcasts against x
+    // clamp(round_half_even(x/step − ½), lo, hi) + ½ with a step tensor that broadcasts against x
     private static Tensor Grid(Tensor x, Tensor step, double lo, double hi)
     {
         using var t = x.Div(step);

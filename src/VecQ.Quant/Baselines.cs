@@ -1,3 +1,4 @@
+using VecQ.Tensors;
 using System.Buffers;
 using System.Numerics.Tensors;
 
@@ -35,10 +36,10 @@ public sealed class IterativeL2Quantizer : WeightQuantizer
     /// <inheritdoc/>
     protected override QuantGroup QuantizeGroup(int group, ReadOnlySpan<float> w, Span<int> codes, Span<float> v)
     {
-        var (_, sigma) = HostMath.MeanStd(w);
+        var (_, sigma) = QuantKernels.MeanStd(w);
         if (!double.IsFinite(sigma)) throw new InvalidOperationException($"l2: group {group} of the weights contains NaN or infinity");
         double lambda = VecQTheory.OptimalLambda(Bits);
-        var (wv, vv) = HostMath.Project(w, 0f, (float)(lambda * sigma + 1e-7), 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
+        var (wv, vv) = QuantKernels.Project(w, 0f, (float)(lambda * sigma + 1e-7), 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
         double alpha = wv / vv;
         int rounds = 0;
         int[] next = ArrayPool<int>.Shared.Rent(w.Length);
@@ -48,7 +49,7 @@ public sealed class IterativeL2Quantizer : WeightQuantizer
             while (rounds < MaxIterations && alpha > 0 && (float)alpha > 0)
             {
                 rounds++;
-                (wv, vv) = HostMath.Project(w, 0f, (float)alpha, 0.5f, MinCode, MaxCode, 0, 0.5f, nextSpan, v);
+                (wv, vv) = QuantKernels.Project(w, 0f, (float)alpha, 0.5f, MinCode, MaxCode, 0, 0.5f, nextSpan, v);
                 bool same = nextSpan.SequenceEqual(codes);
                 nextSpan.CopyTo(codes);
                 alpha = wv / vv;
@@ -80,11 +81,11 @@ public sealed class MuL2QQuantizer : WeightQuantizer
     /// <inheritdoc/>
     protected override QuantGroup QuantizeGroup(int group, ReadOnlySpan<float> w, Span<int> codes, Span<float> v)
     {
-        var (mean, sigma) = HostMath.MeanStd(w);
+        var (mean, sigma) = QuantKernels.MeanStd(w);
         if (!double.IsFinite(sigma)) throw new InvalidOperationException($"ul2q: group {group} of the weights contains NaN or infinity");
         double lambda = VecQTheory.OptimalLambda(Bits);
         float mu = (float)mean;
-        HostMath.Project(w, mu, (float)(lambda * sigma + 1e-7), 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
+        QuantKernels.Project(w, mu, (float)(lambda * sigma + 1e-7), 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
         return new QuantGroup((float)(lambda * sigma), mu, 0.5f, lambda, sigma, 0);
     }
 }
@@ -107,10 +108,10 @@ public sealed class TwnQuantizer : WeightQuantizer
     /// <inheritdoc/>
     protected override QuantGroup QuantizeGroup(int group, ReadOnlySpan<float> w, Span<int> codes, Span<float> v)
     {
-        double delta = 0.7 * HostMath.MeanAbs(w);
+        double delta = 0.7 * QuantKernels.MeanAbs(w);
         if (!double.IsFinite(delta)) throw new InvalidOperationException($"twn: group {group} of the weights contains NaN or infinity");
-        var (sum, count) = HostMath.Ternary(w, (float)delta, codes);
-        HostMath.CodesToV(codes, 0f, v);
+        var (sum, count) = QuantKernels.Ternary(w, (float)delta, codes);
+        QuantKernels.CodesToV(codes, 0f, v);
         float alpha = count > 0 ? (float)(sum / count) : 0f;
         return new QuantGroup(alpha, 0f, 0f, double.NaN, double.NaN, 0);
     }
@@ -141,10 +142,10 @@ public sealed class UniformQuantizer : WeightQuantizer
         if (delta == 0 || !float.IsFinite(delta))
         {
             codes.Fill(-half);
-            HostMath.CodesToV(codes, 0.5f, v);
+            QuantKernels.CodesToV(codes, 0.5f, v);
             return new QuantGroup(0f, min, 0.5f, double.NaN, double.NaN, 0);
         }
-        HostMath.Project(w, min, delta, 0f, 0, levels - 1, -half, 0.5f - half, codes, v);
+        QuantKernels.Project(w, min, delta, 0f, 0, levels - 1, -half, 0.5f - half, codes, v);
         return new QuantGroup(delta, (float)(((double)min + max) / 2), 0.5f, double.NaN, double.NaN, 0);
     }
 }
@@ -167,10 +168,10 @@ public sealed class BinaryQuantizer : WeightQuantizer
     /// <inheritdoc/>
     protected override QuantGroup QuantizeGroup(int group, ReadOnlySpan<float> w, Span<int> codes, Span<float> v)
     {
-        double meanAbs = HostMath.MeanAbs(w);
+        double meanAbs = QuantKernels.MeanAbs(w);
         if (!double.IsFinite(meanAbs)) throw new InvalidOperationException($"binary: group {group} of the weights contains NaN or infinity");
-        HostMath.Binary(w, codes);
-        HostMath.CodesToV(codes, 0.5f, v);
+        QuantKernels.Binary(w, codes);
+        QuantKernels.CodesToV(codes, 0.5f, v);
         return new QuantGroup((float)(2 * meanAbs), 0f, 0.5f, double.NaN, double.NaN, 0);
     }
 }

@@ -1,3 +1,5 @@
+using VecQ.Tensors;
+
 namespace VecQ.Quant;
 
 /// <summary>
@@ -33,6 +35,8 @@ public sealed class VecQQuantizer : WeightQuantizer
 {
     private double[] _lambdas = [];
     private float[] _snapshot = [];
+    private Tensor? _deviceLambdas;     // [G] float64 on the weights' device (the device form's λ)
+    private Tensor? _deviceSnapshot;    // [G, M]: the weights the exact λ was last searched on
     private long _trainingForwards;
     private LambdaSource _source;
     private int _exactEvery = 100;
@@ -72,6 +76,62 @@ public sealed class VecQQuantizer : WeightQuantizer
     private double SearchStep => ExactLambdaStep ?? Math.Min(0.001, VecQTheory.OptimalLambda(Bits) / 50);
 
     /// <inheritdoc/>
+    protected override bool HasDeviceForm => true;
+
+    /// <summary>
+    /// λ per group on the weights' device. Gaussian: λ_k, uploaded once. Exact: searched on the host, which
+    /// downloads the weights (one transfer) on the first training forward and every <see cref="ExactEvery"/>
+    /// training forwards, and in evaluation whenever the weights differ from the last searched ones (the
+    /// comparison runs on the device and reads back one number per evaluation forward); the λ found are
+    /// uploaded (one transfer).
+    /// </summary>
+    protected override Tensor DeviceLambdas(Tensor w, QuantPass pass)
+    {
+        int groups = w.Dims[0];
+        bool fresh = _deviceLambdas == null || _deviceLambdas.Dims[0] != groups || _deviceLambdas.Device != w.Device;
+        if (LambdaMode == LambdaMode.Gaussian)
+        {
+            if (fresh) Replace(ref _deviceLambdas, Tensor.Full([groups], TheoryLambda, DType.Float64, w.Device));
+            return _deviceLambdas!;
+        }
+        bool stale = fresh || _deviceSnapshot == null || !Shape.Equal(_deviceSnapshot.Dims, w.Dims);
+        if (pass == QuantPass.TrainingForward)
+        {
+            stale |= _trainingForwards % ExactEvery == 0;
+            _trainingForwards++;
+        }
+        else if (!stale)
+        {
+            using var differ = w.Ne(_deviceSnapshot!);
+            using var any = differ.Max();
+            stale = any.Item() != 0;
+        }
+        if (stale)
+        {
+            float[] host = w.ToArray<float>();
+            int m = w.Dims[1];
+            var lambdas = new double[groups];
+            for (int g = 0; g < groups; g++) lambdas[g] = VecQTheory.GridSearch(host.AsSpan(g * m, m), Bits, SearchStep).Lambda;
+            Replace(ref _deviceLambdas, Tensor.FromArray(lambdas, device: w.Device));
+            Replace(ref _deviceSnapshot, w.Clone());
+        }
+        return _deviceLambdas!;
+    }
+
+    private static void Replace(ref Tensor? slot, Tensor value)
+    {
+        slot?.Dispose();
+        slot = value;
+    }
+
+    /// <inheritdoc/>
+    protected override void DisposeDeviceState()
+    {
+        _deviceLambdas?.Dispose(); _deviceSnapshot?.Dispose();
+        _deviceLambdas = _deviceSnapshot = null;
+    }
+
+    /// <inheritdoc/>
     protected override void BeginPass(ReadOnlySpan<float> w, int groups, QuantPass pass)
     {
         if (LambdaMode == LambdaMode.Gaussian) { _source = LambdaSource.Theory; return; }
@@ -98,7 +158,7 @@ public sealed class VecQQuantizer : WeightQuantizer
     /// <inheritdoc/>
     protected override QuantGroup QuantizeGroup(int group, ReadOnlySpan<float> w, Span<int> codes, Span<float> v)
     {
-        var (_, sigma) = HostMath.MeanStd(w);
+        var (_, sigma) = QuantKernels.MeanStd(w);
         if (!double.IsFinite(sigma)) throw new InvalidOperationException($"vecq: group {group} of the weights contains NaN or infinity");
         double lambda = _source switch
         {
@@ -108,7 +168,7 @@ public sealed class VecQQuantizer : WeightQuantizer
         };
         if (_source == LambdaSource.SearchAndCache) _lambdas[group] = lambda;
         float step = (float)(lambda * sigma + 1e-7);
-        var (wv, vv) = HostMath.Project(w, 0f, step, 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
+        var (wv, vv) = QuantKernels.Project(w, 0f, step, 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
         float alpha = (float)(wv / (vv + 1e-7));
         return new QuantGroup(alpha, 0f, 0.5f, lambda, sigma, 0);
     }

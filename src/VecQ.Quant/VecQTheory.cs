@@ -268,12 +268,12 @@ public static class VecQTheory
         if (!(lambdaStep > 0) || !(lambdaMax >= lambdaStep) || double.IsInfinity(lambdaMax))
             throw new ArgumentException($"grid search lambda: step {lambdaStep} and max {lambdaMax} must satisfy 0 < step <= max");
         int d = w.Length;
-        var (_, sigma) = HostMath.MeanStd(w);
+        var (_, sigma) = QuantKernels.MeanStd(w);
         if (!double.IsFinite(sigma)) throw new ArgumentException("grid search lambda: the weights contain NaN or infinity");
-        double ww = HostMath.Dot(w, w);
+        double ww = QuantKernels.Dot(w, w);
         var a = new float[d];
         TensorPrimitives.Abs(w, a);
-        HostMath.SortNonNegative(a);
+        QuantKernels.SortNonNegative(a);
         var suffix = new double[d + 1];   // suffix[i] = Σ_{m ≥ i} a[m]
         for (int i = d - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + a[i];
         int n = (1 << (bits - 1)) - 1;

@@ -64,10 +64,12 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
     /// <summary>Largest supported bit width.</summary>
     public const int MaxBits = 16;
 
-    private Tensor? _codes;
-    private float[] _v = [];
-    private float[] _hostCopy = [];
+    private Tensor? _codes;             // like w, int32, on w's device
+    private Tensor? _v;                 // [G, M] float32 grid values (device path)
+    private Tensor? _zeros;             // [G] float32 zeros: centre and shift of the device path
+    private DeviceForward? _last;       // what the last device forward left to read on request
     private QuantGroup[] _groups = [];
+    private QuantMetrics _metrics;
 
     /// <summary>Checks the bit width for <paramref name="method"/> and stores the settings.</summary>
     /// <exception cref="ArgumentException">bits outside 1..16, or not 2 for TWN / 1 for binary.</exception>
@@ -110,37 +112,37 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
     public int MaxCode => (1 << (Bits - 1)) - 1;
 
     /// <summary>
-    /// The int32 codes of the last forward (shape of the weight, CPU): v − ½ for the half-integer grids,
+    /// The int32 codes of the last forward (shape and device of the weight): v − ½ for the half-integer grids,
     /// in [−2^(k−1), 2^(k−1) − 1]. Owned by the quantizer and overwritten by the next forward (Clone to keep).
     /// </summary>
     public Tensor? Codes => _codes;
 
-    /// <summary>Per-group parameters of the last forward (empty before the first).</summary>
-    public IReadOnlyList<QuantGroup> Groups => _groups;
+    /// <summary>Per-group parameters of the last forward (empty before the first; read from the device when asked).</summary>
+    public IReadOnlyList<QuantGroup> Groups { get { Settle(); return _groups; } }
 
     /// <summary>α per group.</summary>
-    public float[] Alphas => _groups.Select(g => g.Alpha).ToArray();
+    public float[] Alphas => Groups.Select(g => g.Alpha).ToArray();
 
     /// <summary>λ per group (units of σ).</summary>
-    public double[] Lambdas => _groups.Select(g => g.Lambda).ToArray();
+    public double[] Lambdas => Groups.Select(g => g.Lambda).ToArray();
 
     /// <summary>σ per group.</summary>
-    public double[] Sigmas => _groups.Select(g => g.Sigma).ToArray();
+    public double[] Sigmas => Groups.Select(g => g.Sigma).ToArray();
 
     /// <summary>Shift per group (0 except μL2Q and uniform).</summary>
-    public float[] Shifts => _groups.Select(g => g.Shift).ToArray();
+    public float[] Shifts => Groups.Select(g => g.Shift).ToArray();
 
     /// <summary>α of the first group (the only one per tensor); NaN before the first forward.</summary>
-    public float Alpha => _groups.Length > 0 ? _groups[0].Alpha : float.NaN;
+    public float Alpha => Groups.Count > 0 ? Groups[0].Alpha : float.NaN;
 
     /// <summary>λ of the first group; NaN before the first forward.</summary>
-    public double Lambda => _groups.Length > 0 ? _groups[0].Lambda : double.NaN;
+    public double Lambda => Groups.Count > 0 ? Groups[0].Lambda : double.NaN;
 
     /// <summary>σ of the first group; NaN before the first forward.</summary>
-    public double Sigma => _groups.Length > 0 ? _groups[0].Sigma : double.NaN;
+    public double Sigma => Groups.Count > 0 ? Groups[0].Sigma : double.NaN;
 
-    /// <summary>The losses of the last forward.</summary>
-    public QuantMetrics Metrics { get; private set; }
+    /// <summary>The losses of the last forward (read from the device when asked).</summary>
+    public QuantMetrics Metrics { get { Settle(); return _metrics; } private set => _metrics = value; }
 
     /// <summary>J_o = 1 − cos(w, w_q) of the last forward.</summary>
     public double OrientationLoss => Metrics.OrientationLoss;
@@ -159,8 +161,9 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
 
     /// <summary>
     /// The transform: quantizes <c>p.Data</c> and returns w_q through the straight-through estimator
-    /// (identity gradient to <c>p.Variable</c>). Float32 weights on any device (non-CPU weights are
-    /// copied to the host and back).
+    /// (identity gradient to <c>p.Variable</c>). Float32 weights on any device. Methods with a device form
+    /// (<see cref="DeviceLambdas"/>: VecQ) run as backend operations on the weights' device and read nothing
+    /// back; the others quantize a downloaded copy on the host and upload w_q and the codes.
     /// </summary>
     /// <example><code>using var wq = q.Apply(layer.Weight, training: true);</code></example>
     public Variable Apply(Parameter p, bool training)
@@ -168,34 +171,123 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
         ArgumentNullException.ThrowIfNull(p);
         var data = p.Data;
         CheckTensor(data, p.Name);
-        int[] shape = data.Dims;
-        int d = data.Numel;
-        int groups = GroupCount(shape);
-        if (_codes == null || _codes.IsDisposed || !Shape.Equal(_codes.Dims, shape))
+        var pass = training ? QuantPass.TrainingForward : QuantPass.EvalForward;
+        if (_codes == null || _codes.IsDisposed || !Shape.Equal(_codes.Dims, data.Dims) || _codes.Device != data.Device)
         {
             _codes?.Dispose();
-            _codes = Tensor.Empty(shape, DType.Int32);                 // codes: like w, int32, CPU
+            _codes = Tensor.Empty(data.Dims, DType.Int32, data.Device);   // codes: like w, int32
         }
-        if (_v.Length != d) _v = new float[d];
-        if (_groups.Length != groups) _groups = new QuantGroup[groups];
-        var q = Tensor.Empty(shape, DType.Float32);                    // w_q: like w, CPU
+        Tensor q = HasDeviceForm ? ForwardOnDevice(data, pass) : ForwardOnHost(data, pass);   // w_q: like w
+        ForwardCount++;
+        try { return Functions.StraightThrough(p.Variable, q); }         // like w; dL/dw = dL/dw_q
+        finally { q.Dispose(); }                                          // the straight-through output holds its own reference
+    }
+
+    /// <summary>True when the method overrides <see cref="DeviceLambdas"/> (its forward runs on the weights' device).</summary>
+    protected virtual bool HasDeviceForm => false;
+
+    /// <summary>
+    /// The device form's λ per group for this pass: a [G] float64 tensor on <paramref name="w"/>'s device that
+    /// the quantizer owns (step = λ·σ + 1e-7 on the half-integer grid, α = w·v/(v·v + 1e-7)).
+    /// </summary>
+    /// <param name="w">The weights as [G, M] (one row per group), on their device.</param>
+    /// <param name="pass">The kind of pass.</param>
+    protected virtual Tensor DeviceLambdas(Tensor w, QuantPass pass) =>
+        throw new InvalidOperationException($"{Method.Name()}: this method has no device form");
+
+    /// <summary>Releases the device tensors a method keeps between forwards (called by <see cref="Dispose"/>).</summary>
+    protected virtual void DisposeDeviceState() { }
+
+    // VecQ's steering and driving as backend operations: no host read, every tensor on w's device.
+    private Tensor ForwardOnDevice(Tensor data, QuantPass pass)
+    {
+        int groups = GroupCount(data.Dims), m = data.Numel / groups;
+        using var w = data.Reshape([groups, m]);                                   // [G, M]
+        if (_v == null || _v.IsDisposed || !Shape.Equal(_v.Dims, w.Dims) || _v.Device != w.Device)
+        {
+            _v?.Dispose(); _zeros?.Dispose();
+            _v = Tensor.Empty(w.Dims, DType.Float32, w.Device);                     // [G, M]
+            _zeros = Tensor.Zeros([groups], DType.Float32, w.Device);               // [G]
+        }
+        var (mean, sigma) = QuantOps.GroupMoments(w);                              // [G], [G] float64
+        mean.Dispose();
+        var lambda = DeviceLambdas(w, pass);                                        // [G] float64, owned by the method
+        Tensor? alpha = null, sums = null;
         try
         {
-            ReadOnlySpan<float> w = HostSpan<float>(data) is { } direct ? direct.Span : CopyToHost(data);   // [d] row-major
-            Metrics = Run(w, groups, training ? QuantPass.TrainingForward : QuantPass.EvalForward, HostSpan<int>(_codes)!.Value.Span, _v, HostSpan<float>(q)!.Value.Span, _groups);
-            ForwardCount++;
-            if (data.Storage is not CpuStorage)
-            {
-                var moved = q.To(data.Device);
-                q.Dispose();
-                q = moved;
-            }
-            return Functions.StraightThrough(p.Variable, q);              // like w; dL/dw = dL/dw_q
+            using (var ls = lambda.Mul(sigma))
+            using (var step64 = ls.Add(1e-7))
+            using (var step = step64.Cast(DType.Float32))                           // [G]
+            using (var codes = _codes!.Reshape([groups, m]))
+            using (var dots = QuantOps.GridProject(w, _zeros!, step, GridSpec.HalfInteger(Bits), codes, _v))   // [G, 2]: w·v, v·v
+            using (var wv = dots.Select(1, 0))
+            using (var vv = dots.Select(1, 1))
+            using (var vvEps = vv.Add(1e-7))
+            using (var ratio = wv.Div(vvEps))
+                alpha = ratio.Cast(DType.Float32);                                  // [G]
+            var q = Tensor.Empty(data.Dims, DType.Float32, data.Device);            // like w
+            using (var q2 = q.Reshape([groups, m])) sums = QuantOps.DequantizeSums(w, _v, alpha, _zeros!, q2);   // [G, 6]
+            _last?.Dispose();
+            _last = new DeviceForward(alpha, sigma, lambda.Clone(), sums, m);
+            return q;
         }
-        finally
+        catch
         {
-            q.Dispose();   // the straight-through output holds its own reference
+            alpha?.Dispose(); sums?.Dispose(); sigma.Dispose();
+            throw;
         }
+    }
+
+    // The host form: quantize a downloaded copy, upload w_q and the codes.
+    private Tensor ForwardOnHost(Tensor data, QuantPass pass)
+    {
+        int groups = GroupCount(data.Dims), d = data.Numel;
+        float[] w = data.ToArray<float>();                                          // [d] row-major
+        var codes = new int[d];
+        var v = new float[d];
+        var q = new float[d];
+        if (_groups.Length != groups) _groups = new QuantGroup[groups];
+        _last?.Dispose();
+        _last = null;
+        Metrics = Run(w, groups, pass, codes, v, q, _groups);
+        Backend.For(_codes!.Device).Upload<int>(codes, _codes);
+        return Tensor.FromArray(q, data.Dims, data.Device);
+    }
+
+    // Reads what the last device forward left (α, σ, λ and the loss sums per group): only when asked for.
+    private void Settle()
+    {
+        if (_last is not { } f) return;
+        _last = null;
+        using (f)
+        {
+            float[] alpha = f.Alpha.ToArray<float>();
+            double[] sigma = f.Sigma.ToArray<double>(), lambda = f.Lambda.ToArray<double>(), sums = f.Sums.ToArray<double>();
+            if (_groups.Length != alpha.Length) _groups = new QuantGroup[alpha.Length];
+            double ww = 0, wq = 0, qq = 0, ee = 0;
+            for (int g = 0; g < alpha.Length; g++)
+            {
+                _groups[g] = new QuantGroup(alpha[g], 0f, 0.5f, lambda[g], sigma[g], 0);
+                double a = alpha[g];
+                ww += sums[6 * g];
+                wq += a * sums[6 * g + 1];
+                qq += a * a * sums[6 * g + 2];
+                ee += sums[6 * g + 5];
+            }
+            _metrics = LossMetrics(ww, wq, qq, ee);
+        }
+    }
+
+    private static QuantMetrics LossMetrics(double ww, double wq, double qq, double ee)
+    {
+        double jo = ww == 0 ? 0 : qq <= 0 ? 1 : 1 - wq / Math.Sqrt(ww * qq);
+        return new QuantMetrics(jo, ee, ww);
+    }
+
+    /// <summary>The device tensors of one forward, read by <see cref="Settle"/> when a property is asked for.</summary>
+    private sealed record DeviceForward(Tensor Alpha, Tensor Sigma, Tensor Lambda, Tensor Sums, int GroupSize) : IDisposable
+    {
+        public void Dispose() { Alpha.Dispose(); Sigma.Dispose(); Lambda.Dispose(); Sums.Dispose(); }
     }
 
     /// <summary>Quantizes <paramref name="w"/> as one group (a <see cref="QuantPass.Standalone"/> pass; forward properties untouched).</summary>
@@ -244,8 +336,8 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
     public static void Dequantize(ReadOnlySpan<int> codes, QuantGroup group, Span<float> destination)
     {
         if (destination.Length != codes.Length) throw new ArgumentException($"dequantize: {codes.Length} codes but a destination of {destination.Length}");
-        HostMath.CodesToV(codes, group.CodeOffset, destination);
-        HostMath.Dequantize(destination, group.Alpha, group.Shift, destination);
+        QuantKernels.CodesToV(codes, group.CodeOffset, destination);
+        QuantKernels.Dequantize(destination, group.Alpha, group.Shift, destination);
     }
 
     /// <summary>Dequantizes codes split evenly into <paramref name="groups"/>.Count consecutive groups.</summary>
@@ -294,7 +386,7 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
             var vg = v.Slice(g * m, m);
             var qg = q.Slice(g * m, m);
             var grp = QuantizeGroup(g, wg, cg, vg);
-            var s = HostMath.DequantizeSums(wg, vg, grp.Alpha, grp.Shift, qg);
+            var s = QuantKernels.DequantizeSums(wg, vg, grp.Alpha, grp.Shift, qg);
             double a = grp.Alpha, mu = grp.Shift;
             // w·w_q and |w_q|² in double from the exact v (w_q = α·v + μ)
             ww += s.WW;
@@ -304,8 +396,7 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
             groupsOut[g] = grp;
         }
         EndPass(w, pass);
-        double jo = ww == 0 ? 0 : qq <= 0 ? 1 : 1 - wq / Math.Sqrt(ww * qq);
-        return new QuantMetrics(jo, ee, ww);
+        return LossMetrics(ww, wq, qq, ee);
     }
 
     private void CheckTensor(Tensor t, string? name)
@@ -316,27 +407,13 @@ public abstract class WeightQuantizer : IWeightQuantizer, IParameterTransform, I
             throw new ArgumentException($"{Method.Name()}: parameter {name ?? ""} {t.ShapeText} is empty");
     }
 
-    private ReadOnlySpan<float> CopyToHost(Tensor t)
-    {
-        _hostCopy = t.ToArray<float>();
-        return _hostCopy;
-    }
-
-    /// <summary>The elements of a contiguous CPU tensor as memory over its own storage, or null.</summary>
-    internal static HostMemory<T>? HostSpan<T>(Tensor t) where T : unmanaged =>
-        t.Storage is CpuStorage && t.IsContiguous && DTypes.Of<T>() == t.DType ? new HostMemory<T>(t) : null;
-
-    /// <summary>Releases the codes tensor.</summary>
+    /// <summary>Releases the device tensors (codes, grid values, the last forward's statistics).</summary>
     public void Dispose()
     {
-        _codes?.Dispose();
-        _codes = null;
+        _codes?.Dispose(); _v?.Dispose(); _zeros?.Dispose(); _last?.Dispose();
+        _codes = _v = _zeros = null;
+        _last = null;
+        DisposeDeviceState();
         GC.SuppressFinalize(this);
     }
-}
-
-/// <summary>A span over a contiguous CPU tensor's elements (valid while the tensor is alive).</summary>
-internal readonly struct HostMemory<T>(Tensor t) where T : unmanaged
-{
-    public Span<T> Span => ((CpuStorage)t.Storage).AsSpan<T>().Slice(t.Offset, t.Numel);
 }

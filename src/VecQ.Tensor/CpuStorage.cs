@@ -2,32 +2,42 @@ using System.Runtime.InteropServices;
 
 namespace VecQ.Tensors;
 
-/// <summary>Host storage: 64-byte aligned native memory from <see cref="HostMemoryPool"/>.</summary>
-/// <example><code>var s = CpuStorage.Allocate(DType.Float32, 10); var span = s.AsSpan&lt;float&gt;();</code></example>
+/// <summary>
+/// Host storage: 64-byte aligned native memory from <see cref="HostMemoryPool"/>. Its memory is reached
+/// only by the backends inside VecQ.Tensor (the pointer and span accessors are internal), so code above
+/// the tensor layer works the same on a device whose memory the host cannot address.
+/// </summary>
+/// <example><code>using var t = Tensor.Zeros([10]); bool host = t.Storage is CpuStorage; // true</code></example>
 public sealed unsafe class CpuStorage : Storage
 {
     private nint _ptr;
     private readonly long _bytes;
+    private readonly MemoryCounter _counter;
 
-    private CpuStorage(DType dtype, long length, nint ptr, long bytes) : base(Device.Cpu, dtype, length)
+    private CpuStorage(DType dtype, long length, nint ptr, long bytes, MemoryCounter counter) : base(Device.Cpu, dtype, length)
     {
         _ptr = ptr;
         _bytes = bytes;
+        _counter = counter;
+        counter.OnAllocate(bytes);
     }
 
-    /// <summary>Allocates uninitialised memory for <paramref name="length"/> elements.</summary>
-    public static CpuStorage Allocate(DType dtype, long length)
+    /// <summary>Allocates uninitialised host memory for <paramref name="length"/> elements (counted as the CPU device's).</summary>
+    internal static CpuStorage Allocate(DType dtype, long length) => Allocate(dtype, length, MemoryCounter.Host);
+
+    /// <summary>Allocates uninitialised host memory counted by <paramref name="counter"/> (a simulated device's private buffers).</summary>
+    internal static CpuStorage Allocate(DType dtype, long length, MemoryCounter counter)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "storage length must be >= 0");
         long bytes = Math.Max(length * dtype.Size(), 64);
-        return new CpuStorage(dtype, length, HostMemoryPool.Rent(bytes), bytes);
+        return new CpuStorage(dtype, length, HostMemoryPool.Rent(bytes), bytes, counter);
     }
 
-    /// <summary>Raw pointer to element 0.</summary>
-    public void* Pointer { get { EnsureAlive(); return (void*)_ptr; } }
+    /// <summary>Raw pointer to element 0 (backends only).</summary>
+    internal void* Pointer { get { EnsureAlive(); return (void*)_ptr; } }
 
-    /// <summary>The elements as a span of <typeparamref name="T"/> (must match the dtype).</summary>
-    public Span<T> AsSpan<T>() where T : unmanaged
+    /// <summary>The elements as a span of <typeparamref name="T"/> (must match the dtype; backends only).</summary>
+    internal Span<T> AsSpan<T>() where T : unmanaged
     {
         if (DTypes.Of<T>() != DType) throw new InvalidOperationException($"storage of {DType.Name()} viewed as {typeof(T).Name}");
         if (Length > int.MaxValue) throw new InvalidOperationException($"storage of {Length} elements is too large for a span");
@@ -40,9 +50,10 @@ public sealed unsafe class CpuStorage : Storage
         nint p = Interlocked.Exchange(ref _ptr, 0);
         if (p == 0) return;
         HostMemoryPool.Return(p, _bytes);
+        _counter.OnFree(_bytes);
     }
 
-    /// <summary>Safety net for storages whose tensors were never disposed.</summary>
+    /// <summary>Safety net for storages whose tensors were never disposed: the block goes back to the pool (thread-safe).</summary>
     ~CpuStorage() { Free(); }
 }
 

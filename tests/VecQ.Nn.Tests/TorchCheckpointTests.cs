@@ -17,10 +17,10 @@ public class TorchCheckpointTests
 {
     private const string Python = "/usr/bin/python3";
 
-    [Fact]
+    [TorchFact]
     public void PyTorchLoadsOurCheckpointAndAgrees()
     {
-        if (!TorchAvailable(out string why)) return;
+        if (!TorchAvailable(out string why)) Assert.Fail($"PyTorch checkpoint test: install Debian's PyTorch with `apt-get install python3-torch` (or set VECQ_SKIP_TORCH=1 to skip): {why}");
 
         var model = new LeNet5(rng: new Rng(2024));   // the full-size model
         // Move the running statistics away from their defaults with a few training-mode batches.
@@ -56,7 +56,17 @@ public class TorchCheckpointTests
 
     private static string Script() => Path.Combine(RepoRoot(), "tools", "fixtures", "make_lenet5_fixture.py");
 
-    // True when python3 and torch are there; false (test passes vacuously) only with VECQ_SKIP_TORCH=1; otherwise fails.
+    /// <summary>A fact reported as Skipped (never Passed) when VECQ_SKIP_TORCH=1 and PyTorch cannot be imported.</summary>
+    private sealed class TorchFactAttribute : FactAttribute
+    {
+        public TorchFactAttribute()
+        {
+            if (Environment.GetEnvironmentVariable("VECQ_SKIP_TORCH") == "1" && !TorchAvailable(out string why))
+                Skip = $"VECQ_SKIP_TORCH=1 and PyTorch is not available: {why}";
+        }
+    }
+
+    // True when python3 and torch are there.
     private static bool TorchAvailable(out string why)
     {
         why = "";
@@ -66,10 +76,7 @@ public class TorchCheckpointTests
             var (code, _, stderr) = Run(Python, "-c", "import torch");
             if (code != 0) why = $"python3 cannot import torch ({stderr.Trim().Split('\n').Last()})";
         }
-        if (why.Length == 0) return true;
-        if (Environment.GetEnvironmentVariable("VECQ_SKIP_TORCH") == "1") return false;
-        Assert.Fail($"PyTorch checkpoint test: install Debian's PyTorch with `apt-get install python3-torch` (or set VECQ_SKIP_TORCH=1 to skip): {why}");
-        return false;
+        return why.Length == 0;
     }
 
     private static (int Code, string Stdout, string Stderr) Run(string exe, params string[] args)

@@ -34,8 +34,8 @@ public sealed class QuantizerTests
     [Fact]
     public void LongTensors_SameResultForAnyThreadCount()
     {
-        // 5 chunks of HostMath.Chunk plus a tail: the sums run in parallel, in a fixed chunk order
-        var w = TestData.Gaussian(5 * HostMath.Chunk + 1234, 77, 0.05);
+        // 5 chunks of QuantKernels.Chunk plus a tail: the sums run in parallel, in a fixed chunk order
+        var w = TestData.Gaussian(5 * QuantKernels.Chunk + 1234, 77, 0.05);
         QuantResult Run(int threads)
         {
             int before = Parallelism.Threads;

@@ -56,6 +56,14 @@ public static class TestUtil
             Assert.Fail($"{what}: expected shape {Shape.Format(expected)}, got {t.ShapeText}");
     }
 
+    /// <summary>Σ x² through <paramref name="backend"/>'s kernel, read back.</summary>
+    public static double SumOfSquares(this IBackend backend, Tensor x)
+    {
+        using var r = Tensor.Empty([], DType.Float64, x.Device);
+        backend.SumOfSquares(x, r);
+        return r.Item();
+    }
+
     /// <summary>A float32 tensor from values and a shape (1-D when no shape is given).</summary>
     public static Tensor T(float[] data, params int[] shape) => Tensor.FromArray(data, shape.Length == 0 ? [data.Length] : shape);
 

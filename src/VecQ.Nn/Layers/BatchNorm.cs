@@ -32,7 +32,8 @@ public abstract class BatchNorm : Module
     /// <param name="momentum">m of the running average, or null for a cumulative average.</param>
     /// <param name="affine">Learnable γ and β.</param>
     /// <param name="trackRunningStats">Keep running statistics (used in evaluation).</param>
-    private protected BatchNorm(int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
+    /// <param name="device">Where the parameters and buffers live (default the CPU).</param>
+    private protected BatchNorm(int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats, Device? device)
     {
         if (numFeatures <= 0) throw new ArgumentException($"{GetType().Name}: num_features {numFeatures} must be positive");
         if (!(eps > 0)) throw new ArgumentException($"{GetType().Name}: eps {eps} must be > 0");
@@ -53,6 +54,7 @@ public abstract class BatchNorm : Module
             RunningVar = RegisterBuffer("running_var", Tensor.Ones([numFeatures]));                       // [C]
             NumBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.Zeros([], DType.Int32));     // [] int32
         }
+        if (device is { } d) To(d);
     }
 
     /// <summary>Channels C.</summary>
@@ -84,6 +86,11 @@ public abstract class BatchNorm : Module
 
     /// <summary>Number of training batches seen: int32 scalar [], or null.</summary>
     public Buffer? NumBatchesTracked { get; }
+
+    private long? _batches;   // host mirror of num_batches_tracked
+
+    /// <inheritdoc/>
+    protected override void OnStateLoaded() => _batches = null;
 
     /// <summary>Checks the input rank (BatchNorm1d: 2 or 3; BatchNorm2d: 4).</summary>
     private protected abstract void CheckInput(Variable x);
@@ -130,8 +137,10 @@ public abstract class BatchNorm : Module
     private void UpdateRunningStats(Tensor mean, Tensor biasedVar, int count)
     {
         var nbt = NumBatchesTracked!.Value;
-        // int32 tensors have no arithmetic in the tensor layer; the count goes through the host (one scalar).
-        double batches = nbt.Item() + 1;
+        // the count lives on the host too (read from the buffer once after construction or a load), so a
+        // training forward writes it without reading anything back
+        long batches = (_batches ??= (long)nbt.Item()) + 1;
+        _batches = batches;
         nbt.Fill(batches);
         double m = Momentum ?? 1.0 / batches;
         Tensor rm = RunningMean!.Value, rv = RunningVar!.Value;
@@ -176,9 +185,10 @@ public sealed class BatchNorm1d : BatchNorm
     /// <param name="momentum">m of the running average (PyTorch convention), or null for a cumulative average.</param>
     /// <param name="affine">Learnable γ and β.</param>
     /// <param name="trackRunningStats">Keep running statistics (used in evaluation).</param>
+    /// <param name="device">Where the parameters and buffers live (default the CPU).</param>
     /// <example><code>var bn = new BatchNorm1d(64, momentum: 0.01);</code></example>
-    public BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
-        : base(numFeatures, eps, momentum, affine, trackRunningStats) { }
+    public BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, Device? device = null)
+        : base(numFeatures, eps, momentum, affine, trackRunningStats, device) { }
 
     private protected override void CheckInput(Variable x)
     {
@@ -197,9 +207,10 @@ public sealed class BatchNorm2d : BatchNorm
     /// <param name="momentum">m of the running average (PyTorch convention), or null for a cumulative average.</param>
     /// <param name="affine">Learnable γ and β.</param>
     /// <param name="trackRunningStats">Keep running statistics (used in evaluation).</param>
+    /// <param name="device">Where the parameters and buffers live (default the CPU).</param>
     /// <example><code>var bn = new BatchNorm2d(64, eps: 1e-3);</code></example>
-    public BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
-        : base(numFeatures, eps, momentum, affine, trackRunningStats) { }
+    public BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, Device? device = null)
+        : base(numFeatures, eps, momentum, affine, trackRunningStats, device) { }
 
     private protected override void CheckInput(Variable x)
     {

@@ -129,9 +129,10 @@ public sealed class Conv2d : Module
     /// <param name="groups">Groups; C and O must both be divisible by it.</param>
     /// <param name="bias">Whether to add a learnable bias.</param>
     /// <param name="rng">Initialisation generator (default <see cref="Init.DefaultRng"/>).</param>
+    /// <param name="device">Where the parameters live (default the CPU; initialised there, then moved).</param>
     /// <example><code>var dw = new Conv2d(32, 32, 3, padding: 1, groups: 32, bias: false); // depthwise</code></example>
     public Conv2d(int inChannels, int outChannels, Size2 kernel, Size2? stride = null, ConvPadding? padding = null,
-        Size2? dilation = null, int groups = 1, bool bias = true, Rng? rng = null)
+        Size2? dilation = null, int groups = 1, bool bias = true, Rng? rng = null, Device? device = null)
     {
         if (inChannels <= 0 || outChannels <= 0) throw new ArgumentException($"Conv2d: channels must be positive (in {inChannels}, out {outChannels})");
         if (groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
@@ -152,6 +153,7 @@ public sealed class Conv2d : Module
         Weight = RegisterParameter("weight", Tensor.Empty([outChannels, inChannels / groups, kernel.H, kernel.W]));   // [O, C/groups, KH, KW]
         if (bias) Bias = RegisterParameter("bias", Tensor.Empty([outChannels]));                                       // [O]
         Init.DefaultLinearOrConv(Weight.Data, Bias?.Data, rng);
+        if (device is { } d) To(d);
     }
 
     /// <summary>Input channels.</summary>

@@ -20,8 +20,9 @@ public sealed class Linear : Module
     /// <param name="outFeatures">Output features.</param>
     /// <param name="bias">Whether to add a learnable bias.</param>
     /// <param name="rng">Initialisation generator (default <see cref="Init.DefaultRng"/>).</param>
-    /// <example><code>var head = new Linear(512, 10, bias: true);</code></example>
-    public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null)
+    /// <param name="device">Where the parameters live (default the CPU; initialised there, then moved).</param>
+    /// <example><code>var head = new Linear(512, 10, bias: true, device: Device.Sim());</code></example>
+    public Linear(int inFeatures, int outFeatures, bool bias = true, Rng? rng = null, Device? device = null)
     {
         if (inFeatures <= 0 || outFeatures <= 0)
             throw new ArgumentException($"Linear: features must be positive (in {inFeatures}, out {outFeatures})");
@@ -31,6 +32,7 @@ public sealed class Linear : Module
         Weight = RegisterParameter("weight", Tensor.Empty([outFeatures, inFeatures]));   // [out, in]
         if (bias) Bias = RegisterParameter("bias", Tensor.Empty([outFeatures]));        // [out]
         Init.DefaultLinearOrConv(Weight.Data, Bias?.Data, rng);
+        if (device is { } d) To(d);
     }
 
     /// <summary>Input features.</summary>

@@ -49,8 +49,10 @@ public sealed class LeNet5 : Module
     /// <param name="numClasses">Outputs of fc2 (default 10).</param>
     /// <param name="activations">Optional factory for the activation slots "act1", "act2", "act3" (null result: empty slot).</param>
     /// <param name="rng">Initialisation generator (default <see cref="Init.DefaultRng"/>).</param>
-    /// <example><code>var model = new LeNet5(rng: new Rng(42));</code></example>
-    public LeNet5(int c1 = 32, int c2 = 64, int hidden = 512, int numClasses = 10, Func<string, Module?>? activations = null, Rng? rng = null)
+    /// <param name="device">Where the model lives (default the CPU; initialised there, then moved, so every device starts from the same weights).</param>
+    /// <example><code>var model = new LeNet5(rng: new Rng(42), device: Device.Sim());</code></example>
+    public LeNet5(int c1 = 32, int c2 = 64, int hidden = 512, int numClasses = 10, Func<string, Module?>? activations = null, Rng? rng = null,
+        Device? device = null)
     {
         rng ??= Init.DefaultRng;
         C1 = c1;
@@ -68,6 +70,7 @@ public sealed class LeNet5 : Module
         _act3 = Slot("act3", activations);
         _bn3 = Register("bn3", new BatchNorm1d(hidden));
         _fc2 = Register("fc2", new Linear(hidden, numClasses, rng: rng));
+        if (device is { } d) To(d);
     }
 
     /// <summary>conv1 output channels.</summary>

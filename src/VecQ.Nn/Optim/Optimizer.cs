@@ -110,8 +110,28 @@ public abstract class Optimizer : IDisposable
                 throw new InvalidOperationException(
                     $"{Kind}.step: parameter '{s.Name}' is {data.DType.Name()} {data.ShapeText} on {data.Device} but its gradient is {grad.DType.Name()} {grad.ShapeText} on {grad.Device}");
             s.Step++;
+            FollowParameter(s, data.Device);
             Update(s, data, grad);
         }
+    }
+
+    // State tensors live with their parameter: after Module.To they move at the next step.
+    private static void FollowParameter(ParamState s, Device device)
+    {
+        for (int k = 0; k < s.Buffers.Length; k++)
+            if (s.Buffers[k] is { } b && b.Device != device)
+            {
+                s.Buffers[k] = b.To(device);
+                b.Dispose();
+            }
+    }
+
+    /// <summary>Moves the state tensors to <paramref name="device"/> now (they also follow their parameters by themselves).</summary>
+    /// <example><code>model.To(Device.Sim()); opt.To(Device.Sim());</code></example>
+    public Optimizer To(Device device)
+    {
+        foreach (var s in _states) FollowParameter(s, device);
+        return this;
     }
 
     /// <summary>Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).</summary>

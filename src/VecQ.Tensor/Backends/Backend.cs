@@ -27,14 +27,31 @@ public static class Backend
     public static IBackend For(Device device)
     {
         if (device.Kind == DeviceKind.Cpu) return CpuOverride.Value ?? Cpu;
+        if (device.Kind == DeviceKind.Sim) return SimBackend.For(device.Index);
         lock (Registered)
         {
             if (Registered.TryGetValue(device.Kind, out var make)) return make(device);
         }
-        throw new InvalidOperationException($"no {device.Kind} backend is loaded for device {device}: reference the VecQ.Cuda assembly and call CudaBackend.Register() (no CUDA device: the CUDA backend is not available)");
+        throw new InvalidOperationException($"device {device}: no {device.Kind} backend is available (VecQ.NET has no CUDA backend yet; use 'cpu' or 'sim')");
     }
 
-    /// <summary>The backend for an op over <paramref name="t"/> (dtype-aware: float64 → reference).</summary>
+    /// <summary>Live bytes, peak and allocation counts of <paramref name="device"/>.</summary>
+    /// <example><code>long live = Backend.MemoryStats(Device.Sim()).LiveBytes;</code></example>
+    public static MemoryStats MemoryStats(Device device) => For(device).MemoryStats;
+
+    /// <summary>Starts a new peak measurement on <paramref name="device"/>.</summary>
+    /// <example><code>Backend.ResetPeakMemory(Device.Cpu);</code></example>
+    public static void ResetPeakMemory(Device device) => For(device).ResetPeakMemory();
+
+    /// <summary>Host↔device traffic of <paramref name="device"/> so far (zero for the CPU).</summary>
+    /// <example><code>var t = Backend.Transfers(Device.Sim()); Console.WriteLine($"{t.Calls} transfers, {t.Bytes} bytes");</code></example>
+    public static TransferStats Transfers(Device device) => For(device).Transfers;
+
+    /// <summary>Waits for every operation issued on <paramref name="device"/> (no-op on the CPU).</summary>
+    /// <example><code>Backend.Synchronize(Device.Sim());</code></example>
+    public static void Synchronize(Device device) => For(device).Synchronize();
+
+    /// <summary>The backend for an op over <paramref name="t"/> (dtype-aware: float64 on the CPU → reference).</summary>
     public static IBackend For(Tensor t) =>
         t.Device.Kind == DeviceKind.Cpu && t.DType == DType.Float64 ? Reference : For(t.Device);
 

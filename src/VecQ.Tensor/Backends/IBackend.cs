@@ -16,6 +16,20 @@ public interface IBackend
     /// <summary>Allocates uninitialised storage for <paramref name="length"/> elements.</summary>
     Storage Allocate(DType dtype, long length);
 
+    // ---- the device: memory, traffic, ordering ------------------------------------------
+    /// <summary>Live bytes, peak and allocation counts of this backend's device.</summary>
+    MemoryStats MemoryStats { get; }
+    /// <summary>Starts a new peak measurement at the current live bytes.</summary>
+    void ResetPeakMemory();
+    /// <summary>Host↔device traffic so far (zero for the host itself).</summary>
+    TransferStats Transfers => default;
+    /// <summary>
+    /// Waits until every operation issued so far has finished. Operations run in call order; a result
+    /// reaches the host only through <see cref="Download{T}"/>, which synchronises by itself. An accelerator
+    /// may report an error (say a bad index) only at the next synchronisation, not at the call that caused it.
+    /// </summary>
+    void Synchronize() { }
+
     // ---- data movement ----------------------------------------------------------------
     /// <summary>Sets every element of <paramref name="dst"/> (any strides) to <paramref name="value"/>.</summary>
     void Fill(Tensor dst, double value);
@@ -87,23 +101,6 @@ public interface IBackend
     /// A null gamma counts as 1; a null dgamma or dbeta is not computed.
     /// </summary>
     void BatchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor dx, Tensor? dgamma, Tensor? dbeta);
-    /// <summary>
-    /// The conv-block tail ReLU → batch norm → max pool in one pass (VECQ.md §4's order):
-    /// y, indices: [N, C, OH, OW] = MaxPool2d((max(x, 0) − mean[c])·invStd[c]·gamma[c] + beta[c]) with
-    /// x: [N, C, H, W]; indices as <see cref="MaxPool2d"/> gives them (h·W + w of the argmax in its plane);
-    /// picked: [N, C, OH, OW] = max(x, 0) at each argmax (what the backward's channel sums need).
-    /// </summary>
-    void ReluBatchNormMaxPool2d(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Pool2dGeometry g, Tensor y, Tensor indices,
-        Tensor picked);
-    /// <summary>
-    /// Training-mode gradient of <see cref="ReluBatchNormMaxPool2d"/> (batch statistics): dy, indices, picked:
-    /// [N, C, OH, OW] (indices and picked as the forward wrote them); x, dx: [N, C, H, W]. With u = max(x, 0),
-    /// x̂ = (u − mean)·invStd, d the max-pool gradient of dy (dy at the saved indices) and M = N·H·W:
-    /// dbeta = Σ d, dgamma = Σ d·x̂, dx = [x &gt; 0]·gamma·invStd/M · (M·d − Σ d − x̂·Σ d·x̂). A null dgamma or
-    /// dbeta is not computed.
-    /// </summary>
-    void ReluBatchNormMaxPool2dBackward(Tensor dy, Tensor indices, Tensor picked, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
-        Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta);
     /// <summary>Softmax (or log-softmax) of x: [R, C] along the last axis into y: [R, C].</summary>
     void Softmax(Tensor x, Tensor y, bool log);
     /// <summary>
@@ -141,10 +138,31 @@ public interface IBackend
     /// </summary>
     void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args);
     /// <summary>
-    /// Σ x² over a contiguous float32 or float64 tensor, each square and the sum in double (the one
-    /// result the host reads back). The summation order is fixed by the backend, never by the thread count.
+    /// result (a float64 0-d tensor on x's device) ← Σ x² over a contiguous float32 or float64 tensor, each
+    /// square and the sum in double. Nothing is read back: the host reads result only when it asks for it.
+    /// The summation order is fixed by the backend, never by the thread count.
     /// </summary>
-    double SumOfSquares(Tensor x);
+    void SumOfSquares(Tensor x, Tensor result);
+
+    // ---- weight quantization (rows are groups: x, w, codes, v, q: [G, M] contiguous) -------
+    /// <summary>
+    /// mean, std: [G] float64 ← the mean and population standard deviation (ddof 0) of each row of the
+    /// float32 x: [G, M], accumulated in double.
+    /// </summary>
+    void GroupMoments(Tensor x, Tensor mean, Tensor std);
+    /// <summary>
+    /// The grid projection of each row g of the float32 w: [G, M]: with
+    /// x = (w − center[g])/step[g] − PreSubtract (no subtraction where center[g] is 0),
+    /// r = clamp(round_half_even(x), Lo, Hi), codes (int32) = (int)r + CodeShift, v (float32) = r + VOffset,
+    /// every step a float32 operation; dots: [G, 2] float64 ← (w·v, v·v) per row. center, step: [G] float32.
+    /// </summary>
+    void GridProject(Tensor w, Tensor center, Tensor step, GridSpec spec, Tensor codes, Tensor v, Tensor dots);
+    /// <summary>
+    /// q = v·alpha[g], then + shift[g] where shift[g] ≠ 0 (float32, in this order: the dequantization), and
+    /// sums: [G, 6] float64 ← (w·w, w·v, v·v, Σv, Σw, Σ(w − q)²) per row, the sums behind the quantization
+    /// losses. w, v, q: [G, M] float32; alpha, shift: [G] float32.
+    /// </summary>
+    void DequantizeSums(Tensor w, Tensor v, Tensor alpha, Tensor shift, Tensor q, Tensor sums);
 
     // ---- random -----------------------------------------------------------------------
     /// <summary>
@@ -153,6 +171,23 @@ public interface IBackend
     /// the same numbers (see <see cref="Rng"/>).
     /// </summary>
     void RandomFill(Tensor dst, RandomKind kind, ulong seed, ulong counter, double a, double b);
+}
+
+/// <summary>
+/// The constants of a <see cref="IBackend.GridProject"/> grid: VecQ's k-bit half-integer grid is
+/// (PreSubtract ½, Lo −2^(k−1), Hi 2^(k−1) − 1, CodeShift 0, VOffset ½).
+/// </summary>
+/// <param name="PreSubtract">Subtracted after the division by the step.</param>
+/// <param name="Lo">Smallest rounded value.</param>
+/// <param name="Hi">Largest rounded value.</param>
+/// <param name="CodeShift">Added to the rounded value to make the integer code.</param>
+/// <param name="VOffset">Added to the rounded value to make the grid value v.</param>
+/// <example><code>var grid = GridSpec.HalfInteger(bits: 2); // codes −2..1, v ∈ {±½, ±3/2}</code></example>
+public readonly record struct GridSpec(float PreSubtract, float Lo, float Hi, int CodeShift, float VOffset)
+{
+    /// <summary>VecQ's symmetric k-bit grid of half-integers, codes v − ½ in [−2^(k−1), 2^(k−1) − 1].</summary>
+    /// <example><code>var g = GridSpec.HalfInteger(4);</code></example>
+    public static GridSpec HalfInteger(int bits) => new(0.5f, -(1 << (bits - 1)), (1 << (bits - 1)) - 1, 0, 0.5f);
 }
 
 /// <summary>Reductions of <see cref="IBackend.Reduce"/>.</summary>

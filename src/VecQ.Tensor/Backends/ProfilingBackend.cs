@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -54,6 +54,18 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
 
     /// <inheritdoc/>
     public string Name => $"profiling({_inner.Name})";
+
+    /// <inheritdoc/>
+    public MemoryStats MemoryStats => _inner.MemoryStats;
+
+    /// <inheritdoc/>
+    public void ResetPeakMemory() => _inner.ResetPeakMemory();
+
+    /// <inheritdoc/>
+    public TransferStats Transfers => _inner.Transfers;
+
+    /// <inheritdoc/>
+    public void Synchronize() => _inner.Synchronize();
 
     /// <inheritdoc/>
     public Storage Allocate(DType dtype, long length)
@@ -193,7 +205,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Tensor picked)
     {
         using var _ = Timed("ReluBatchNormMaxPool2d");
-        _inner.ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, g, y, indices, picked);
+        if (_inner is IFusedConvTail fused) fused.ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, g, y, indices, picked);
+        else ConvOps.UnfusedTail(_inner, x, mean, invStd, gamma, beta, g, y, indices, picked);
     }
 
     /// <inheritdoc/>
@@ -201,7 +214,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta)
     {
         using var _ = Timed("ReluBatchNormMaxPool2dBackward");
-        _inner.ReluBatchNormMaxPool2dBackward(dy, indices, picked, x, mean, invStd, gamma, g, dx, dgamma, dbeta);
+        if (_inner is IFusedConvTail fused) fused.ReluBatchNormMaxPool2dBackward(dy, indices, picked, x, mean, invStd, gamma, g, dx, dgamma, dbeta);
+        else ConvOps.UnfusedTailBackward(_inner, dy, indices, x, mean, invStd, gamma, g, dx, dgamma, dbeta);
     }
 
     /// <inheritdoc/>
@@ -282,10 +296,10 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
-    public double SumOfSquares(Tensor x)
+    public void SumOfSquares(Tensor x, Tensor result)
     {
         using var _ = Timed("SumOfSquares");
-        return _inner.SumOfSquares(x);
+        _inner.SumOfSquares(x, result);
     }
 
     /// <inheritdoc/>
@@ -293,5 +307,26 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     {
         using var _ = Timed("RandomFill");
         _inner.RandomFill(dst, kind, seed, counter, a, b);
+    }
+
+    /// <inheritdoc/>
+    public void GroupMoments(Tensor x, Tensor mean, Tensor std)
+    {
+        using var _ = Timed("GroupMoments");
+        _inner.GroupMoments(x, mean, std);
+    }
+
+    /// <inheritdoc/>
+    public void GridProject(Tensor w, Tensor center, Tensor step, GridSpec spec, Tensor codes, Tensor v, Tensor dots)
+    {
+        using var _ = Timed("GridProject");
+        _inner.GridProject(w, center, step, spec, codes, v, dots);
+    }
+
+    /// <inheritdoc/>
+    public void DequantizeSums(Tensor w, Tensor v, Tensor alpha, Tensor shift, Tensor q, Tensor sums)
+    {
+        using var _ = Timed("DequantizeSums");
+        _inner.DequantizeSums(w, v, alpha, shift, q, sums);
     }
 }

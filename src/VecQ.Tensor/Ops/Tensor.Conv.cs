@@ -112,9 +112,60 @@ public static class ConvOps
         var y = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
         var idx = Tensor.Empty([g.N, g.C, g.OH, g.OW], DType.Int32, x.Device);
         var picked = Tensor.Empty([g.N, g.C, g.OH, g.OW], x.DType, x.Device);
-        try { Backend.For(x).ReluBatchNormMaxPool2d(xc, mc, ic, gc, bc, g, y, idx, picked); }
+        try
+        {
+            var backend = Backend.For(x);
+            if (backend is IFusedConvTail fused) fused.ReluBatchNormMaxPool2d(xc, mc, ic, gc, bc, g, y, idx, picked);
+            else UnfusedTail(backend, xc, mc, ic, gc, bc, g, y, idx, picked);
+        }
         catch { y.Dispose(); idx.Dispose(); picked.Dispose(); throw; }
         return (y, idx, picked);
+    }
+
+    /// <summary>
+    /// The generic form of <see cref="IFusedConvTail.ReluBatchNormMaxPool2d"/> from <paramref name="b"/>'s
+    /// primitives (ReLU, batch norm, max pool, gather): what a backend without the fused kernel runs.
+    /// Operands as the capability documents them, contiguous.
+    /// </summary>
+    /// <example><code>ConvOps.UnfusedTail(Backend.For(x), x, mean, invStd, gamma, beta, g, y, idx, picked);</code></example>
+    public static void UnfusedTail(IBackend b, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Pool2dGeometry g,
+        Tensor y, Tensor indices, Tensor picked)
+    {
+        int s = g.H * g.W;
+        using var u = Tensor.Empty(x.Dims, x.DType, x.Device);                       // u = max(x, 0): [N, C, H, W]
+        b.Unary(new Relu(), x, u);
+        using var n = Tensor.Empty(x.Dims, x.DType, x.Device);                       // batch-normed u
+        using (var u3 = u.Reshape([g.N, g.C, s])) using (var n3 = n.Reshape([g.N, g.C, s]))
+            b.BatchNormForward(u3, mean, invStd, gamma, beta, n3);
+        b.MaxPool2d(n, g, y, indices);
+        using var uPlanes = u.Reshape([g.N * g.C, s]);                                // [N·C, H·W]
+        using var iPlanes = indices.Reshape([g.N * g.C, g.OH * g.OW]);                // [N·C, OH·OW]
+        using var pPlanes = picked.Reshape([g.N * g.C, g.OH * g.OW]);
+        b.Gather(uPlanes, 1, iPlanes, pPlanes);
+    }
+
+    /// <summary>
+    /// The generic form of <see cref="IFusedConvTail.ReluBatchNormMaxPool2dBackward"/> from <paramref name="b"/>'s
+    /// primitives: max-pool gradient, batch-norm gradient on u = max(x, 0), then the ReLU mask.
+    /// </summary>
+    /// <example><code>ConvOps.UnfusedTailBackward(Backend.For(x), dy, idx, x, mean, invStd, gamma, g, dx, dgamma, dbeta);</code></example>
+    public static void UnfusedTailBackward(IBackend b, Tensor dy, Tensor indices, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
+        Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta)
+    {
+        int s = g.H * g.W;
+        using var d = Tensor.Empty(x.Dims, x.DType, x.Device);                       // max-pool gradient: [N, C, H, W]
+        b.MaxPool2dBackward(dy, indices, g, d);
+        using var u = Tensor.Empty(x.Dims, x.DType, x.Device);
+        b.Unary(new Relu(), x, u);
+        using var du = Tensor.Empty(x.Dims, x.DType, x.Device);                      // gradient at u
+        using (var d3 = d.Reshape([g.N, g.C, s])) using (var u3 = u.Reshape([g.N, g.C, s])) using (var du3 = du.Reshape([g.N, g.C, s]))
+            b.BatchNormBackward(d3, u3, mean, invStd, gamma, du3, dgamma, dbeta);
+        using var zero = Tensor.Empty([], x.DType, x.Device);
+        b.Fill(zero, 0);
+        using var zeros = zero.Expand(x.Dims);
+        using var mask = Tensor.Empty(x.Dims, x.DType, x.Device);                    // [x > 0]
+        b.Binary(new Compare(CompareKind.Gt), x, zeros, mask);
+        b.Where(mask, du, zeros, dx);                                                 // [x > 0]·du
     }
 
     /// <summary>
@@ -150,7 +201,12 @@ public static class ConvOps
         var dx = Tensor.Empty(x.Dims, x.DType, x.Device);
         var dgamma = gammaGrad ? Tensor.Empty([c], x.DType, x.Device) : null;
         var dbeta = betaGrad ? Tensor.Empty([c], x.DType, x.Device) : null;
-        try { Backend.For(x).ReluBatchNormMaxPool2dBackward(dyc, ic, pc, xc, mc, sc, gc, g, dx, dgamma, dbeta); }
+        try
+        {
+            var backend = Backend.For(x);
+            if (backend is IFusedConvTail fused) fused.ReluBatchNormMaxPool2dBackward(dyc, ic, pc, xc, mc, sc, gc, g, dx, dgamma, dbeta);
+            else UnfusedTailBackward(backend, dyc, ic, xc, mc, sc, gc, g, dx, dgamma, dbeta);
+        }
         catch { dx.Dispose(); dgamma?.Dispose(); dbeta?.Dispose(); throw; }
         return (dx, dgamma, dbeta);
     }

@@ -66,8 +66,25 @@ public static class OptimOps
     /// </code></example>
     public static double SumOfSquares(Tensor x)
     {
-        CheckSumOfSquares(x);
-        return Backend.For(x.Device).SumOfSquares(x);
+        using var result = SumOfSquaresTensor(x);
+        return result.Item();
+    }
+
+    /// <summary>
+    /// Σ x² as a float64 0-d tensor on x's device (nothing is read back: on an accelerator the host waits
+    /// only when it reads the result).
+    /// </summary>
+    /// <exception cref="ArgumentException">x is not a contiguous float tensor; the message names sum_of_squares.</exception>
+    /// <example><code>
+    /// using var ss = OptimOps.SumOfSquaresTensor(g);   // g: [64, 10] on any device → [] float64 there
+    /// </code></example>
+    public static Tensor SumOfSquaresTensor(Tensor x)
+    {
+        CheckTarget("sum_of_squares", "input", x);
+        var result = Tensor.Empty([], DType.Float64, x.Device);
+        try { Backend.For(x.Device).SumOfSquares(x, result); }
+        catch { result.Dispose(); throw; }
+        return result;
     }
 
     // ---- the operand rules, shared with the backends (which check again before touching memory) ----
@@ -97,7 +114,14 @@ public static class OptimOps
         if (args.Step < 1) throw new ArgumentException($"{op}: step {args.Step} must be >= 1 (the first update is step 1)");
     }
 
-    internal static void CheckSumOfSquares(Tensor x) => CheckTarget("sum_of_squares", "input", x);
+    internal static void CheckSumOfSquares(Tensor x, Tensor result)
+    {
+        CheckTarget("sum_of_squares", "input", x);
+        result.EnsureAlive("sum_of_squares");
+        Tensor.SameDevice("sum_of_squares", x, result);
+        if (result.DType != DType.Float64 || result.Numel != 1)
+            throw new ArgumentException($"sum_of_squares: result {result.ShapeText} is {result.DType.Name()}; expected one float64 element");
+    }
 
     // t is alive, float32 or float64, and contiguous.
     private static void CheckTarget(string op, string name, Tensor t)

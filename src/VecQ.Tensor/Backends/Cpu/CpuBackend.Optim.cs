@@ -40,12 +40,12 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public double SumOfSquares(Tensor x)
+    public void SumOfSquares(Tensor x, Tensor result)
     {
-        OptimOps.CheckSumOfSquares(x);
+        OptimOps.CheckSumOfSquares(x, result);
         int n = x.Numel;
-        if (n <= 2 * OptimChunk) return SumOfSquares(x, 0, n);
-        return SumOfSquaresParallel(x, n); // a separate method: the closure is allocated only for large tensors
+        // the parallel form is a separate method: its closure is allocated only for large tensors
+        *Ptr<double>(result) = n <= 2 * OptimChunk ? SumOfSquares(x, 0, n) : SumOfSquaresParallel(x, n);
     }
 
     private static double SumOfSquaresParallel(Tensor x, int n)

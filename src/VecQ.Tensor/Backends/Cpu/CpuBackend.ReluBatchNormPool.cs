@@ -24,7 +24,7 @@ public sealed unsafe partial class CpuBackend
     public void ReluBatchNormMaxPool2d(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Pool2dGeometry g, Tensor y, Tensor indices,
         Tensor picked)
     {
-        if (NotF32(x)) { Reference.ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, g, y, indices, picked); return; } // float64: the reference backend
+        if (NotF32(x)) { ((IFusedConvTail)Reference).ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, g, y, indices, picked); return; } // float64: the reference backend
         // x: [N, C, H, W] → y, indices (int32, h·W + w in the plane), picked: [N, C, OH, OW]; mean, invStd, gamma, beta: [C]
         int planes = g.N * g.C, hw = g.H * g.W;
         long p = (long)g.OH * g.OW;
@@ -78,7 +78,7 @@ public sealed unsafe partial class CpuBackend
     public void ReluBatchNormMaxPool2dBackward(Tensor dy, Tensor indices, Tensor picked, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
         Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta)
     {
-        if (NotF32(x)) { Reference.ReluBatchNormMaxPool2dBackward(dy, indices, picked, x, mean, invStd, gamma, g, dx, dgamma, dbeta); return; } // float64
+        if (NotF32(x)) { ((IFusedConvTail)Reference).ReluBatchNormMaxPool2dBackward(dy, indices, picked, x, mean, invStd, gamma, g, dx, dgamma, dbeta); return; } // float64
         // dy, indices, picked: [N, C, OH, OW]; x, dx: [N, C, H, W]; mean, invStd, gamma, dgamma, dbeta: [C]
         int n = g.N, c = g.C, hw = g.H * g.W, p = g.OH * g.OW;
         if (n == 0 || c == 0 || hw == 0)

@@ -20,13 +20,19 @@ namespace VecQ.Tensors;
 /// <example><code>
 /// using (Backend.Use(Backend.Cpu)) { using var y = x.MatMul(w); }   // the default for CPU tensors
 /// </code></example>
-public sealed unsafe partial class CpuBackend : IBackend
+public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail
 {
     /// <inheritdoc/>
     public string Name => "cpu";
 
     /// <inheritdoc/>
     public Storage Allocate(DType dtype, long length) => CpuStorage.Allocate(dtype, length);
+
+    /// <inheritdoc/>
+    public MemoryStats MemoryStats => MemoryCounter.Host.Snapshot();
+
+    /// <inheritdoc/>
+    public void ResetPeakMemory() => MemoryCounter.Host.ResetPeak();
 
     // ---- helpers shared by the partial files ---------------------------------------------
 

@@ -84,10 +84,10 @@ public sealed partial class ReferenceBackend
     }
 
     /// <inheritdoc/>
-    public double SumOfSquares(Tensor x)
+    public void SumOfSquares(Tensor x, Tensor result)
     {
-        OptimOps.CheckSumOfSquares(x);
-        return x.DType switch
+        OptimOps.CheckSumOfSquares(x, result);
+        Data<double>(result)[result.Offset] = x.DType switch
         {
             DType.Float32 => SumOfSquaresT<float>(x),
             DType.Float64 => SumOfSquaresT<double>(x),

@@ -16,13 +16,19 @@ namespace VecQ.Tensors;
 ///     using var y = x.MatMul(w); // computed by the loops in ReferenceBackend.MatMul.cs
 /// }
 /// </code></example>
-public sealed partial class ReferenceBackend : IBackend
+public sealed partial class ReferenceBackend : IBackend, IFusedConvTail
 {
     /// <inheritdoc/>
     public string Name => "reference";
 
     /// <inheritdoc/>
     public Storage Allocate(DType dtype, long length) => CpuStorage.Allocate(dtype, length);
+
+    /// <inheritdoc/>
+    public MemoryStats MemoryStats => MemoryCounter.Host.Snapshot();
+
+    /// <inheritdoc/>
+    public void ResetPeakMemory() => MemoryCounter.Host.ResetPeak();
 
     // ---- data movement ----------------------------------------------------------------
 

@@ -2,18 +2,20 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using VecQ.Tensors;
-
-namespace VecQ.Quant;
+namespace VecQ.Tensors;
 
 /// <summary>
-/// SIMD kernels over host spans used by every quantizer: sums and dot products accumulated in
-/// double (float lanes widened), the fused grid projection and the dequantization. No per-element
-/// delegates: fused <see cref="Vector{T}"/> loops and <see cref="TensorPrimitives"/>. Long spans are cut
-/// into fixed chunks of <see cref="Chunk"/> elements that run on the CPU threads; per-chunk sums are added
-/// in chunk order, so every result is the same for any thread count.
+/// The weight quantizers' SIMD kernels over host spans: sums and dot products accumulated in double
+/// (float lanes widened), the fused grid projection and the dequantization. The CPU backend's quantizer
+/// operations (<see cref="IBackend.GroupMoments"/>, <see cref="IBackend.GridProject"/>,
+/// <see cref="IBackend.DequantizeSums"/>) run these on tensor memory; host-side tools (the baselines,
+/// reports on downloaded weights) call them on their own arrays. No per-element delegates: fused
+/// <see cref="Vector{T}"/> loops and <see cref="TensorPrimitives"/>. Long spans are cut into fixed chunks
+/// of <see cref="Chunk"/> elements that run on the CPU threads; per-chunk sums are added in chunk order, so
+/// every result is the same for any thread count.
 /// </summary>
-internal static unsafe class HostMath
+/// <example><code>var (mean, std) = QuantKernels.MeanStd(new float[] { 1, 2, 3 }); // (2, 0.816…)</code></example>
+public static unsafe class QuantKernels
 {
     /// <summary>Elements per parallel chunk (fixed, so results do not depend on the thread count).</summary>
     public const int Chunk = 1 << 16;

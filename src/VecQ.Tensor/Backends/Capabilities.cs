@@ -1,0 +1,31 @@
+namespace VecQ.Tensors;
+
+// Optional capabilities: fused kernels a backend may offer. Every op that uses one has a generic
+// fallback composed of IBackend primitives (in the op layer), so a new backend runs first and gets
+// fast later; a backend that offers one must give the fallback's results up to float rounding.
+
+/// <summary>
+/// The fused conv-block tail ReLU → batch norm → max pool (forward and training gradient in one pass each).
+/// Without it, <see cref="ConvOps.ReluBatchNormMaxPool2d"/> runs ReLU, batch norm and max pool as separate kernels.
+/// </summary>
+/// <example><code>if (Backend.For(x) is IFusedConvTail tail) { /* one pass */ }</code></example>
+public interface IFusedConvTail
+{
+    /// <summary>
+    /// The conv-block tail ReLU → batch norm → max pool in one pass (VECQ.md §4's order):
+    /// y, indices: [N, C, OH, OW] = MaxPool2d((max(x, 0) − mean[c])·invStd[c]·gamma[c] + beta[c]) with
+    /// x: [N, C, H, W]; indices as <see cref="IBackend.MaxPool2d"/> gives them (h·W + w of the argmax in its plane);
+    /// picked: [N, C, OH, OW] = max(x, 0) at each argmax (what the backward's channel sums need).
+    /// </summary>
+    void ReluBatchNormMaxPool2d(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Pool2dGeometry g, Tensor y, Tensor indices,
+        Tensor picked);
+    /// <summary>
+    /// Training-mode gradient of <see cref="ReluBatchNormMaxPool2d"/> (batch statistics): dy, indices, picked:
+    /// [N, C, OH, OW] (indices and picked as the forward wrote them); x, dx: [N, C, H, W]. With u = max(x, 0),
+    /// x̂ = (u − mean)·invStd, d the max-pool gradient of dy (dy at the saved indices) and M = N·H·W:
+    /// dbeta = Σ d, dgamma = Σ d·x̂, dx = [x &gt; 0]·gamma·invStd/M · (M·d − Σ d − x̂·Σ d·x̂). A null dgamma or
+    /// dbeta is not computed.
+    /// </summary>
+    void ReluBatchNormMaxPool2dBackward(Tensor dy, Tensor indices, Tensor picked, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
+        Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta);
+}
