@@ -26,7 +26,8 @@ internal static class BenchCommand
         var quantizer = new Option<string>("--quantizer") { Description = "weight quantizer: vecq, ul2q, twn, l2, uniform or binary", DefaultValueFactory = _ => "vecq" };
         var profile = new Option<bool>("--profile") { Description = "also time the train step's backend operations (extra profiled steps, before the timed ones)" };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
-        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, profile, json };
+        var device = DeviceOption.Create();
+        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, profile, json, device };
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!;
@@ -36,7 +37,8 @@ internal static class BenchCommand
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
             var quant = QuantSpec.Parse(p.GetValue(wbits), p.GetValue(abits), p.GetValue(quantizer)!, "gaussian", "tensor");
             if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
-            var r = Run(name, b, n, quant, p.GetValue(profile));
+            var dev = DeviceOption.Parse(p.GetValue(device)!);
+            var r = Run(name, b, n, quant, p.GetValue(profile), dev);
             if (r.Profile is { } ops)
             {
                 double total = ops.Sum(o => o.Milliseconds);
@@ -56,7 +58,7 @@ internal static class BenchCommand
                     ["train_ms_per_step"] = r.TrainMs, ["infer_ms_per_step"] = r.InferMs,
                     ["train_ms_per_step_best"] = r.TrainBestMs, ["infer_ms_per_step_best"] = r.InferBestMs,
                     ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,
-                    ["fma_peak_gflops"] = r.PeakGflops,
+                    ["fma_peak_gflops"] = r.PeakGflops, ["device"] = dev.ToString(),
                 };
                 if (r.CostVsFloat is double c)
                 {
@@ -88,22 +90,24 @@ internal static class BenchCommand
         IReadOnlyList<ProfilingBackend.OpTotal>? Profile, double? FloatTrainMs = null, double? CostVsFloat = null);
 
     /// <summary>
-    /// Times <paramref name="steps"/> train steps and inferences after 3 warm-up steps; with
+    /// Times <paramref name="steps"/> train steps and inferences after 3 warm-up steps on <paramref name="device"/>
+    /// (default the CPU; the synthetic batch is placed there first); with
     /// <paramref name="profile"/>, first runs <paramref name="steps"/> more train steps on a <see cref="ProfilingBackend"/>.
     /// A quantized model's steps alternate with those of the same model in float (built from the same seed), so
     /// the cost ratio comes from step pairs a few milliseconds apart: this machine's speed drifts too much
     /// between two separate runs to compare them within 10%.
     /// </summary>
-    public static Result Run(string name, int batch, int steps, QuantSpec? quant = null, bool profile = false)
+    public static Result Run(string name, int batch, int steps, QuantSpec? quant = null, bool profile = false, Device? device = null)
     {
+        var dev = device ?? Device.Cpu;
         var config = ModelFactory.DefaultConfig(name, 10);
         var rng = new Rng(7);
-        var net = (quant ?? QuantSpec.Float).Build(config, rng);
+        var net = (quant ?? QuantSpec.Float).Build(config, rng).To(dev);
         using var optimizer = new Sgd(net, 0.01, momentum: 0.9, weightDecay: 1e-4);
-        using var images = Tensor.RandN([batch, 1, 28, 28], rng);
+        using var images = Tensor.RandN([batch, 1, 28, 28], rng, device: dev);
         var labelValues = new int[batch];
         for (int i = 0; i < batch; i++) labelValues[i] = rng.NextInt(10);
-        using var labels = Tensor.FromArray(labelValues);
+        using var labels = Tensor.FromArray(labelValues, device: dev);
         double peakBefore = FmaPeak.Measure(Parallelism.Threads, 0.2);
         IReadOnlyList<ProfilingBackend.OpTotal>? ops = null;
         if (profile)
@@ -115,7 +119,7 @@ internal static class BenchCommand
             ops = profiler.Totals();
         }
         bool quantized = quant is { } qs && qs != QuantSpec.Float;
-        var floatNet = quantized ? QuantSpec.Float.Build(config, new Rng(7)) : null;
+        var floatNet = quantized ? QuantSpec.Float.Build(config, new Rng(7)).To(dev) : null;
         using var floatOptimizer = floatNet == null ? null : new Sgd(floatNet, 0.01, momentum: 0.9, weightDecay: 1e-4);
         double TimeStep(Module model, Optimizer opt)
         {

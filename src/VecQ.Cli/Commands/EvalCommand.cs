@@ -17,15 +17,18 @@ internal static class EvalCommand
         var limit = new Option<int?>("--limit-test") { Description = "use only the first N test images" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
-        var cmd = new Command("eval", "evaluate a checkpoint on a test set") { checkpoint, dataset, data, limit, threads, json };
+        var device = DeviceOption.Create();
+        var cmd = new Command("eval", "evaluate a checkpoint on a test set") { checkpoint, dataset, data, limit, threads, json, device };
         cmd.SetAction(p =>
         {
             string path = p.GetValue(checkpoint)!;
             if (!File.Exists(path)) throw new OptionException($"--checkpoint {path}: file not found");
             if (p.GetValue(limit) is < 1) throw new OptionException($"--limit-test {p.GetValue(limit)}: expected an integer >= 1");
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
+            var dev = DeviceOption.Parse(p.GetValue(device)!);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var (model, config, meta, quant) = CheckpointModel.Load(path, attachWeights: true);
+            model.To(dev);
             string name = p.GetValue(dataset) ?? (meta.Extra.TryGetValue("dataset", out var ds) ? ds : "fashion-mnist");
             if (name is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{name}': expected fashion-mnist or mnist");
             var test = MnistDataset.Load(name, DatasetSplit.Test, new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) });
@@ -39,7 +42,7 @@ internal static class EvalCommand
                 {
                     ["model"] = config.Model, ["dataset"] = name, ["wbits"] = quant.WBits, ["abits"] = quant.ABits, ["quantizer"] = quant.QuantizerName,
                     ["epochs"] = meta.Epoch, ["seconds"] = seconds, ["images_per_second"] = n / Math.Max(seconds, 1e-9),
-                    ["test_accuracy"] = acc, ["test_loss"] = loss, ["checkpoint"] = path, ["images"] = n,
+                    ["test_accuracy"] = acc, ["test_loss"] = loss, ["checkpoint"] = path, ["images"] = n, ["device"] = dev.ToString(),
                     ["model_bytes_float"] = model.Parameters().Sum(q => (long)q.Data.Numel * 4),
                     ["model_bytes_quantized"] = QuantSpec.QuantizedBytes(model),
                 });

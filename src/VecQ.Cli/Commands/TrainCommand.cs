@@ -36,13 +36,14 @@ internal static class TrainCommand
         var quantizer = new Option<string>("--quantizer") { Description = "weight quantizer: vecq, ul2q, twn, l2, uniform or binary", DefaultValueFactory = _ => "vecq" };
         var lambda = new Option<string>("--lambda") { Description = "VecQ step: gaussian (λ_k) or exact (searched on the weights)", DefaultValueFactory = _ => "gaussian" };
         var granularity = new Option<string>("--granularity") { Description = "one scale per tensor or per output channel: tensor or channel", DefaultValueFactory = _ => "tensor" };
+        var device = DeviceOption.Create();
         var stopAfter = new Option<int?>("--stop-after-steps") { Description = "stop abruptly after N steps, as if killed (for testing --resume)", Hidden = true };
 
         var cmd = new Command("train", "train a model (default: LeNet5 on Fashion-MNIST)")
         {
             model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
             seed, threads, outDir, resume, limitTrain, limitTest, every, json, stopAfter,
-            wbits, abits, quantizer, lambda, granularity,
+            wbits, abits, quantizer, lambda, granularity, device,
         };
         cmd.SetAction(p =>
         {
@@ -57,7 +58,7 @@ internal static class TrainCommand
                 LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest),
                 CheckpointEverySteps = p.GetValue(every), Json = p.GetValue(json), StopAfterSteps = p.GetValue(stopAfter),
                 WBits = p.GetValue(wbits), ABits = p.GetValue(abits), Quantizer = p.GetValue(quantizer)!,
-                Lambda = p.GetValue(lambda)!, Granularity = p.GetValue(granularity)!,
+                Lambda = p.GetValue(lambda)!, Granularity = p.GetValue(granularity)!, Device = p.GetValue(device)!,
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();
@@ -72,6 +73,9 @@ internal static class TrainCommand
                     ["checkpoint"] = r.Checkpoint, ["best_checkpoint"] = r.BestCheckpoint,
                     ["model_bytes_float"] = r.ModelBytesFloat, ["model_bytes_quantized"] = r.ModelBytesQuantized,
                     ["peak_memory_mb"] = r.PeakMemoryMb, ["epoch_accuracies"] = r.EpochAccuracies, ["embedded_sample"] = r.UsedSample,
+                    ["device"] = r.Device, ["host_transfers_per_step"] = r.Traffic.TransfersPerStep, ["host_bytes_per_step"] = r.Traffic.BytesPerStep,
+                    ["host_transfers_max_step"] = r.Traffic.MaxTransfers, ["device_live_bytes_end"] = r.Traffic.LiveBytesEnd,
+                    ["device_peak_bytes"] = r.Traffic.PeakBytes,
                 });
             return 0;
         });

@@ -25,6 +25,10 @@ internal sealed record TrainOptions
     public int? LimitTest { get; init; }
     public int CheckpointEverySteps { get; init; } = 200;
     public bool Json { get; init; }
+    /// <summary>Where to compute: cpu, sim[:N] (cuda[:N] is refused until its backend exists).</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>The validated device.</summary>
+    public VecQ.Tensors.Device ComputeDevice => Commands.DeviceOption.Parse(Device);
     /// <summary>Weight bits (32 = float).</summary>
     public int WBits { get; init; } = 32;
     /// <summary>Activation bits (32 = no activation quantizers).</summary>
@@ -67,6 +71,7 @@ internal sealed record TrainOptions
         if (CheckpointEverySteps < 1) throw new OptionException($"--checkpoint-every {CheckpointEverySteps}: expected an integer >= 1");
         if (StopAfterSteps is < 1) throw new OptionException($"--stop-after-steps {StopAfterSteps}: expected an integer >= 1");
         _ = Quant;
+        _ = ComputeDevice;
         if (string.IsNullOrWhiteSpace(Out)) throw new OptionException("--out: expected a directory path");
     }
 }

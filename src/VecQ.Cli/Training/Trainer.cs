@@ -11,7 +11,14 @@ namespace VecQ.Cli.Training;
 internal sealed record TrainResult(
     string Model, string Dataset, int Epochs, double Seconds, double ImagesPerSecond,
     double TestAccuracy, double TestLoss, double BestAccuracy, string Checkpoint, string BestCheckpoint,
-    long ModelBytesFloat, long ModelBytesQuantized, QuantSpec Quant, double PeakMemoryMb, IReadOnlyList<double> EpochAccuracies, bool UsedSample);
+    long ModelBytesFloat, long ModelBytesQuantized, QuantSpec Quant, double PeakMemoryMb, IReadOnlyList<double> EpochAccuracies, bool UsedSample,
+    string Device, StepTraffic Traffic);
+
+/// <summary>
+/// Host↔device traffic of the training steps of a run (batch upload, the step, the loss and accuracy read
+/// back; checkpoints and evaluation are not steps), and the device's memory at the end.
+/// </summary>
+internal sealed record StepTraffic(double TransfersPerStep, double BytesPerStep, long MaxTransfers, long LiveBytesEnd, long PeakBytes);
 
 /// <summary>Thrown by --stop-after-steps: the run stops as if killed, leaving only its periodic checkpoints.</summary>
 internal sealed class TrainingInterruptedException(int step) : Exception($"stopped after step {step} (--stop-after-steps)");
@@ -63,6 +70,8 @@ internal sealed class Trainer
             _log.WriteLine($"starting from the weights of {init}");
         }
         else model = quant.Build(config, initRng);
+        var device = _o.ComputeDevice;
+        model.To(device);
         using var optimizer = MakeOptimizer(model);
         var rngs = new Dictionary<string, Rng> { ["init"] = initRng };
         using var trainLoader = new DataLoader(train, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain });
@@ -89,6 +98,7 @@ internal sealed class Trainer
         var clock = Stopwatch.StartNew();
         long images = 0;
         int stepsThisRun = 0;
+        long steps = 0, transfers = 0, bytes = 0, maxTransfers = 0;
         (double Acc, double Loss) last = (0, 0);
         for (int epoch = startEpoch; epoch < _o.Epochs; epoch++)
         {
@@ -102,7 +112,10 @@ internal sealed class Trainer
                 using (batch)
                 {
                     optimizer.Lr = schedule.LrAt(epoch, step, stepsPerEpoch);
+                    var before = Backend.Transfers(device);
                     var (loss, hits) = TrainStep(model, optimizer, batch.Images, batch.Labels, _o.LabelSmoothing);
+                    var moved = Backend.Transfers(device) - before;
+                    steps++; transfers += moved.Calls; bytes += moved.Bytes; maxTransfers = Math.Max(maxTransfers, moved.Calls);
                     lossSum += loss * batch.Size; correct += hits; seen += batch.Size; images += batch.Size;
                 }
                 step++;
@@ -131,35 +144,46 @@ internal sealed class Trainer
         long floatBytes = model.Parameters().Sum(p => (long)p.Data.Numel * 4);
         return new TrainResult(_o.Model, _o.Dataset, _o.Epochs, seconds, images / Math.Max(seconds, 1e-9),
             last.Acc, last.Loss, best, LastPath, BestPath, floatBytes, QuantSpec.QuantizedBytes(model), quant,
-            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), epochAcc, train.IsSample || test.IsSample);
+            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), epochAcc, train.IsSample || test.IsSample, device.ToString(),
+            new StepTraffic(transfers / (double)Math.Max(steps, 1), bytes / (double)Math.Max(steps, 1), maxTransfers,
+                Backend.MemoryStats(device).LiveBytes, Backend.MemoryStats(device).PeakBytes));
     }
 
-    /// <summary>One optimisation step; returns the batch's mean loss and number of correct predictions.</summary>
+    /// <summary>
+    /// One optimisation step on the model's device; returns the batch's mean loss and number of correct
+    /// predictions. Host traffic: the batch's two uploads and two downloads (the loss and the predicted classes).
+    /// </summary>
     public static (double Loss, long Correct) TrainStep(Module model, Optimizer optimizer, Tensor images, Tensor labels, double labelSmoothing)
     {
-        // images: [B, 1, 28, 28], labels: [B] int32
-        using var x = new Variable(images.Contiguous());
+        // images: [B, 1, 28, 28], labels: [B] int32, on the host or the model's device
+        var device = model.Device;
+        using var xs = images.To(device);
+        using var ys = labels.To(device);
+        using var x = new Variable(xs.Contiguous());
         using var logits = model.Forward(x);
-        using var loss = Functions.SoftmaxCrossEntropy(logits, labels, labelSmoothing);
+        using var loss = Functions.SoftmaxCrossEntropy(logits, ys, labelSmoothing);
         optimizer.ZeroGrad();
         loss.Backward();
         optimizer.Step();
         return (loss.Value.Item(), CountCorrect(logits.Value, labels));
     }
 
-    /// <summary>Accuracy (fraction) and mean cross-entropy on a loader, in eval mode without a graph.</summary>
+    /// <summary>Accuracy (fraction) and mean cross-entropy on a loader, in eval mode without a graph, on the model's device.</summary>
     public static (double Acc, double Loss) Evaluate(Module model, DataLoader loader)
     {
         model.Eval();
+        var device = model.Device;
         double lossSum = 0; long correct = 0, seen = 0;
         using (Autograd.Autograd.NoGrad())
         {
             foreach (var batch in loader.Epoch(0))
                 using (batch)
                 {
-                    using var x = new Variable(batch.Images.Contiguous());
+                    using var xs = batch.Images.To(device);
+                    using var ys = batch.Labels.To(device);
+                    using var x = new Variable(xs.Contiguous());
                     using var logits = model.Forward(x);
-                    using var loss = Functions.SoftmaxCrossEntropy(logits, batch.Labels, 0, Reduction.Sum);
+                    using var loss = Functions.SoftmaxCrossEntropy(logits, ys, 0, Reduction.Sum);
                     lossSum += loss.Value.Item();
                     correct += CountCorrect(logits.Value, batch.Labels);
                     seen += batch.Size;
@@ -169,6 +193,7 @@ internal sealed class Trainer
         return (correct / (double)Math.Max(seen, 1), lossSum / Math.Max(seen, 1));
     }
 
+    // logits on the device (one download of the predicted classes); labels where the loader made them (the host)
     private static long CountCorrect(Tensor logits, Tensor labels)
     {
         using var pred = logits.ArgMax(1);
