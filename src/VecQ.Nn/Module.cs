@@ -17,7 +17,7 @@ namespace VecQ.Nn;
 ///     public override Variable Forward(Variable x) => _b.Forward(Functions.Relu(_a.Forward(x)));
 /// }
 /// </code></example>
-public abstract class Module
+public abstract class Module : IDisposable
 {
     private readonly List<(string Name, Module Module)> _children = new();
     private readonly List<(string Name, Parameter Parameter)> _parameters = new();
@@ -115,6 +115,30 @@ public abstract class Module
         }
         return this;
     }
+
+    /// <summary>
+    /// Releases the memory of every parameter (and gradient), buffer and disposable parameter transform
+    /// (a quantizer's state) of this module and its descendants, on whatever device they live. The module
+    /// cannot be used afterwards.
+    /// </summary>
+    /// <example><code>using var model = new LeNet5(device: Device.Sim()); // freed on the device at the end of the scope</code></example>
+    public void Dispose()
+    {
+        foreach (var (_, m) in NamedModules())
+        {
+            foreach (var (_, p) in m._parameters)
+            {
+                (p.Transform as IDisposable)?.Dispose();
+                p.Variable.Dispose();
+            }
+            foreach (var (_, b) in m._buffers) b.Value.Dispose();
+            m.ReleaseState();
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases tensors a module keeps besides its parameters and buffers (called once by <see cref="Dispose"/>).</summary>
+    protected virtual void ReleaseState() { }
 
     /// <summary>Called after <see cref="LoadStateDict"/> wrote this module's buffers (drop host mirrors of buffer values here).</summary>
     protected virtual void OnStateLoaded() { }

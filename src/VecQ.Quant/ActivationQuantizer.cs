@@ -134,6 +134,13 @@ public sealed class ActivationQuantizer : Module
     /// <inheritdoc/>
     protected override void OnStateLoaded() => _tracked = null;
 
+    /// <inheritdoc/>
+    protected override void ReleaseState()
+    {
+        _lastStep?.Dispose(); _lastScale?.Dispose();
+        _lastStep = _lastScale = null;
+    }
+
     /// <summary>x: any float32 shape (per channel: [N, C, …]) → a·v, same shape (straight-through gradient).</summary>
     /// <remarks>
     /// Runs on x's device and reads nothing back, except the exact-λ search (a download of x on the first

@@ -105,7 +105,7 @@ public sealed class TrainEvalTests
         ? System.Runtime.InteropServices.MemoryMarshal.AsBytes<int>(t.ToArray<int>()).ToArray()
         : System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>(t.ToArray<float>()).ToArray();
 
-    private static void RequireSystemData()
+    internal static void RequireSystemData()
     {
         if (!Directory.Exists("/usr/share/datasets/fashion-mnist"))
             Assert.Fail("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist (.ci/run does this)");
