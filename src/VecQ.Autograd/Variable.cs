@@ -9,7 +9,7 @@ namespace VecQ.Autograd;
 /// </summary>
 /// <remarks>
 /// Ownership: a variable owns its <see cref="Value"/> and <see cref="Grad"/> and disposes both in
-/// <see cref="Dispose"/>. The graph never holds a variable's value; each node keeps its own
+/// <see cref="Dispose"/>; one created inside a <see cref="TensorScope"/> is disposed with the scope. The graph never holds a variable's value; each node keeps its own
 /// references to the tensors its backward needs and releases them once that backward has run, so
 /// disposing an intermediate variable early is always safe.
 /// </remarks>
@@ -33,6 +33,7 @@ public sealed partial class Variable : IDisposable
         Value = value;
         Name = name;
         RequiresGrad = requiresGrad;
+        TensorScope.Current?.Adopt(this);
     }
 
     // A non-leaf produced by a recorded op (see Graph.Record).
@@ -41,6 +42,7 @@ public sealed partial class Variable : IDisposable
         Value = value;
         Node = node;
         _requiresGrad = true;
+        TensorScope.Current?.Adopt(this);
     }
 
     /// <summary>The value (owned by this variable).</summary>

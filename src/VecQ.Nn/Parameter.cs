@@ -35,7 +35,7 @@ public sealed class Parameter
     public Parameter(Tensor init, string? name = null)
     {
         if (!init.DType.IsFloat()) throw new ArgumentException($"parameter {name}: {init.DType.Name()} tensor {init.ShapeText}; parameters must be float");
-        Variable = new Variable(init, requiresGrad: true, name);
+        using (TensorScope.Suspend()) Variable = new Variable(init, requiresGrad: true, name);   // outlives any step scope
     }
 
     /// <summary>The float (latent) weights: the leaf that receives gradients (a new leaf after <see cref="MoveTo"/>).</summary>
@@ -50,7 +50,8 @@ public sealed class Parameter
     {
         var old = Variable;
         if (old.Value.Device == device) return;
-        var moved = new Variable(old.Value.To(device), old.RequiresGrad, old.Name);
+        Variable moved;
+        using (TensorScope.Suspend()) moved = new Variable(old.Value.To(device), old.RequiresGrad, old.Name);
         if (old.Grad is { } g) moved.Grad = g.To(device);
         Variable = moved;
         old.Dispose();

@@ -19,12 +19,13 @@ public sealed class DeviceTrainingTests
         return (model, new Sgd(model, 0.05, momentum: 0.9, weightDecay: 1e-4));
     }
 
+    // One step, written as the README's library section shows: the scope owns every variable of the step.
     private static double Step(LeNet5 model, Sgd opt, Tensor images, Tensor labels)
     {
-        using var x = new Variable(images.To(model.Device));
+        using var scope = TensorScope.Begin();
         using var y = labels.To(model.Device);
-        using var logits = model.Forward(x);
-        using var loss = Functions.SoftmaxCrossEntropy(logits, y);
+        var logits = model.Forward(new Variable(images.To(model.Device)));
+        var loss = Functions.SoftmaxCrossEntropy(logits, y);
         opt.ZeroGrad();
         loss.Backward();
         opt.Step();

@@ -157,11 +157,10 @@ internal sealed class Trainer
     {
         // images: [B, 1, 28, 28], labels: [B] int32, on the host or the model's device
         var device = model.Device;
-        using var xs = images.To(device);
+        using var scope = TensorScope.Begin();                        // owns every variable of the step
         using var ys = labels.To(device);
-        using var x = new Variable(xs.Contiguous());
-        using var logits = model.Forward(x);
-        using var loss = Functions.SoftmaxCrossEntropy(logits, ys, labelSmoothing);
+        var logits = model.Forward(new Variable(images.To(device)));   // [B, classes]
+        var loss = Functions.SoftmaxCrossEntropy(logits, ys, labelSmoothing);
         optimizer.ZeroGrad();
         loss.Backward();
         optimizer.Step();
@@ -179,11 +178,10 @@ internal sealed class Trainer
             foreach (var batch in loader.Epoch(0))
                 using (batch)
                 {
-                    using var xs = batch.Images.To(device);
+                    using var scope = TensorScope.Begin();
                     using var ys = batch.Labels.To(device);
-                    using var x = new Variable(xs.Contiguous());
-                    using var logits = model.Forward(x);
-                    using var loss = Functions.SoftmaxCrossEntropy(logits, ys, 0, Reduction.Sum);
+                    var logits = model.Forward(new Variable(batch.Images.To(device)));
+                    var loss = Functions.SoftmaxCrossEntropy(logits, ys, 0, Reduction.Sum);
                     lossSum += loss.Value.Item();
                     correct += CountCorrect(logits.Value, batch.Labels);
                     seen += batch.Size;

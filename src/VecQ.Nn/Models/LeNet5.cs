@@ -92,41 +92,30 @@ public sealed class LeNet5 : Module
     }
 
     /// <summary>x: [N, 1, 28, 28] → logits [N, classes].</summary>
-    /// <example><code>using var logits = model.Forward(x);</code></example>
+    /// <remarks>
+    /// The intermediates are not disposed here: run the model inside a <see cref="TensorScope"/> (as
+    /// `vecq train` does per step), which releases them all; the graph keeps what backward needs.
+    /// </remarks>
+    /// <example><code>using var scope = TensorScope.Begin(); var logits = model.Forward(x);</code></example>
     public override Variable Forward(Variable x)
     {
         if (x.Value.Rank != 4 || x.Shape[1] != 1 || x.Shape[2] != 28 || x.Shape[3] != 28)
             throw new ArgumentException($"LeNet5: input {x.Describe()} must be [N, 1, 28, 28]");
-        // Each intermediate is disposed as soon as the next op has consumed it; the graph keeps what backward needs.
         var h = _conv1.Forward(x);                      // h: [N, c1, 28, 28]
-        h = Then(h, v => BlockTail(v, _act1, _bn1));    // h: [N, c1, 14, 14]
-        h = Then(h, _conv2.Forward);                    // h: [N, c2, 14, 14]
-        h = Then(h, v => BlockTail(v, _act2, _bn2));    // h: [N, c2, 7, 7]
-        h = Then(h, v => Functions.Flatten(v, 1));      // h: [N, c2·49]
-        h = Then(h, _fc1.Forward);                      // h: [N, hidden]
-        h = Then(h, Functions.Relu);                    // h: [N, hidden]
-        if (_act3 != null) h = Then(h, _act3.Forward);  // h: [N, hidden]
-        h = Then(h, _bn3.Forward);                      // h: [N, hidden]
-        return Then(h, _fc2.Forward);                   // logits: [N, classes]
+        h = BlockTail(h, _act1, _bn1);                  // h: [N, c1, 14, 14]
+        h = _conv2.Forward(h);                          // h: [N, c2, 14, 14]
+        h = BlockTail(h, _act2, _bn2);                  // h: [N, c2, 7, 7]
+        h = Functions.Flatten(h, 1);                    // h: [N, c2·49]
+        h = Functions.Relu(_fc1.Forward(h));            // h: [N, hidden]
+        if (_act3 != null) h = _act3.Forward(h);        // h: [N, hidden]
+        h = _bn3.Forward(h);                            // h: [N, hidden]
+        return _fc2.Forward(h);                         // logits: [N, classes]
     }
 
     // ReLU → [activation quantizer] → batch norm → max pool 2: one fused node when the slot is empty.
     private static Variable BlockTail(Variable h, Module? act, BatchNorm2d bn)   // h: [N, C, H, W] → [N, C, H/2, W/2]
     {
         if (act == null) return bn.ReluForwardMaxPool(h, (2, 2));
-        h = Functions.Relu(h);
-        h = Then(h, act.Forward);
-        h = Then(h, bn.Forward);
-        return Then(h, v => Functions.MaxPool2d(v, (2, 2)));
-    }
-
-    // Applies f to h and disposes h (unless f returned it unchanged).
-    private static Variable Then(Variable h, Func<Variable, Variable> f)
-    {
-        Variable next;
-        try { next = f(h); }
-        catch { h.Dispose(); throw; }
-        if (!ReferenceEquals(next, h)) h.Dispose();
-        return next;
+        return Functions.MaxPool2d(bn.Forward(act.Forward(Functions.Relu(h))), (2, 2));
     }
 }
