@@ -37,6 +37,7 @@ public sealed class QuantCommandTests
         {
             int k = row.GetProperty("bits").GetInt32();
             Assert.Equal(VecQTheory.OptimalLambda(k), row.GetProperty("lambda").GetDouble(), 12);
+            Assert.Equal(VecQTheory.OptimalMuL2QLambda(k), row.GetProperty("lambda_ul2q").GetDouble(), 12);
             double jo = row.GetProperty("orientation_loss").GetDouble();
             Assert.Equal(VecQTheory.ExpectedOrientationLoss(k), jo, 12);
             Assert.True(jo > 0 && jo < previous, $"E[J_o] at {k} bits = {jo}, not below {previous}");
@@ -45,6 +46,9 @@ public sealed class QuantCommandTests
             (previous, previousDql) = (jo, dql);
         }
         Assert.False(r.Json().TryGetProperty("layers", out _));
+        var one = CliRunner.Run("theory", "--bits", "1", "--json");
+        Assert.True(one.ExitCode == 0, one.Err);
+        Assert.Equal(2 * Math.Sqrt(2 / Math.PI), one.Json().GetProperty("lambdas")[0].GetProperty("lambda_ul2q").GetDouble(), 3);
     }
 
     [Fact]
