@@ -88,10 +88,10 @@ public sealed class QuantCommandTests
     }
 
     [Fact]
-    public void Dql_ListsEveryLayerMethodAndBits_AndVecQExactBeatsUniformAt2Bits()
+    public void Dql_ListsEveryLayerMethodAndBits_WithVecQAtBothLambdas_AndTheLambdaUsed()
     {
         var ckpt = FloatCheckpoint();
-        var r = CliRunner.Run("dql", "--checkpoint", ckpt, "--bits", "2,3,4,8", "--lambda", "exact", "--json");
+        var r = CliRunner.Run("dql", "--checkpoint", ckpt, "--bits", "2,3,4,8", "--json");
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("skipping twn at 3 bits", r.Err);
         Assert.Contains("skipping binary at 2 bits", r.Err);
@@ -99,19 +99,48 @@ public sealed class QuantCommandTests
         string[] layers = ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight"];
         foreach (var layer in layers)
         {
-            foreach (var m in new[] { "vecq", "ul2q", "l2", "uniform" })
+            foreach (var m in new[] { "vecq", "vecq-exact", "ul2q", "l2", "uniform" })
                 foreach (int k in new[] { 2, 3, 4, 8 })
                     Assert.Single(rows, x => Key(x) == (layer, m, k));
             Assert.Single(rows, x => Key(x) == (layer, "twn", 2));
             Assert.DoesNotContain(rows, x => x.GetProperty("layer").GetString() == layer && x.GetProperty("method").GetString() is "binary");
-            double vecq = Find(rows, layer, "vecq", 2).GetProperty("dql").GetDouble();
+            double exact = Find(rows, layer, "vecq-exact", 2).GetProperty("dql").GetDouble();
             double uniform = Find(rows, layer, "uniform", 2).GetProperty("dql").GetDouble();
-            Assert.True(vecq <= uniform, $"{layer}: VecQ DQL {vecq} > uniform {uniform} at 2 bits");
+            Assert.True(exact <= uniform, $"{layer}: VecQ (exact λ) DQL {exact} > uniform {uniform} at 2 bits");
+            foreach (int k in new[] { 2, 3, 4, 8 })
+            {
+                Assert.Equal(VecQTheory.OptimalLambda(k), Find(rows, layer, "vecq", k).GetProperty("lambda").GetDouble(), 12);
+                Assert.Equal(VecQTheory.OptimalMuL2QLambda(k), Find(rows, layer, "ul2q", k).GetProperty("lambda").GetDouble(), 12);
+                double searched = Find(rows, layer, "vecq-exact", k).GetProperty("lambda").GetDouble();
+                Assert.InRange(searched, 1e-4, 3.0);
+                Assert.NotEqual(VecQTheory.OptimalLambda(k), searched);
+                Assert.Equal(JsonValueKind.Null, Find(rows, layer, "uniform", k).GetProperty("lambda").ValueKind);
+            }
         }
-        Assert.Equal(layers.Length * (4 * 4 + 1), rows.Count);
+        Assert.Equal(layers.Length * (5 * 4 + 1), rows.Count);
         foreach (var x in rows)
+        {
+            Assert.True(x.TryGetProperty("lambda", out _), "every row has a lambda key");
             foreach (var key in new[] { "orientation_loss", "modulus_loss", "dql", "normalized_dql" })
                 Assert.True(x.GetProperty(key).GetDouble() >= 0);
+        }
+        Assert.Contains("vecq-exact", r.Out);
+    }
+
+    [Fact]
+    public void Dql_OneBitMuL2Q_UsesItsOwnLambda()
+    {
+        var ckpt = FloatCheckpoint();
+        var r = CliRunner.Run("dql", "--checkpoint", ckpt, "--bits", "1", "--methods", "ul2q", "--json");
+        Assert.True(r.ExitCode == 0, r.Err);
+        var rows = r.Json().GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(4, rows.Count);
+        foreach (var x in rows)
+        {
+            Assert.Equal("ul2q", x.GetProperty("method").GetString());
+            double lambda = x.GetProperty("lambda").GetDouble();
+            Assert.True(Math.Abs(lambda - 1.5958) <= 1e-3, $"{x.GetProperty("layer").GetString()}: 1-bit μL2Q λ {lambda}, expected 2·√(2/π) ≈ 1.5958");
+        }
     }
 
     [Fact]
@@ -205,6 +234,8 @@ public sealed class QuantCommandTests
     [InlineData(new[] { "dql", "--checkpoint", "/no/such.safetensors" }, "/no/such.safetensors")]
     [InlineData(new[] { "dql", "--checkpoint", "x", "--methods", "vecq,foo" }, "--methods 'foo'")]
     [InlineData(new[] { "dql", "--checkpoint", "x", "--lambda", "magic" }, "--lambda 'magic'")]
+    [InlineData(new[] { "dql", "--checkpoint", "x", "--lambda", "exact" }, "--methods vecq (λ_k) and/or vecq-exact")]
+    [InlineData(new[] { "dql", "--checkpoint", "x", "--methods", "vecq-exactly" }, "--methods 'vecq-exactly'")]
     [InlineData(new[] { "dql", "--checkpoint", "x", "--bits", "17" }, "bits 17")]
     [InlineData(new[] { "export", "--checkpoint", "x", "--wbits", "0", "--out", "y" }, "--wbits 0")]
     [InlineData(new[] { "export", "--checkpoint", "/no/such.safetensors", "--wbits", "2", "--out", "y" }, "/no/such.safetensors")]

@@ -34,10 +34,12 @@ def accuracy(paths):
 
 def theory(path):
     d = last_json(path)
-    print("| bits | λ_k (σ units) | E[J_o] at λ_k | normalised DQL (1 − A²/B) |")
-    print("|---|---|---|---|")
+    ul2q = all("lambda_ul2q" in r for r in d["lambdas"])   # files from before μL2Q had its own λ lack it
+    print("| bits | λ_k (σ units) | E[J_o] at λ_k | normalised DQL (1 − A²/B) |" + (" μL2Q λ (min E[(t − λv)²]) |" if ul2q else ""))
+    print("|---|---|---|---|" + ("---|" if ul2q else ""))
     for r in d["lambdas"]:
-        print(f"| {r['bits']} | {r['lambda']:.6f} | {r['orientation_loss']:.4e} | {r['normalized_dql']:.4e} |")
+        extra = f" {r['lambda_ul2q']:.6f} |" if ul2q else ""
+        print(f"| {r['bits']} | {r['lambda']:.6f} | {r['orientation_loss']:.4e} | {r['normalized_dql']:.4e} |{extra}")
     if d.get("layers"):
         print()
         print("| layer | bits | λ_k | λ actual | J_o at λ_k | J_o at actual λ |")
@@ -58,6 +60,7 @@ def dql(path):
         if r["method"] not in methods:
             methods.append(r["method"])
     losses = []
+    ref = "vecq-exact" if "vecq-exact" in methods else "vecq"
     for bits in sorted({b for b, _ in table}):
         cols = [m for m in methods if any(m in table[(b, l)] for (b, l) in table if b == bits)]
         print(f"\n**{bits} bit{'s' if bits > 1 else ''}**\n")
@@ -72,17 +75,19 @@ def dql(path):
                 cells.append("" if v is None else (f"**{v:.4e}**" if v == best else f"{v:.4e}"))
             print(f"| {layer} | " + " | ".join(cells) + " |")
             for m, v in row.items():
-                if m != "vecq" and v < row["vecq"]:
-                    losses.append((bits, layer, m, v, row["vecq"]))
+                if m not in ("vecq", ref) and v < row[ref]:
+                    losses.append((bits, layer, m, v, row[ref]))
     print()
+    # files written before `vecq dql` reported VecQ at both λ have one "vecq" column, at the mode
+    # named by "lambda_mode"; newer files have "vecq" (λ_k) and "vecq-exact" (searched λ)
     if losses:
-        print("Where another method's DQL is below VecQ's (exact λ):")
+        print(f"Where another method's DQL is below VecQ's ({ref}):")
         print()
         for bits, layer, m, v, vq in losses:
             rel = (vq - v) / vq
-            print(f"- {layer}, {bits} bits: {m} {v:.6e} < vecq {vq:.6e} ({100 * rel:.4f}% lower)")
+            print(f"- {layer}, {bits} bits: {m} {v:.6e} < {ref} {vq:.6e} ({100 * rel:.4f}% lower)")
     else:
-        print("VecQ (exact λ) has the lowest DQL on every layer and bit width.")
+        print(f"VecQ ({ref}) has the lowest DQL on every layer and bit width.")
 
 
 if __name__ == "__main__":
