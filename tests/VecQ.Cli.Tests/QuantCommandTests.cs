@@ -185,6 +185,41 @@ public sealed class QuantCommandTests
         Assert.Equal(2, ej.GetProperty("wbits").GetInt32());
         Assert.Equal(8, ej.GetProperty("abits").GetInt32());
         Assert.Equal(quantBytes, ej.GetProperty("model_bytes_quantized").GetInt64());
+
+        // its 2-bit packed export evaluates exactly like the checkpoint (issue 11: it failed with "missing 'conv1.weight'")
+        var packedPath = Path.Combine(dir, "w2a8.vecq");
+        var x = CliRunner.Run("export", "--checkpoint", j.GetProperty("checkpoint").GetString()!, "--out", packedPath, "--json");
+        Assert.True(x.ExitCode == 0, x.Err);
+        Assert.Equal(2, x.Json().GetProperty("wbits").GetInt32());
+        var pe = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--json");
+        Assert.True(pe.ExitCode == 0, pe.Err);
+        var pj = pe.Json();
+        Assert.True(pj.GetProperty("packed").GetBoolean());
+        Assert.Equal(acc, pj.GetProperty("test_accuracy").GetDouble());
+        Assert.Equal(ej.GetProperty("test_loss").GetDouble(), pj.GetProperty("test_loss").GetDouble(), 9);
+        Assert.Equal((2, 8, "vecq"), (pj.GetProperty("wbits").GetInt32(), pj.GetProperty("abits").GetInt32(), pj.GetProperty("quantizer").GetString()));
+        Assert.Equal(quantBytes, pj.GetProperty("model_bytes_quantized").GetInt64());
+        Assert.Contains("packed", pe.Out);
+
+        // the other commands need the float checkpoint, and say so
+        var d = CliRunner.Run("dql", "--checkpoint", packedPath, "--bits", "2");
+        Assert.Equal(1, d.ExitCode);
+        Assert.Contains("packed export", d.Err);
+        Assert.Contains(packedPath, d.Err);
+    }
+
+    [Fact]
+    public void Eval_PackedFileWithoutModelConfig_IsAClearError()
+    {
+        var model = new VecQ.Nn.LeNet5(rng: new VecQ.Tensors.Rng(1));
+        model.Quantize(new QuantizeConfig { WeightBits = 2 });
+        var path = Path.Combine(CliRunner.TempDir(), "library.vecq");
+        PackedModel.Export(model, path);
+        var r = CliRunner.Run("eval", "--checkpoint", path, "--limit-test", "10");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(path, r.Err);
+        Assert.Contains("no 'config'", r.Err);
+        Assert.Contains("LoadInto", r.Err);
     }
 
     [Fact]
