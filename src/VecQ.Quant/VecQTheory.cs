@@ -7,7 +7,8 @@ namespace VecQ.Quant;
 /// The "parameterized probability estimation" of VecQ (VECQ.md §2) in double precision: the k-bit
 /// half-integer grid, the expected orientation loss of N(0, σ²) weights as a function of the step
 /// λ (in units of σ), the optimal λ_k, and the checks against data: a Monte-Carlo estimate and an
-/// exact grid search of the real J_o on a weight vector (the "actual" λ).
+/// exact grid search of the real J_o on a weight vector (the "actual" λ). Also μL2Q's own λ, the minimiser of
+/// the expected L2 distance E[(t − λ·v(t))²] (<see cref="ExpectedL2Distance"/>, <see cref="OptimalMuL2QLambda"/>).
 /// </summary>
 /// <remarks>
 /// With φ, Φ the standard normal pdf/cdf and n = 2^(k−1) − 1, for t ~ N(0, 1) and

@@ -116,6 +116,11 @@ public sealed class LayerOptionsTests
             Assert.True(packed.Quantized.ContainsKey("fc1.bias"));
             Assert.Equal("paper", packed.Metadata["act_quant"]);
         }
+        // an overridden method that cannot use the recorded first-layer bits is an option error naming both
+        var twn = CliRunner.Run("export", "--checkpoint", ckpt, "--method", "twn", "--out", Path.Combine(dir, "twn.vecq"));
+        Assert.Equal(2, twn.ExitCode);
+        Assert.Contains("--first-layer-bits 8", twn.Err);
+        Assert.Contains("export keeps the checkpoint's layer options", twn.Err);
         var pe = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--json");
         Assert.True(pe.ExitCode == 0, pe.Err);
         var pj = pe.Json();

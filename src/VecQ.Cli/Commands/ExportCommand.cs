@@ -34,7 +34,9 @@ internal static class ExportCommand
                 p.GetValue(lambda) ?? (saved.Lambda == LambdaMode.Exact ? "exact" : "gaussian"),
                 p.GetValue(granularity) ?? (saved.Granularity == Granularity.PerChannel ? "channel" : "tensor"))
                 with { FirstLayerBits = saved.FirstLayerBits, LastLayerBits = saved.LastLayerBits, QuantizeBiases = saved.QuantizeBiases, ActQuant = saved.ActQuant };
-            spec.Validate();   // the checkpoint's layer options against an overridden --wbits / --method
+            // the checkpoint's layer options against an overridden --wbits / --method
+            try { spec.Validate(); }
+            catch (OptionException e) { throw new OptionException($"{e.Message} (recorded in {path}; export keeps the checkpoint's layer options)"); }
             spec.AttachWeights(model);
             // what `vecq eval` and CheckpointModel need to rebuild the model (PACKED_FORMAT.md, "Metadata written by vecq export")
             var extra = new Dictionary<string, string>(meta.Extra)
