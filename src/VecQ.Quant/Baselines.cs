@@ -66,8 +66,11 @@ public sealed class IterativeL2Quantizer : WeightQuantizer
 
 /// <summary>
 /// μL2Q (VECQ.md §5): like VecQ's steering but on the mean-shifted weights and without the driving
-/// stage. μ = mean(w), σ = population std, step = λ_k·σ + 1e-7,
-/// v = clamp(round_half_even((w − μ)/step − ½)) + ½, α = λ_k·σ (fixed), w_q = α·v + μ (shift μ).
+/// stage. μ = mean(w), σ = population std, step = λ·σ + 1e-7,
+/// v = clamp(round_half_even((w − μ)/step − ½)) + ½, α = λ·σ (fixed), w_q = α·v + μ (shift μ).
+/// λ is μL2Q's own (<see cref="VecQTheory.OptimalMuL2QLambda"/>): the minimiser of the expected L2 distance
+/// E[(t − λ·v(t))²] for unit Gaussian t, computed by our code. It equals VecQ's λ_k for 2 ≤ k ≤ 8 and is
+/// 2·√(2/π) ≈ 1.5958 at 1 bit (w_q = μ ± √(2/π)·σ), where VecQ's λ is degenerate.
 /// </summary>
 /// <example><code>var r = new MuL2QQuantizer(2).Quantize(w); // r.Groups[0].Shift == mean(w)</code></example>
 public sealed class MuL2QQuantizer : WeightQuantizer
@@ -83,7 +86,7 @@ public sealed class MuL2QQuantizer : WeightQuantizer
     {
         var (mean, sigma) = QuantKernels.MeanStd(w);
         if (!double.IsFinite(sigma)) throw new InvalidOperationException($"ul2q: group {group} of the weights contains NaN or infinity");
-        double lambda = VecQTheory.OptimalLambda(Bits);
+        double lambda = VecQTheory.OptimalMuL2QLambda(Bits);
         float mu = (float)mean;
         QuantKernels.Project(w, mu, (float)(lambda * sigma + 1e-7), 0.5f, MinCode, MaxCode, 0, 0.5f, codes, v);
         return new QuantGroup((float)(lambda * sigma), mu, 0.5f, lambda, sigma, 0);

@@ -309,11 +309,29 @@ public sealed class PackedModel : IDisposable
 
     private static InvalidDataException Bad(string path, string what) => new($"{path}: invalid packed VecQ model: {what}");
 
-    /// <summary>Copies the (dequantized) tensors into <paramref name="model"/> by name (see <see cref="Module.LoadStateDict"/>).</summary>
-    /// <example><code>packed.LoadInto(new LeNet5());</code></example>
+    /// <summary>
+    /// Copies the (dequantized) tensors into <paramref name="model"/> by name (see <see cref="Module.LoadStateDict"/>):
+    /// the model then computes what the exported model computed, without weight quantizers (its weights are the
+    /// quantized values already). Build it as the exported one was (same layers and activation quantizers, whose
+    /// running step and scale are loaded too) and leave weight quantizers off.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A parameter stored quantized has a <see cref="WeightQuantizer"/>
+    /// attached in <paramref name="model"/>: it would quantize the quantized weights again (detach with
+    /// <see cref="ModelQuantization.RemoveQuantizers"/>).</exception>
+    /// <exception cref="ArgumentException">With <paramref name="strict"/>: missing, unexpected or mis-shaped tensors (all listed).</exception>
+    /// <example><code>
+    /// using var packed = PackedModel.Load("lenet5-w2.vecq");
+    /// var model = new LeNet5();
+    /// packed.LoadInto(model);
+    /// model.Eval();
+    /// </code></example>
     public void LoadInto(Module model, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(model);
+        foreach (var (name, p) in model.NamedParameters())
+            if (p.Transform is WeightQuantizer && Quantized.ContainsKey(name))
+                throw new InvalidOperationException($"packed load: '{name}' has a weight quantizer attached; the packed weights are quantized already "
+                    + "(load into a model without weight quantizers, or call model.RemoveQuantizers() first)");
         model.LoadStateDict(_tensors, strict);
     }
 

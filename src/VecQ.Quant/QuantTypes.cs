@@ -6,7 +6,7 @@ public enum QuantMethod
 {
     /// <summary>VecQ: steering (σ·λ_k step on the half-integer grid) then driving (α = w·v/v·v). Name "vecq".</summary>
     VecQ,
-    /// <summary>μL2Q: mean-shifted, same grid and λ_k, α fixed to λ_k·σ (no driving stage). Name "ul2q".</summary>
+    /// <summary>μL2Q: mean-shifted, same grid, α fixed to λ·σ (no driving stage) with μL2Q's own λ (<see cref="VecQTheory.OptimalMuL2QLambda"/>). Name "ul2q".</summary>
     MuL2Q,
     /// <summary>TWN ternary: Δ = 0.7·mean|w|, α = mean of |w_i| over |w_i| &gt; Δ; 2 bits only. Name "twn".</summary>
     Twn,

@@ -7,7 +7,8 @@ namespace VecQ.Quant;
 /// The "parameterized probability estimation" of VecQ (VECQ.md §2) in double precision: the k-bit
 /// half-integer grid, the expected orientation loss of N(0, σ²) weights as a function of the step
 /// λ (in units of σ), the optimal λ_k, and the checks against data: a Monte-Carlo estimate and an
-/// exact grid search of the real J_o on a weight vector (the "actual" λ).
+/// exact grid search of the real J_o on a weight vector (the "actual" λ). Also μL2Q's own λ, the minimiser of
+/// the expected L2 distance E[(t − λ·v(t))²] (<see cref="ExpectedL2Distance"/>, <see cref="OptimalMuL2QLambda"/>).
 /// </summary>
 /// <remarks>
 /// With φ, Φ the standard normal pdf/cdf and n = 2^(k−1) − 1, for t ~ N(0, 1) and
@@ -39,6 +40,7 @@ public static class VecQTheory
     public const double OneBitLambda = 1.0;
 
     private static readonly double[] Cache = new double[MaxOptimizedBits + 1];
+    private static readonly double[] MuL2QCache = new double[WeightQuantizer.MaxBits + 1];
     private static readonly object CacheGate = new();
 
     /// <summary>The 2^k half-integer levels {−2^(k−1) + ½, …, −½, +½, …, 2^(k−1) − ½}, ascending.</summary>
@@ -145,6 +147,63 @@ public static class VecQTheory
     {
         if (bits < 2 || bits > WeightQuantizer.MaxBits)
             throw new ArgumentException($"optimal lambda: bits {bits} is out of range; the minimisation needs 2..{WeightQuantizer.MaxBits} (k = 1 does not depend on λ)");
+        return MinimizeStep("optimal lambda", bits, l => ExpectedOrientationLoss(bits, l));
+    }
+
+    /// <summary>
+    /// μL2Q's expected L2 distance for unit Gaussian t with the scale tied to the step (α = λ, σ = 1;
+    /// the mean is shifted out, VECQ.md §5): E[(t − λ·v(t))²] = E[t²] − 2λ·E[t·v] + λ²·E[v²] = 1 − 2λA(λ) + λ²B(λ),
+    /// with v(t) = clamp(round_half_even(t/λ − ½), −2^(k−1), 2^(k−1) − 1) + ½ the grid of <see cref="A"/> and <see cref="B"/>.
+    /// </summary>
+    /// <remarks>
+    /// dA/dλ = −2λ Σ i²φ(iλ) and dB/dλ = −4 Σ i²φ(iλ), so the derivative is 2(λB − A): the optimum satisfies
+    /// the same condition λ·B = A as VecQ's λ_k for k ≥ 2. At k = 1 (n = 0) A = φ(0) and B = ¼ do not depend on λ,
+    /// the distance is the parabola 1 − 2λφ(0) + λ²/4 and its minimum is at λ = 4φ(0) = 2·√(2/π).
+    /// </remarks>
+    /// <example><code>double d = VecQTheory.ExpectedL2Distance(1, 1.0); // 1.25 − 2/√(2π), above the optimum at 1.5958</code></example>
+    public static double ExpectedL2Distance(int bits, double lambda)
+    {
+        double a = A(bits, lambda), b = B(bits, lambda);
+        return 1 - 2 * lambda * a + lambda * lambda * b;
+    }
+
+    /// <summary>
+    /// μL2Q's λ for k bits: the step (units of σ) minimising <see cref="ExpectedL2Distance"/>, computed once per
+    /// bit width by <see cref="ComputeMuL2QLambda"/> (1..16) and cached. For 2 ≤ k ≤ 8 it equals
+    /// <see cref="OptimalLambda"/> (same optimality condition); at k = 1 it is 2·√(2/π) ≈ 1.5958, where VecQ's λ
+    /// is degenerate; above 8 bits it is the true minimiser, not VecQ's 6/(2^k − 1) rule.
+    /// </summary>
+    /// <exception cref="ArgumentException">bits outside 1..16.</exception>
+    /// <example><code>double l1 = VecQTheory.OptimalMuL2QLambda(1); // ≈ 1.5958</code></example>
+    public static double OptimalMuL2QLambda(int bits)
+    {
+        CheckBits(bits, "ul2q lambda");
+        lock (CacheGate)
+        {
+            if (MuL2QCache[bits] == 0) MuL2QCache[bits] = ComputeMuL2QLambda(bits);
+            return MuL2QCache[bits];
+        }
+    }
+
+    /// <summary>
+    /// Minimises <see cref="ExpectedL2Distance"/> numerically for 1 ≤ k ≤ 16 (no cache), the same way as
+    /// <see cref="ComputeOptimalLambda"/>: log-spaced scan, golden section, then bisection on λB − A = 0
+    /// (the sign of the derivative, see <see cref="ExpectedL2Distance"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">bits outside 1..16.</exception>
+    /// <example><code>double l2 = VecQTheory.ComputeMuL2QLambda(2); // equals OptimalLambda(2) to ~1e-12</code></example>
+    public static double ComputeMuL2QLambda(int bits)
+    {
+        CheckBits(bits, "ul2q lambda");
+        return MinimizeStep("ul2q lambda", bits, l => ExpectedL2Distance(bits, l));
+    }
+
+    // Minimises loss(λ) whose derivative has the sign of λB(λ) − A(λ): a log-spaced scan over [g/20, 20g]
+    // (g = 6/(2^k − 1)) brackets the minimum, golden-section search narrows the bracket to 1e-10, and the result
+    // is polished by bisection on λB − A = 0 inside that bracket (a function-value search alone is limited to
+    // about √ε by the flat minimum).
+    private static double MinimizeStep(string what, int bits, Func<double, double> loss)
+    {
         double guess = 6.0 / ((1 << bits) - 1);
         double lo = guess / 20, hi = guess * 20;
         const int points = 400;
@@ -155,13 +214,13 @@ public static class VecQTheory
         for (int i = 0; i < points; i++)
         {
             grid[i] = lo * Math.Pow(ratio, i);
-            double j = ExpectedOrientationLoss(bits, grid[i]);
+            double j = loss(grid[i]);
             if (j < bestJ) { bestJ = j; best = i; }
         }
         if (best == 0 || best == points - 1)
-            throw new InvalidOperationException($"optimal lambda: the scan over [{lo}, {hi}] for {bits} bits found its minimum at the edge (λ = {grid[best]})");
+            throw new InvalidOperationException($"{what}: the scan over [{lo}, {hi}] for {bits} bits found its minimum at the edge (λ = {grid[best]})");
         double a = grid[best - 1], b = grid[best + 1];
-        double golden = Minimizer.GoldenSection(l => ExpectedOrientationLoss(bits, l), a, b, 1e-10);
+        double golden = Minimizer.GoldenSection(loss, a, b, 1e-10);
         // polish on λB − A = 0 (negative left of the minimum, positive right of it)
         double Stationarity(double l) => l * B(bits, l) - A(bits, l);
         double pa = Math.Max(a, golden - 1e-6), pb = Math.Min(b, golden + 1e-6);

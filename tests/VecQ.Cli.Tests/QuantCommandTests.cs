@@ -37,6 +37,7 @@ public sealed class QuantCommandTests
         {
             int k = row.GetProperty("bits").GetInt32();
             Assert.Equal(VecQTheory.OptimalLambda(k), row.GetProperty("lambda").GetDouble(), 12);
+            Assert.Equal(VecQTheory.OptimalMuL2QLambda(k), row.GetProperty("lambda_ul2q").GetDouble(), 12);
             double jo = row.GetProperty("orientation_loss").GetDouble();
             Assert.Equal(VecQTheory.ExpectedOrientationLoss(k), jo, 12);
             Assert.True(jo > 0 && jo < previous, $"E[J_o] at {k} bits = {jo}, not below {previous}");
@@ -45,6 +46,9 @@ public sealed class QuantCommandTests
             (previous, previousDql) = (jo, dql);
         }
         Assert.False(r.Json().TryGetProperty("layers", out _));
+        var one = CliRunner.Run("theory", "--bits", "1", "--json");
+        Assert.True(one.ExitCode == 0, one.Err);
+        Assert.Equal(2 * Math.Sqrt(2 / Math.PI), one.Json().GetProperty("lambdas")[0].GetProperty("lambda_ul2q").GetDouble(), 3);
     }
 
     [Fact]
@@ -84,10 +88,10 @@ public sealed class QuantCommandTests
     }
 
     [Fact]
-    public void Dql_ListsEveryLayerMethodAndBits_AndVecQExactBeatsUniformAt2Bits()
+    public void Dql_ListsEveryLayerMethodAndBits_WithVecQAtBothLambdas_AndTheLambdaUsed()
     {
         var ckpt = FloatCheckpoint();
-        var r = CliRunner.Run("dql", "--checkpoint", ckpt, "--bits", "2,3,4,8", "--lambda", "exact", "--json");
+        var r = CliRunner.Run("dql", "--checkpoint", ckpt, "--bits", "2,3,4,8", "--json");
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("skipping twn at 3 bits", r.Err);
         Assert.Contains("skipping binary at 2 bits", r.Err);
@@ -95,19 +99,48 @@ public sealed class QuantCommandTests
         string[] layers = ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight"];
         foreach (var layer in layers)
         {
-            foreach (var m in new[] { "vecq", "ul2q", "l2", "uniform" })
+            foreach (var m in new[] { "vecq", "vecq-exact", "ul2q", "l2", "uniform" })
                 foreach (int k in new[] { 2, 3, 4, 8 })
                     Assert.Single(rows, x => Key(x) == (layer, m, k));
             Assert.Single(rows, x => Key(x) == (layer, "twn", 2));
             Assert.DoesNotContain(rows, x => x.GetProperty("layer").GetString() == layer && x.GetProperty("method").GetString() is "binary");
-            double vecq = Find(rows, layer, "vecq", 2).GetProperty("dql").GetDouble();
+            double exact = Find(rows, layer, "vecq-exact", 2).GetProperty("dql").GetDouble();
             double uniform = Find(rows, layer, "uniform", 2).GetProperty("dql").GetDouble();
-            Assert.True(vecq <= uniform, $"{layer}: VecQ DQL {vecq} > uniform {uniform} at 2 bits");
+            Assert.True(exact <= uniform, $"{layer}: VecQ (exact λ) DQL {exact} > uniform {uniform} at 2 bits");
+            foreach (int k in new[] { 2, 3, 4, 8 })
+            {
+                Assert.Equal(VecQTheory.OptimalLambda(k), Find(rows, layer, "vecq", k).GetProperty("lambda").GetDouble(), 12);
+                Assert.Equal(VecQTheory.OptimalMuL2QLambda(k), Find(rows, layer, "ul2q", k).GetProperty("lambda").GetDouble(), 12);
+                double searched = Find(rows, layer, "vecq-exact", k).GetProperty("lambda").GetDouble();
+                Assert.InRange(searched, 1e-4, 3.0);
+                Assert.NotEqual(VecQTheory.OptimalLambda(k), searched);
+                Assert.Equal(JsonValueKind.Null, Find(rows, layer, "uniform", k).GetProperty("lambda").ValueKind);
+            }
         }
-        Assert.Equal(layers.Length * (4 * 4 + 1), rows.Count);
+        Assert.Equal(layers.Length * (5 * 4 + 1), rows.Count);
         foreach (var x in rows)
+        {
+            Assert.True(x.TryGetProperty("lambda", out _), "every row has a lambda key");
             foreach (var key in new[] { "orientation_loss", "modulus_loss", "dql", "normalized_dql" })
                 Assert.True(x.GetProperty(key).GetDouble() >= 0);
+        }
+        Assert.Contains("vecq-exact", r.Out);
+    }
+
+    [Fact]
+    public void Dql_OneBitMuL2Q_UsesItsOwnLambda()
+    {
+        var ckpt = FloatCheckpoint();
+        var r = CliRunner.Run("dql", "--checkpoint", ckpt, "--bits", "1", "--methods", "ul2q", "--json");
+        Assert.True(r.ExitCode == 0, r.Err);
+        var rows = r.Json().GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(4, rows.Count);
+        foreach (var x in rows)
+        {
+            Assert.Equal("ul2q", x.GetProperty("method").GetString());
+            double lambda = x.GetProperty("lambda").GetDouble();
+            Assert.True(Math.Abs(lambda - 1.5958) <= 1e-3, $"{x.GetProperty("layer").GetString()}: 1-bit μL2Q λ {lambda}, expected 2·√(2/π) ≈ 1.5958");
+        }
     }
 
     [Fact]
@@ -152,6 +185,41 @@ public sealed class QuantCommandTests
         Assert.Equal(2, ej.GetProperty("wbits").GetInt32());
         Assert.Equal(8, ej.GetProperty("abits").GetInt32());
         Assert.Equal(quantBytes, ej.GetProperty("model_bytes_quantized").GetInt64());
+
+        // its 2-bit packed export evaluates exactly like the checkpoint (issue 11: it failed with "missing 'conv1.weight'")
+        var packedPath = Path.Combine(dir, "w2a8.vecq");
+        var x = CliRunner.Run("export", "--checkpoint", j.GetProperty("checkpoint").GetString()!, "--out", packedPath, "--json");
+        Assert.True(x.ExitCode == 0, x.Err);
+        Assert.Equal(2, x.Json().GetProperty("wbits").GetInt32());
+        var pe = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--json");
+        Assert.True(pe.ExitCode == 0, pe.Err);
+        var pj = pe.Json();
+        Assert.True(pj.GetProperty("packed").GetBoolean());
+        Assert.Equal(acc, pj.GetProperty("test_accuracy").GetDouble());
+        Assert.Equal(ej.GetProperty("test_loss").GetDouble(), pj.GetProperty("test_loss").GetDouble(), 9);
+        Assert.Equal((2, 8, "vecq"), (pj.GetProperty("wbits").GetInt32(), pj.GetProperty("abits").GetInt32(), pj.GetProperty("quantizer").GetString()));
+        Assert.Equal(quantBytes, pj.GetProperty("model_bytes_quantized").GetInt64());
+        Assert.Contains("packed", pe.Out);
+
+        // the other commands need the float checkpoint, and say so
+        var d = CliRunner.Run("dql", "--checkpoint", packedPath, "--bits", "2");
+        Assert.Equal(1, d.ExitCode);
+        Assert.Contains("packed export", d.Err);
+        Assert.Contains(packedPath, d.Err);
+    }
+
+    [Fact]
+    public void Eval_PackedFileWithoutModelConfig_IsAClearError()
+    {
+        var model = new VecQ.Nn.LeNet5(rng: new VecQ.Tensors.Rng(1));
+        model.Quantize(new QuantizeConfig { WeightBits = 2 });
+        var path = Path.Combine(CliRunner.TempDir(), "library.vecq");
+        PackedModel.Export(model, path);
+        var r = CliRunner.Run("eval", "--checkpoint", path, "--limit-test", "10");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(path, r.Err);
+        Assert.Contains("no 'config'", r.Err);
+        Assert.Contains("LoadInto", r.Err);
     }
 
     [Fact]
@@ -201,6 +269,8 @@ public sealed class QuantCommandTests
     [InlineData(new[] { "dql", "--checkpoint", "/no/such.safetensors" }, "/no/such.safetensors")]
     [InlineData(new[] { "dql", "--checkpoint", "x", "--methods", "vecq,foo" }, "--methods 'foo'")]
     [InlineData(new[] { "dql", "--checkpoint", "x", "--lambda", "magic" }, "--lambda 'magic'")]
+    [InlineData(new[] { "dql", "--checkpoint", "x", "--lambda", "exact" }, "--methods vecq (λ_k) and/or vecq-exact")]
+    [InlineData(new[] { "dql", "--checkpoint", "x", "--methods", "vecq-exactly" }, "--methods 'vecq-exactly'")]
     [InlineData(new[] { "dql", "--checkpoint", "x", "--bits", "17" }, "bits 17")]
     [InlineData(new[] { "export", "--checkpoint", "x", "--wbits", "0", "--out", "y" }, "--wbits 0")]
     [InlineData(new[] { "export", "--checkpoint", "/no/such.safetensors", "--wbits", "2", "--out", "y" }, "/no/such.safetensors")]

@@ -52,6 +52,35 @@ public sealed class DqlReportTests
     }
 
     [Fact]
+    public void Compute_VecQAtBothLambdas_NamesThemApart_AndRowsCarryTheLambdaUsed()
+    {
+        using var w = Tensor.FromArray(TestData.Laplace(4000, 12), [8, 500]);
+        var methods = new[] { DqlMethod.Parse("vecq"), DqlMethod.Parse("vecq-exact"), DqlMethod.Parse("ul2q"), DqlMethod.Parse("vecq") };
+        var report = DqlReport.Compute([("w", w)], methods, [1, 3]);
+        Assert.Equal(["vecq", "vecq", "vecq-exact", "vecq-exact", "ul2q", "ul2q"], report.Rows.Select(r => r.MethodName));   // duplicates dropped
+        var values = w.ToArray();
+        var gauss = report.Rows.Single(r => r.MethodName == "vecq" && r.Bits == 3);
+        var exact = report.Rows.Single(r => r.MethodName == "vecq-exact" && r.Bits == 3);
+        Assert.Equal(VecQTheory.OptimalLambda(3), gauss.Lambda);
+        Assert.Equal(new VecQQuantizer(3, LambdaMode.Exact).Quantize(values).Lambda, exact.Lambda);
+        Assert.True(exact.OrientationLoss < gauss.OrientationLoss, "the searched λ has the lower J_o on Laplace weights");
+        Assert.Equal(VecQTheory.OptimalMuL2QLambda(1), report.Rows.Single(r => r.MethodName == "ul2q" && r.Bits == 1).Lambda);
+        using (var doc = JsonDocument.Parse(report.ToJson()))
+            Assert.Equal(["vecq", "vecq", "vecq-exact", "vecq-exact", "ul2q", "ul2q"], doc.RootElement.GetProperty("rows").EnumerateArray().Select(x => x.GetProperty("method").GetString()));
+        Assert.Contains("vecq-exact", report.ToText());
+
+        // per channel: the λ of a row is the mean over the channels
+        var perChannel = DqlReport.Compute([("w", w)], [DqlMethod.Parse("vecq-exact")], [3], Granularity.PerChannel).Rows.Single();
+        Assert.Equal(new VecQQuantizer(3, LambdaMode.Exact, Granularity.PerChannel).QuantizeTensor(w).Groups.Average(g => g.Lambda), perChannel.Lambda, 12);
+
+        // the λ mode is kept for VecQ only; names parse case-insensitively and unknown ones list the valid names
+        Assert.Equal(new DqlMethod(QuantMethod.Twn), new DqlMethod(QuantMethod.Twn, LambdaMode.Exact));
+        Assert.Equal("vecq-exact", DqlMethod.Parse("VecQ-Exact").Name);
+        Assert.Contains("vecq-exact", Assert.Throws<ArgumentException>(() => DqlMethod.Parse("vecq-magic")).Message);
+        Assert.Equal(DqlMethod.Names, DqlMethod.Names.Select(n => DqlMethod.Parse(n).Name));
+    }
+
+    [Fact]
     public void FromAttached_ReportsTheLastForward_AndLambdasCompareTheoryWithActual()
     {
         var model = new LeNet5(c1: 4, c2: 8, hidden: 16, rng: new Rng(6));

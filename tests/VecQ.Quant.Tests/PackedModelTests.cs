@@ -157,6 +157,59 @@ public sealed class PackedModelTests : IDisposable
         Assert.Equal(Bits(a.Value.ToArray()), Bits(b.Value.ToArray()));
     }
 
+    /// <summary>
+    /// A W2/A8 model with trained activation quantizers (both kinds), quantized biases and first/last layer
+    /// overrides: loaded from the packed file into a fresh model of the same build, it computes the same logits.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]   // one step per tensor, Gaussian λ_k (the letter's activation quantizer)
+    [InlineData(6)]   // per channel, λ searched on the batch
+    public void LoadedModel_WithActivationQuantizers_ComputesTheSameLogits(int channels)
+    {
+        Module Build(ulong seed) => new LeNet5(c1: 6, c2: 8, hidden: 16, rng: new Rng(seed), activations: slot =>
+            channels == 0 ? new ActivationQuantizer(8, 0.9, LambdaMode.Gaussian)
+                          : new ActivationQuantizer(8, 0.9, LambdaMode.Exact, channels: slot switch { "act1" => 6, "act2" => 8, _ => 16 }));
+        var model = Build(31);
+        var attached = model.Quantize(new QuantizeConfig { WeightBits = 2, FirstLayerBits = 8, LastLayerBits = QuantizeConfig.KeepFloat, QuantizeBiases = true });
+        using (var opt = new Sgd(model, 0.05, momentum: 0.9))
+        using (var labels = Tensor.FromArray(new[] { 0, 1, 2, 3, 4, 5, 6, 7 }))
+            for (int step = 0; step < 3; step++)   // moves the weights and the activation quantizers' running step/scale
+            {
+                using var xb = new Variable(Tensor.RandN([8, 1, 28, 28], new Rng(40 + (ulong)step)));
+                using var logits = model.Forward(xb);
+                using var loss = Functions.SoftmaxCrossEntropy(logits, labels);
+                opt.ZeroGrad();
+                loss.Backward();
+                opt.Step();
+            }
+        model.Eval();
+        var act1 = (ActivationQuantizer)model.NamedModules().Single(e => e.Name == "act1").Module;
+        Assert.NotEqual(act1.TheoryLambda, act1.RunningStep, 6);
+        string path = PathOf($"w2a8-{channels}.vecq");
+        PackedModel.Export(model, path);
+        using var packed = PackedModel.Load(path);
+        Assert.Equal(8, packed.Quantized["conv1.weight"].Bits);
+        Assert.Equal(2, packed.Quantized["fc1.weight"].Bits);
+        Assert.True(packed.Quantized.ContainsKey("conv1.bias"), "biases are stored quantized");
+        Assert.False(packed.Quantized.ContainsKey("fc2.weight"), "the last layer is kept float");
+        Assert.Equal(channels == 0 ? [] : new[] { 6 }, packed.Tensors["act1.step"].Dims);
+
+        var fresh = Build(99);
+        packed.LoadInto(fresh);
+        fresh.Eval();
+        using var x = new Variable(Tensor.RandN([5, 1, 28, 28], new Rng(3)));
+        using var a = model.Forward(x);
+        using var b = fresh.Forward(x);
+        Assert.Equal(Bits(a.Value.ToArray()), Bits(b.Value.ToArray()));
+        Assert.Equal(attached.Count, packed.Quantized.Count);
+
+        // a model with weight quantizers attached would quantize the quantized weights again: refused
+        var withQuantizers = Build(5);
+        withQuantizers.Quantize(new QuantizeConfig { WeightBits = 2 });
+        var e = Assert.Throws<InvalidOperationException>(() => packed.LoadInto(withQuantizers));
+        Assert.Contains("weight quantizer", e.Message);
+    }
+
     [Fact]
     public void SizeReport_ForLeNet5At2Bits_IsAbout16x()
     {

@@ -262,6 +262,22 @@ public sealed class QuantizerTests
         Assert.True(new VecQQuantizer(2).Quantize(w).Dql < new TwnQuantizer().Quantize(w).Dql);
     }
 
+    /// <summary>
+    /// 1 bit: μL2Q's α = 2·√(2/π)·σ/2 = E|t|·σ is the Gaussian optimum, so μL2Q ties with VecQ (α = 2·mean|w|,
+    /// the sample optimum) instead of losing to it as it did with λ = 1 (α = σ/2 per level, DQL 1.25 − √(2/π)).
+    /// </summary>
+    [Fact]
+    public void Dql_OneBitMuL2Q_TiesWithVecQ_OnGaussianWeights()
+    {
+        var w = TestData.Gaussian1MFloat;
+        var ul2q = new MuL2QQuantizer(1).Quantize(w);
+        double vecq = new VecQQuantizer(1).Quantize(w).NormalizedDql;
+        Assert.Equal(VecQTheory.OptimalMuL2QLambda(1), ul2q.Lambda);
+        Assert.True(Math.Abs(ul2q.NormalizedDql - vecq) <= 1e-3 * vecq, $"1 bit: μL2Q {ul2q.NormalizedDql:E6} vs VecQ {vecq:E6}");
+        Assert.Equal(1 - 2 / Math.PI, ul2q.NormalizedDql, 2);                 // E[(t − sign(t)·√(2/π))²]
+        Assert.True(ul2q.NormalizedDql < 1.25 - Math.Sqrt(2 / Math.PI) - 0.08);  // the old λ = 1 value, 0.452 (now 0.363)
+    }
+
     [Fact]
     public void Dql_VecQBeatsBaselines_OnLaplaceWeights()
     {

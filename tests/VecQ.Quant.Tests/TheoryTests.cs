@@ -167,6 +167,78 @@ public sealed class TheoryTests
         }
     }
 
+    /// <summary>μL2Q's λ: the minimiser of E[(t − λ·v(t))²], computed by our code (VECQ.md §5).</summary>
+    [Fact]
+    public void MuL2QLambda_IsTwoRootTwoOverPiAtOneBit_AndLambdaKAbove()
+    {
+        double one = VecQTheory.OptimalMuL2QLambda(1);
+        Assert.True(Math.Abs(one - 2 * Math.Sqrt(2 / Math.PI)) <= 1e-3, $"k=1: λ = {one:R}, expected 2·√(2/π) = {2 * Math.Sqrt(2 / Math.PI):R}");
+        Assert.Equal(2 * Math.Sqrt(2 / Math.PI), one, 9);    // the bisection on λB − A is exact to ~1e-12
+        Assert.NotEqual(VecQTheory.OneBitLambda, one, 3);
+        for (int k = 2; k <= VecQTheory.MaxOptimizedBits; k++)
+        {
+            double l = VecQTheory.OptimalMuL2QLambda(k);
+            Assert.True(Math.Abs(l - VecQTheory.OptimalLambda(k)) <= 1e-3, $"k={k}: μL2Q λ {l:R} vs VecQ λ_k {VecQTheory.OptimalLambda(k):R}");
+            // a true minimum of the expected distance
+            double d = VecQTheory.ExpectedL2Distance(k, l);
+            foreach (double e in new[] { -1e-3, 1e-3 })
+                Assert.True(VecQTheory.ExpectedL2Distance(k, l * (1 + e)) > d, $"k={k}: E[(t − λv)²] is lower at λ(1{e:+0.000;-0.000})");
+            Assert.Equal(l, VecQTheory.ComputeMuL2QLambda(k));
+        }
+        // above 8 bits: still minimised (not VecQ's 6/(2^k − 1) rule) and still shrinking
+        for (int k = 9; k <= 16; k++)
+        {
+            double l = VecQTheory.OptimalMuL2QLambda(k);
+            Assert.InRange(l / VecQTheory.OptimalMuL2QLambda(k - 1), 0.5, 0.6);
+            double d = VecQTheory.ExpectedL2Distance(k, l);
+            Assert.True(VecQTheory.ExpectedL2Distance(k, l * 1.01) > d && VecQTheory.ExpectedL2Distance(k, l * 0.99) > d, $"k={k}");
+        }
+        Assert.Throws<ArgumentException>(() => VecQTheory.OptimalMuL2QLambda(0));
+        Assert.Throws<ArgumentException>(() => VecQTheory.OptimalMuL2QLambda(17));
+    }
+
+    /// <summary>The authors' μL2Q table, where it agrees with our minimiser (all of k = 1..8 agree to 2e-3).</summary>
+    [Theory]
+    [InlineData(1, 1.5950)]
+    [InlineData(2, 0.9953)]
+    [InlineData(3, 0.5872)]
+    [InlineData(4, 0.3359)]
+    [InlineData(5, 0.1894)]
+    [InlineData(6, 0.1057)]
+    [InlineData(7, 0.0571)]
+    [InlineData(8, 0.0305)]
+    public void MuL2QLambda_AgreesWithTheAuthorsTable(int bits, double authors)
+    {
+        double l = VecQTheory.OptimalMuL2QLambda(bits);
+        Assert.True(Math.Abs(l - authors) <= 2e-3, $"k={bits}: ours {l:F5}, the authors' {authors:F4}");
+    }
+
+    /// <summary>The closed form E[(t − λv)²] = 1 − 2λA + λ²B against its Monte-Carlo value and minimiser on 10^6 draws.</summary>
+    [Fact]
+    public void ExpectedL2Distance_MatchesMonteCarlo()
+    {
+        var t = TestData.Gaussian1M;
+        double Sample(int bits, double lambda)
+        {
+            double lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1, s = 0;
+            foreach (double x in t)
+            {
+                double v = Math.Clamp(Math.Round(x / lambda - 0.5, MidpointRounding.ToEven), lo, hi) + 0.5;
+                s += (x - lambda * v) * (x - lambda * v);
+            }
+            return s / t.Length;
+        }
+        for (int k = 1; k <= 4; k++)
+        {
+            int bits = k;
+            double l = VecQTheory.OptimalMuL2QLambda(k);
+            foreach (double f in new[] { 0.7, 1.0, 1.4 })
+                AssertRel(VecQTheory.ExpectedL2Distance(k, f * l), Sample(k, f * l), 0.01, $"k={k}, λ={f * l:F4}");
+            double mc = Minimizer.GoldenSection(x => Sample(bits, x), 0.8 * l, 1.2 * l, 1e-5);
+            Assert.True(Math.Abs(mc - l) <= 0.005, $"k={k}: closed-form minimiser {l:F5}, Monte-Carlo {mc:F5}");
+        }
+    }
+
     [Fact]
     public void ExpectedLosses_AreConsistent()
     {

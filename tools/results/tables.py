@@ -23,21 +23,32 @@ def last_json(path):
 def accuracy(paths):
     runs = [last_json(p) for p in paths]
     base = next((r for r in runs if r["wbits"] == 32 and r["abits"] == 32), None)
-    print("| W/A | test accuracy after epoch 10 | best epoch | vs float | per epoch (%) | peak memory |")
-    print("|---|---|---|---|---|---|")
+    epochs = sorted({r["epochs"] for r in runs})
+    after = f"after epoch {epochs[0]}" if len(epochs) == 1 else "at the end"
+    print(f"| W/A | activation quantizer | test accuracy {after} | best epoch | vs float | per epoch (%) | peak memory |")
+    print("|---|---|---|---|---|---|---|")
     for r in runs:
         acc = 100 * r["test_accuracy"]
         delta = "" if base is None or r is base else f"{acc - 100 * base['test_accuracy']:+.2f}"
         per = ", ".join(f"{100 * a:.2f}" for a in r["epoch_accuracies"])
-        print(f"| {r['wbits']}/{r['abits']} | {acc:.2f}% | {100 * r['best_accuracy']:.2f}% | {delta} | {per} | {r['peak_memory_mb']:.0f} MB |")
+        print(f"| {r['wbits']}/{r['abits']} | {act_quant(r)} | {acc:.2f}% | {100 * r['best_accuracy']:.2f}% | {delta} | {per} | {r['peak_memory_mb']:.0f} MB |")
+
+
+def act_quant(run):
+    """--act-quant of a run: runs from before the option existed (no "act_quant" key) used `searched`."""
+    if run["abits"] >= 32:
+        return "–"
+    return run.get("act_quant") or "searched"
 
 
 def theory(path):
     d = last_json(path)
-    print("| bits | λ_k (σ units) | E[J_o] at λ_k | normalised DQL (1 − A²/B) |")
-    print("|---|---|---|---|")
+    ul2q = all("lambda_ul2q" in r for r in d["lambdas"])   # files from before μL2Q had its own λ lack it
+    print("| bits | λ_k (σ units) | E[J_o] at λ_k | normalised DQL (1 − A²/B) |" + (" μL2Q λ (min E[(t − λv)²]) |" if ul2q else ""))
+    print("|---|---|---|---|" + ("---|" if ul2q else ""))
     for r in d["lambdas"]:
-        print(f"| {r['bits']} | {r['lambda']:.6f} | {r['orientation_loss']:.4e} | {r['normalized_dql']:.4e} |")
+        extra = f" {r['lambda_ul2q']:.6f} |" if ul2q else ""
+        print(f"| {r['bits']} | {r['lambda']:.6f} | {r['orientation_loss']:.4e} | {r['normalized_dql']:.4e} |{extra}")
     if d.get("layers"):
         print()
         print("| layer | bits | λ_k | λ actual | J_o at λ_k | J_o at actual λ |")
@@ -58,6 +69,7 @@ def dql(path):
         if r["method"] not in methods:
             methods.append(r["method"])
     losses = []
+    ref = "vecq-exact" if "vecq-exact" in methods else "vecq"
     for bits in sorted({b for b, _ in table}):
         cols = [m for m in methods if any(m in table[(b, l)] for (b, l) in table if b == bits)]
         print(f"\n**{bits} bit{'s' if bits > 1 else ''}**\n")
@@ -72,17 +84,29 @@ def dql(path):
                 cells.append("" if v is None else (f"**{v:.4e}**" if v == best else f"{v:.4e}"))
             print(f"| {layer} | " + " | ".join(cells) + " |")
             for m, v in row.items():
-                if m != "vecq" and v < row["vecq"]:
-                    losses.append((bits, layer, m, v, row["vecq"]))
+                if m not in ("vecq", ref) and v < row[ref]:
+                    losses.append((bits, layer, m, v, row[ref]))
     print()
+    # files written before `vecq dql` reported VecQ at both λ have one "vecq" column, at the mode
+    # named by "lambda_mode"; newer files have "vecq" (λ_k) and "vecq-exact" (searched λ)
     if losses:
-        print("Where another method's DQL is below VecQ's (exact λ):")
+        print(f"Where another method's DQL is below VecQ's ({ref}):")
         print()
         for bits, layer, m, v, vq in losses:
             rel = (vq - v) / vq
-            print(f"- {layer}, {bits} bits: {m} {v:.6e} < vecq {vq:.6e} ({100 * rel:.4f}% lower)")
+            print(f"- {layer}, {bits} bit{'s' if bits > 1 else ''}: {m} {v:.6e} < {ref} {vq:.6e} ({100 * rel:.4f}% lower)")
     else:
-        print("VecQ (exact λ) has the lowest DQL on every layer and bit width.")
+        print(f"VecQ ({ref}) has the lowest DQL on every layer and bit width.")
+    # μL2Q against VecQ at λ_k: the like-for-like pair (one Gaussian rule each, no search)
+    if ref == "vecq-exact" and "ul2q" in methods:
+        pairs = [(b, l, table[(b, l)]["ul2q"], table[(b, l)]["vecq"]) for (b, l) in sorted(table)
+                 if "ul2q" in table[(b, l)] and "vecq" in table[(b, l)]]
+        below = [p for p in pairs if p[2] < p[3]]
+        print()
+        print(f"μL2Q against VecQ at λ_k: μL2Q lower in {len(below)} of {len(pairs)} cells:")
+        print()
+        for bits, layer, u, v in below:
+            print(f"- {layer}, {bits} bit{'s' if bits > 1 else ''}: ul2q {u:.6e} < vecq {v:.6e} ({100 * (v - u) / v:.4f}% lower)")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ internal static class BenchCommand
         var quantizer = new Option<string>("--quantizer") { Description = "weight quantizer: vecq, ul2q, twn, l2, uniform or binary", DefaultValueFactory = _ => "vecq" };
         var profile = new Option<bool>("--profile") { Description = "also time the train step's backend operations (extra profiled steps, before the timed ones)" };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
+        var actQuant = LayerOptions.ActQuant();
         var device = DeviceOption.Create();
-        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, profile, json, device };
+        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, actQuant, profile, json, device };
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!;
@@ -35,7 +36,8 @@ internal static class BenchCommand
             if (b < 1) throw new OptionException($"--batch-size {b}: expected an integer >= 1");
             if (n < 1) throw new OptionException($"--steps {n}: expected an integer >= 1");
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
-            var quant = QuantSpec.Parse(p.GetValue(wbits), p.GetValue(abits), p.GetValue(quantizer)!, "gaussian", "tensor");
+            var quant = QuantSpec.Parse(p.GetValue(wbits), p.GetValue(abits), p.GetValue(quantizer)!, "gaussian", "tensor")
+                .WithOptions(null, null, false, p.GetValue(actQuant));
             if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
             var dev = DeviceOption.Parse(p.GetValue(device)!);
             var r = Run(name, b, n, quant, p.GetValue(profile), dev);
@@ -55,6 +57,7 @@ internal static class BenchCommand
                 var fields = new Dictionary<string, object?>
                 {
                     ["model"] = name, ["batch_size"] = b, ["wbits"] = quant.WBits, ["abits"] = quant.ABits, ["quantizer"] = quant.QuantizerName, ["threads"] = Parallelism.Threads,
+                    ["act_quant"] = quant.ABits < 32 ? quant.ActQuantName : null,
                     ["train_ms_per_step"] = r.TrainMs, ["infer_ms_per_step"] = r.InferMs,
                     ["train_ms_per_step_best"] = r.TrainBestMs, ["infer_ms_per_step_best"] = r.InferBestMs,
                     ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,

@@ -6,12 +6,16 @@ using VecQ.Tensors;
 
 namespace VecQ.Cli.Commands;
 
-/// <summary>`vecq eval --checkpoint F`: rebuilds the model recorded in a checkpoint and measures it on the test split.</summary>
+/// <summary>
+/// `vecq eval --checkpoint F`: rebuilds the model recorded in a checkpoint, or in a packed export
+/// (`vecq export`, PACKED_FORMAT.md), and measures it on the test split. A packed file evaluates like the
+/// checkpoint it came from: its dequantized weights are bit for bit what that checkpoint's quantizers compute.
+/// </summary>
 internal static class EvalCommand
 {
     public static Command Build(Output output)
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "a .safetensors checkpoint written by vecq train", Required = true };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a .safetensors checkpoint written by vecq train/quantize, or a packed file written by vecq export", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "dataset (default: the one recorded in the checkpoint)" };
         var data = new Option<string?>("--data") { Description = "folder holding the dataset's IDX files" };
         var limit = new Option<int?>("--limit-test") { Description = "use only the first N test images" };
@@ -27,7 +31,7 @@ internal static class EvalCommand
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
             var dev = DeviceOption.Parse(p.GetValue(device)!);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var (model, config, meta, quant) = CheckpointModel.Load(path, attachWeights: true);
+            var (model, config, meta, quant, packedBytes) = CheckpointModel.LoadForEval(path);
             model.To(dev);
             string name = p.GetValue(dataset) ?? (meta.Extra.TryGetValue("dataset", out var ds) ? ds : "fashion-mnist");
             if (name is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{name}': expected fashion-mnist or mnist");
@@ -36,16 +40,21 @@ internal static class EvalCommand
             var (acc, loss) = Trainer.Evaluate(model, loader);
             double seconds = clock.Elapsed.TotalSeconds;
             int n = Math.Min(test.Count, p.GetValue(limit) ?? int.MaxValue);
-            output.Out.WriteLine($"{config.Model} ({path}) on {name} test ({n} images{(test.IsSample ? ", embedded sample" : "")}): accuracy {100 * acc:F2}%, loss {loss:F4}");
+            output.Out.WriteLine($"{config.Model} ({path}{(packedBytes is null ? "" : ", packed")}) on {name} test ({n} images{(test.IsSample ? ", embedded sample" : "")}): accuracy {100 * acc:F2}%, loss {loss:F4}");
             if (p.GetValue(json))
-                JsonLine.Write(output.Out, new Dictionary<string, object?>
+            {
+                var fields = new Dictionary<string, object?>
                 {
                     ["model"] = config.Model, ["dataset"] = name, ["wbits"] = quant.WBits, ["abits"] = quant.ABits, ["quantizer"] = quant.QuantizerName,
                     ["epochs"] = meta.Epoch, ["seconds"] = seconds, ["images_per_second"] = n / Math.Max(seconds, 1e-9),
-                    ["test_accuracy"] = acc, ["test_loss"] = loss, ["checkpoint"] = path, ["images"] = n, ["device"] = dev.ToString(),
+                    ["test_accuracy"] = acc, ["test_loss"] = loss, ["checkpoint"] = path, ["images"] = n, ["packed"] = packedBytes is not null,
+                    ["device"] = dev.ToString(),
                     ["model_bytes_float"] = model.Parameters().Sum(q => (long)q.Data.Numel * 4),
-                    ["model_bytes_quantized"] = QuantSpec.QuantizedBytes(model),
-                });
+                    ["model_bytes_quantized"] = packedBytes ?? QuantSpec.QuantizedBytes(model),
+                };
+                quant.WriteJson(fields);
+                JsonLine.Write(output.Out, fields);
+            }
             return 0;
         });
         return cmd;

@@ -32,9 +32,18 @@ internal static class ExportCommand
                 p.GetValue(wbits) ?? (saved.WBits < 32 ? saved.WBits : 4), saved.ABits,
                 p.GetValue(method) ?? saved.Method.Name(),
                 p.GetValue(lambda) ?? (saved.Lambda == LambdaMode.Exact ? "exact" : "gaussian"),
-                p.GetValue(granularity) ?? (saved.Granularity == Granularity.PerChannel ? "channel" : "tensor"));
+                p.GetValue(granularity) ?? (saved.Granularity == Granularity.PerChannel ? "channel" : "tensor"))
+                with { FirstLayerBits = saved.FirstLayerBits, LastLayerBits = saved.LastLayerBits, QuantizeBiases = saved.QuantizeBiases, ActQuant = saved.ActQuant };
+            // the checkpoint's layer options against an overridden --wbits / --method
+            try { spec.Validate(); }
+            catch (OptionException e) { throw new OptionException($"{e.Message} (recorded in {path}; export keeps the checkpoint's layer options)"); }
             spec.AttachWeights(model);
-            var extra = new Dictionary<string, string>(meta.Extra) { ["model"] = config.Model, ["config"] = config.ToJson(), ["source"] = Path.GetFileName(path) };
+            // what `vecq eval` and CheckpointModel need to rebuild the model (PACKED_FORMAT.md, "Metadata written by vecq export")
+            var extra = new Dictionary<string, string>(meta.Extra)
+            {
+                ["model"] = config.Model, ["config"] = config.ToJson(), ["source"] = Path.GetFileName(path),
+                ["epoch"] = meta.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
             spec.WriteTo(extra);
             var size = PackedModel.Export(model, dest, extra);
             output.Out.WriteLine($"{dest}: {spec.Method.Name()} {spec.WBits}-bit weights; float {size.FloatBytes:N0} bytes, packed {size.PackedBytes:N0} bytes (file {size.FileBytes:N0}), ratio {size.Ratio:F2}x");

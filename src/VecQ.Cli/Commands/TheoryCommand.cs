@@ -9,7 +9,8 @@ namespace VecQ.Cli.Commands;
 
 /// <summary>
 /// `vecq theory`: λ_k, E[J_o] at λ_k and the expected normalised DQL per bit width (computed by
-/// <see cref="VecQTheory"/>); with a checkpoint also the "actual" λ searched on each layer's weights.
+/// <see cref="VecQTheory"/>), and μL2Q's own λ (the minimiser of E[(t − λv)²]); with a checkpoint also the
+/// "actual" λ searched on each layer's weights.
 /// </summary>
 internal static class TheoryCommand
 {
@@ -34,11 +35,11 @@ internal static class TheoryCommand
             if (ckpt is not null && !File.Exists(ckpt)) throw new OptionException($"--checkpoint {ckpt}: file not found");
 
             var lambdas = ks.Select(k => (Bits: k, Lambda: VecQTheory.OptimalLambda(k),
-                Jo: VecQTheory.ExpectedOrientationLoss(k), Dql: VecQTheory.ExpectedNormalizedDql(k))).ToList();
+                Jo: VecQTheory.ExpectedOrientationLoss(k), Dql: VecQTheory.ExpectedNormalizedDql(k), MuL2Q: VecQTheory.OptimalMuL2QLambda(k))).ToList();
             var ci = CultureInfo.InvariantCulture;
-            output.Out.WriteLine("bits  lambda_k    E[J_o]        E[DQL]/|w|^2");
+            output.Out.WriteLine("bits  lambda_k    E[J_o]        E[DQL]/|w|^2  lambda_ul2q");
             foreach (var r in lambdas)
-                output.Out.WriteLine(string.Format(ci, "{0,4}  {1,-10:F6}  {2,-12:E4}  {3:E4}{4}", r.Bits, r.Lambda, r.Jo, r.Dql, r.Bits == 1 ? "  (k = 1: any λ)" : ""));
+                output.Out.WriteLine(string.Format(ci, "{0,4}  {1,-10:F6}  {2,-12:E4}  {3,-12:E4}  {4:F6}{5}", r.Bits, r.Lambda, r.Jo, r.Dql, r.MuL2Q, r.Bits == 1 ? "  (k = 1: VecQ's J_o does not depend on λ)" : ""));
 
             var layers = new List<LambdaRow>();
             if (ckpt is not null)
@@ -55,11 +56,11 @@ internal static class TheoryCommand
 
             if (csvPath is not null)
             {
-                var sb = new StringBuilder("table,layer,bits,lambda,lambda_actual,orientation_loss,orientation_loss_actual,normalized_dql\n");
+                var sb = new StringBuilder("table,layer,bits,lambda,lambda_actual,orientation_loss,orientation_loss_actual,normalized_dql,lambda_ul2q\n");
                 foreach (var r in lambdas)
-                    sb.Append(ci, $"theory,,{r.Bits},{r.Lambda:R},,{r.Jo:R},,{r.Dql:R}\n");
+                    sb.Append(ci, $"theory,,{r.Bits},{r.Lambda:R},,{r.Jo:R},,{r.Dql:R},{r.MuL2Q:R}\n");
                 foreach (var r in layers)
-                    sb.Append(ci, $"layer,{r.Layer},{r.Bits},{r.LambdaTheory:R},{r.LambdaActual:R},{r.OrientationLossTheory:R},{r.OrientationLossActual:R},\n");
+                    sb.Append(ci, $"layer,{r.Layer},{r.Bits},{r.LambdaTheory:R},{r.LambdaActual:R},{r.OrientationLossTheory:R},{r.OrientationLossActual:R},,\n");
                 AtomicFile.WriteText(csvPath, sb.ToString());
                 output.Out.WriteLine($"wrote {csvPath}");
             }
@@ -76,7 +77,7 @@ internal static class TheoryCommand
                 {
                     ["lambdas"] = lambdas.Select(r => new Dictionary<string, object>
                     {
-                        ["bits"] = r.Bits, ["lambda"] = r.Lambda, ["orientation_loss"] = r.Jo, ["normalized_dql"] = r.Dql,
+                        ["bits"] = r.Bits, ["lambda"] = r.Lambda, ["orientation_loss"] = r.Jo, ["normalized_dql"] = r.Dql, ["lambda_ul2q"] = r.MuL2Q,
                     }).ToList(),
                 };
                 if (ckpt is not null)

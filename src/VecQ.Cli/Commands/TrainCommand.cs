@@ -36,6 +36,10 @@ internal static class TrainCommand
         var quantizer = new Option<string>("--quantizer") { Description = "weight quantizer: vecq, ul2q, twn, l2, uniform or binary", DefaultValueFactory = _ => "vecq" };
         var lambda = new Option<string>("--lambda") { Description = "VecQ step: gaussian (λ_k) or exact (searched on the weights)", DefaultValueFactory = _ => "gaussian" };
         var granularity = new Option<string>("--granularity") { Description = "one scale per tensor or per output channel: tensor or channel", DefaultValueFactory = _ => "tensor" };
+        var firstBits = LayerOptions.FirstLayerBits();
+        var lastBits = LayerOptions.LastLayerBits();
+        var biases = LayerOptions.QuantizeBiases();
+        var actQuant = LayerOptions.ActQuant();
         var device = DeviceOption.Create();
         var stopAfter = new Option<int?>("--stop-after-steps") { Description = "stop abruptly after N steps, as if killed (for testing --resume)", Hidden = true };
 
@@ -43,7 +47,7 @@ internal static class TrainCommand
         {
             model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
             seed, threads, outDir, resume, limitTrain, limitTest, every, json, stopAfter,
-            wbits, abits, quantizer, lambda, granularity, device,
+            wbits, abits, quantizer, lambda, granularity, firstBits, lastBits, biases, actQuant, device,
         };
         cmd.SetAction(p =>
         {
@@ -58,14 +62,17 @@ internal static class TrainCommand
                 LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest),
                 CheckpointEverySteps = p.GetValue(every), Json = p.GetValue(json), StopAfterSteps = p.GetValue(stopAfter),
                 WBits = p.GetValue(wbits), ABits = p.GetValue(abits), Quantizer = p.GetValue(quantizer)!,
-                Lambda = p.GetValue(lambda)!, Granularity = p.GetValue(granularity)!, Device = p.GetValue(device)!,
+                Lambda = p.GetValue(lambda)!, Granularity = p.GetValue(granularity)!,
+                FirstLayerBits = p.GetValue(firstBits), LastLayerBits = p.GetValue(lastBits), QuantizeBiases = p.GetValue(biases),
+                ActQuant = p.GetValue(actQuant), Device = p.GetValue(device)!,
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();
             output.Out.WriteLine($"{r.Model} on {r.Dataset}{(r.UsedSample ? " (embedded sample)" : "")}: test accuracy {100 * r.TestAccuracy:F2}% (best {100 * r.BestAccuracy:F2}%), loss {r.TestLoss:F4}, {r.Seconds:F1}s, {r.ImagesPerSecond:F0} img/s, peak memory {r.PeakMemoryMb:F0} MB");
             output.Out.WriteLine($"checkpoints: {r.Checkpoint}, {r.BestCheckpoint}");
             if (o.Json)
-                JsonLine.Write(output.Out, new Dictionary<string, object?>
+            {
+                var fields = new Dictionary<string, object?>
                 {
                     ["model"] = r.Model, ["dataset"] = r.Dataset, ["wbits"] = r.Quant.WBits, ["abits"] = r.Quant.ABits, ["quantizer"] = r.Quant.QuantizerName,
                     ["epochs"] = r.Epochs, ["seconds"] = r.Seconds, ["images_per_second"] = r.ImagesPerSecond,
@@ -76,7 +83,10 @@ internal static class TrainCommand
                     ["device"] = r.Device, ["host_transfers_per_step"] = r.Traffic.TransfersPerStep, ["host_bytes_per_step"] = r.Traffic.BytesPerStep,
                     ["host_transfers_max_step"] = r.Traffic.MaxTransfers, ["device_live_bytes_end"] = r.Traffic.LiveBytesEnd,
                     ["device_peak_bytes"] = r.Traffic.PeakBytes,
-                });
+                };
+                r.Quant.WriteJson(fields);
+                JsonLine.Write(output.Out, fields);
+            }
             return 0;
         });
         return cmd;
@@ -93,4 +103,19 @@ internal static class TrainCommand
                 throw new OptionException($"{option} '{text}': '{parts[i]}' is not an integer (expected a comma-separated list such as 15,25)");
         return r;
     }
+}
+
+/// <summary>The options shared by train and quantize: layer bit widths, bias quantization, activation quantizers.</summary>
+internal static class LayerOptions
+{
+    public static Option<int?> FirstLayerBits() => new("--first-layer-bits") { Description = "bits of the first layer's weights: 1..16, or 32 to keep it float (default: --wbits)" };
+
+    public static Option<int?> LastLayerBits() => new("--last-layer-bits") { Description = "bits of the last layer's weights: 1..16, or 32 to keep it float (default: --wbits)" };
+
+    public static Option<bool> QuantizeBiases() => new("--quantize-biases") { Description = "also quantize the biases of quantized layers (per tensor, the layer's method and bits)" };
+
+    public static Option<string?> ActQuant() => new("--act-quant")
+    {
+        Description = "activation quantizers (with --abits 1..16): searched (λ searched on the batch, one step per channel; default) or paper (Gaussian λ_k, one step per tensor, EMA 0.9)",
+    };
 }

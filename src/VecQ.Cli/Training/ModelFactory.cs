@@ -41,14 +41,29 @@ internal static class ModelFactory
 
     /// <summary>
     /// Builds the model a configuration describes, initialised from <paramref name="rng"/>; with
-    /// <paramref name="abits"/> &lt; 32 an <see cref="VecQ.Quant.ActivationQuantizer"/> fills each activation slot.
+    /// <paramref name="abits"/> &lt; 32 an <see cref="VecQ.Quant.ActivationQuantizer"/> fills each activation slot,
+    /// built as <paramref name="act"/> says (<see cref="ActivationQuantizer"/>).
     /// </summary>
-    public static Module Build(ModelConfig config, Rng rng, int abits = 32) => config.Model switch
+    public static Module Build(ModelConfig config, Rng rng, int abits = 32, ActQuantMode act = ActQuantMode.Searched) => config.Model switch
     {
         "lenet5" => new LeNet5(config.Sizes["c1"], config.Sizes["c2"], config.Sizes["hidden"], config.Sizes["classes"],
-            activations: abits < 32 ? slot => new VecQ.Quant.ActivationQuantizer(abits, channels: LeNet5Channels(config, slot)) : null, rng: rng),
+            activations: abits < 32 ? slot => ActivationQuantizer(abits, act, LeNet5Channels(config, slot)) : null, rng: rng),
         _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
     };
+
+    /// <summary>
+    /// One activation quantizer: <see cref="ActQuantMode.Paper"/> is the letter's (VECQ.md §4: Gaussian λ_k, one
+    /// step and scale for the tensor, EMA momentum 0.9); <see cref="ActQuantMode.Searched"/> searches λ on the
+    /// batch every 100 training steps and keeps one step and scale per channel (<paramref name="channels"/>).
+    /// </summary>
+    public static VecQ.Quant.ActivationQuantizer ActivationQuantizer(int abits, ActQuantMode act, int channels) => act switch
+    {
+        ActQuantMode.Paper => new VecQ.Quant.ActivationQuantizer(abits, momentum: 0.9, lambdaMode: VecQ.Quant.LambdaMode.Gaussian, channels: 0),
+        _ => new VecQ.Quant.ActivationQuantizer(abits, momentum: 0.9, lambdaMode: VecQ.Quant.LambdaMode.Exact, searchEvery: 100, channels: channels),
+    };
+
+    /// <summary>True for the state names of activation quantizers ("act1.step", …).</summary>
+    public static bool IsActivationState(string name) => LeNet5.ActivationSlots.Any(s => name.StartsWith(s + ".", StringComparison.Ordinal));
 
     // Channels reaching each LeNet5 activation slot: each activation quantizer gets one step per channel,
     // since the batch norm after it normalises each channel on its own (see ActivationQuantizer's remarks).

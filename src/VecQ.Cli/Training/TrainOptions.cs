@@ -39,12 +39,20 @@ internal sealed record TrainOptions
     public string Lambda { get; init; } = "gaussian";
     /// <summary>tensor or channel.</summary>
     public string Granularity { get; init; } = "tensor";
+    /// <summary>Bits of the first layer (null: WBits; 32: float).</summary>
+    public int? FirstLayerBits { get; init; }
+    /// <summary>Bits of the last layer (null: WBits; 32: float).</summary>
+    public int? LastLayerBits { get; init; }
+    /// <summary>Also quantize the biases of quantized layers.</summary>
+    public bool QuantizeBiases { get; init; }
+    /// <summary>Activation quantizers: paper or searched (null: not given, searched).</summary>
+    public string? ActQuant { get; init; }
 
     /// <summary>Start from this checkpoint's weights (fine-tuning; activation-quantizer state it lacks starts fresh).</summary>
     public string? InitFrom { get; init; }
 
     /// <summary>The validated quantization settings.</summary>
-    public QuantSpec Quant => QuantSpec.Parse(WBits, ABits, Quantizer, Lambda, Granularity);
+    public QuantSpec Quant => QuantSpec.Parse(WBits, ABits, Quantizer, Lambda, Granularity).WithOptions(FirstLayerBits, LastLayerBits, QuantizeBiases, ActQuant);
     /// <summary>Stop abruptly after this many steps of this process (no final save): simulates a killed run for tests.</summary>
     public int? StopAfterSteps { get; init; }
 

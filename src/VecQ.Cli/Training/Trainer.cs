@@ -61,10 +61,14 @@ internal sealed class Trainer
             using var loaded = VecQ.Nn.Checkpoint.Load(init);
             if (string.IsNullOrEmpty(loaded.Metadata.Config)) throw new InvalidDataException($"{init}: checkpoint has no model config (was it written by vecq train?)");
             config = ModelFactory.ModelConfig.FromJson(loaded.Metadata.Config, init);
-            model = ModelFactory.Build(config, initRng, quant.ABits);
-            model.LoadStateDict(loaded.Tensors, strict: false);
+            model = ModelFactory.Build(config, initRng, quant.ABits, quant.ActQuant);
+            // activation-quantizer state is taken over only from a source with the same kind of quantizers
+            var source = QuantSpec.FromExtra(loaded.Metadata.Extra, init);
+            bool sameActivations = source.ABits == quant.ABits && source.ActQuant == quant.ActQuant;
+            var state = loaded.Tensors.Where(e => sameActivations || !ModelFactory.IsActivationState(e.Key)).ToDictionary(e => e.Key, e => e.Value);
+            model.LoadStateDict(state, strict: false);
             var missing = model.NamedParameters().Select(e => e.Name).Concat(model.NamedBuffers().Select(e => e.Name))
-                .Where(n => !loaded.Tensors.ContainsKey(n) && !IsActivationState(n)).ToList();
+                .Where(n => !loaded.Tensors.ContainsKey(n) && !ModelFactory.IsActivationState(n)).ToList();
             if (missing.Count > 0) throw new InvalidDataException($"{init}: checkpoint lacks {string.Join(", ", missing)} for model {config.Model}");
             quant.AttachWeights(model);
             _log.WriteLine($"starting from the weights of {init}");
@@ -92,7 +96,7 @@ internal sealed class Trainer
             _log.WriteLine($"resuming {LastPath} at epoch {startEpoch + 1}, step {startStep}");
         }
         Directory.CreateDirectory(_o.Out);
-        _log.WriteLine($"model {config.Model}: {model.ParameterCount():N0} parameters, weights {(quant.WBits < 32 ? $"{quant.Method.Name()} {quant.WBits}-bit" : "float")}, activations {(quant.ABits < 32 ? $"{quant.ABits}-bit" : "float")}; {_o.Optimizer} lr {_o.Lr} ({_o.Schedule}), batch {_o.BatchSize}, {_o.Epochs} epochs, {Parallelism.Threads} threads");
+        _log.WriteLine($"model {config.Model}: {model.ParameterCount():N0} parameters, weights {(quant.WBits < 32 ? $"{quant.Method.Name()} {quant.WBits}-bit{LayerNote(quant)}" : "float")}, activations {(quant.ABits < 32 ? $"{quant.ABits}-bit ({quant.ActQuantName})" : "float")}; {_o.Optimizer} lr {_o.Lr} ({_o.Schedule}), batch {_o.BatchSize}, {_o.Epochs} epochs, {Parallelism.Threads} threads");
 
         var epochAcc = new List<double>();
         var clock = Stopwatch.StartNew();
@@ -246,7 +250,14 @@ internal sealed class Trainer
         };
     }
 
-    private static bool IsActivationState(string name) => LeNet5.ActivationSlots.Any(s => name.StartsWith(s + ".", StringComparison.Ordinal));
+    private static string LayerNote(QuantSpec q)
+    {
+        var parts = new List<string>();
+        if (q.FirstLayerBits is int f) parts.Add(f == 32 ? "first layer float" : $"first layer {f}-bit");
+        if (q.LastLayerBits is int l) parts.Add(l == 32 ? "last layer float" : $"last layer {l}-bit");
+        if (q.QuantizeBiases) parts.Add("biases quantized");
+        return parts.Count > 0 ? $" ({string.Join(", ", parts)})" : "";
+    }
 
     private static string Eta(double seconds)
     {
