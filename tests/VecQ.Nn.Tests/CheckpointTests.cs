@@ -88,7 +88,7 @@ public sealed class CheckpointTests : IDisposable
             using (var logits = model.Forward(x))
             using (var loss = Functions.SoftmaxCrossEntropy(logits, y))
                 loss.Backward();
-            GradClip.ClipByNorm(model.Parameters(), 0.5);
+            GradClip.ClipByNorm(model.Parameters(), 0.5).Dispose();
             opt.Step();
         }
     }

@@ -71,6 +71,33 @@ public class OptimScheduleTests
 
     // ------------------------------------------------------------------ gradient clipping
 
+    // The clip with its norm read back (what these tests compare).
+    private static double Clip(IEnumerable<Parameter> ps, double maxNorm, bool errorIfNonfinite = false)
+    {
+        using var norm = GradClip.ClipByNorm(ps, maxNorm, errorIfNonfinite);
+        return norm.Item();
+    }
+
+    [Fact]
+    public void Optim_ClipByNorm_OnSim_ReadsNothingBack_AndMatchesTheCpu()
+    {
+        var device = Device.Sim(4);
+        var cpu = new[] { Param([0f, 0f], [2], "a"), Param([0f, 0f, 0f], [3], "b") };
+        SetGrad(cpu[0], [3f, 0f]);
+        SetGrad(cpu[1], [0f, 4f, 12f]);
+        var sim = new[] { Param([0f, 0f], [2], "a"), Param([0f, 0f, 0f], [3], "b") };
+        SetGrad(sim[0], [3f, 0f]);
+        SetGrad(sim[1], [0f, 4f, 12f]);
+        foreach (var p in sim) p.MoveTo(device);
+        var before = Backend.Transfers(device);
+        using var norm = GradClip.ClipByNorm(sim, 6.5);
+        Assert.Equal(0, (Backend.Transfers(device) - before).Calls);
+        Assert.Equal(device, norm.Device);
+        Assert.Equal(Clip(cpu, 6.5), norm.Item());
+        for (int i = 0; i < 2; i++) Assert.Equal(cpu[i].Grad!.ToArray<float>(), sim[i].Grad!.ToArray<float>());
+        foreach (var p in cpu.Concat(sim)) p.Variable.Dispose();
+    }
+
     [Fact]
     public void Optim_ClipByNorm_MatchesTorchClipGradNorm()
     {
@@ -81,7 +108,7 @@ public class OptimScheduleTests
             var clipped = c.GetProperty("clipped").EnumerateArray().Select(OptimFixture.Tensor).ToArray();
             var ps = grads.Select(g => Param(new float[g.Data.Length], g.Shape)).ToArray();
             for (int i = 0; i < ps.Length; i++) SetGrad(ps[i], grads[i].Data);
-            double norm = GradClip.ClipByNorm(ps, maxNorm);
+            double norm = Clip(ps, maxNorm);
             Close([c.GetProperty("total_norm").GetDouble()], [norm], 0, 1e-6, $"total norm (max {maxNorm})");
             for (int i = 0; i < ps.Length; i++)
                 Close(clipped[i].Data, ps[i].Grad!.ToArray<float>(), 1e-7, 1e-6, $"clipped grad {i} (max {maxNorm})");
@@ -97,7 +124,7 @@ public class OptimScheduleTests
         var none = Param([0f], [1], "none");
         SetGrad(a, [3f, 0f]);
         SetGrad(b, [0f, 4f, 12f]); // global norm 13
-        double norm = GradClip.ClipByNorm([a, b, none], 6.5);
+        double norm = Clip([a, b, none], 6.5);
         Assert.Equal(13.0, norm, 12);
         double coef = 6.5 / (13 + 1e-6);
         Close([3 * coef, 0], D(a.Grad!), 1e-7, 1e-6, "a");
@@ -105,12 +132,12 @@ public class OptimScheduleTests
         Assert.Null(none.Grad);
 
         SetGrad(a, [0.3f, 0.4f]);
-        Assert.Equal(0.5, GradClip.ClipByNorm([a], 1.0), 7);
+        Assert.Equal(0.5, Clip([a], 1.0), 7);
         Assert.Equal([0.3f, 0.4f], a.Grad!.ToArray<float>()); // untouched when below the limit
 
-        Assert.Equal(0, GradClip.ClipByNorm([none], 1.0));
+        Assert.Equal(0, Clip([none], 1.0));
         SetGrad(a, [float.NaN, 1f]);
-        Assert.Throws<InvalidOperationException>(() => GradClip.ClipByNorm([a], 1.0, errorIfNonfinite: true));
+        Assert.Throws<InvalidOperationException>(() => Clip([a], 1.0, errorIfNonfinite: true));
         foreach (var p in new[] { a, b, none }) p.Variable.Dispose();
     }
 
@@ -123,7 +150,7 @@ public class OptimScheduleTests
         double expected = Math.Sqrt(values.Sum(v => (double)v * v));
         var p = Param(new float[n], [n]);
         SetGrad(p, values);
-        double norm = GradClip.ClipByNorm([p], 1.0);
+        double norm = Clip([p], 1.0);
         Assert.Equal(expected, norm, 9);
         double coef = 1.0 / (expected + 1e-6);
         var clipped = p.Grad!.ToArray<float>();

@@ -58,14 +58,17 @@ public partial class CpuBackendTests
     }
 
     /// <summary>Two SGD steps on <paramref name="backend"/> (the first with <paramref name="firstStep"/>); returns param and buffer.</summary>
-    private static (Tensor Param, Tensor? Buffer) RunSgd(IBackend backend, DType dtype, int n, SgdStepArgs args, bool firstStep)
+    private static (Tensor Param, Tensor? Buffer) RunSgd(IBackend backend, DType dtype, int n, SgdStepArgs args, bool firstStep) =>
+        RunSgd(backend.SgdStep, dtype, n, args, firstStep);
+
+    private static (Tensor Param, Tensor? Buffer) RunSgd(Action<Tensor, Tensor, Tensor?, SgdStepArgs> sgd, DType dtype, int n, SgdStepArgs args, bool firstStep)
     {
         var p = OptimValues(dtype, n, 1);
         var buf = args.HasMomentum ? OptimValues(dtype, n, 3) : null; // on a first step these values are never read
         for (int step = 0; step < 2; step++)
         {
             using var g = OptimValues(dtype, n, 10 + step);
-            backend.SgdStep(p, g, buf, args with { FirstStep = step == 0 && firstStep });
+            sgd(p, g, buf, args with { FirstStep = step == 0 && firstStep });
         }
         return (p, buf);
     }
@@ -86,6 +89,30 @@ public partial class CpuBackendTests
             }
     }
 
+    [Theory]
+    [MemberData(nameof(OptimSizes))]
+    public void UnfusedSgdAndAdam_FromPrimitives_MatchTheFusedKernelsBitForBit(DType dtype, int n)
+    {
+        foreach (var args in SgdFlagCases())
+            foreach (bool first in args.HasMomentum ? new[] { true, false } : new[] { false })
+            {
+                var (pr, br) = RunSgd(Backend.Reference, dtype, n, args, first);
+                var (pu, bu) = RunSgd(OptimOps.SgdStepUnfused, dtype, n, args, first);
+                SameBits(pr, pu, $"unfused sgd_step {dtype.Name()} [{n}] {args} first={first} param");
+                if (br != null) SameBits(br, bu!, $"unfused sgd_step {dtype.Name()} [{n}] {args} buffer");
+                foreach (var t in new[] { pr, br, pu, bu }) t?.Dispose();
+            }
+        foreach (var args in AdamFlagCases())
+        {
+            var (pr, mr, vr) = RunAdam(Backend.Reference, dtype, n, args);
+            var (pu, mu, vu) = RunAdam(OptimOps.AdamStepUnfused, dtype, n, args);
+            SameBits(pr, pu, $"unfused adam_step {dtype.Name()} [{n}] {args} param");
+            SameBits(mr, mu, $"unfused adam_step {dtype.Name()} [{n}] {args} exp_avg");
+            SameBits(vr, vu, $"unfused adam_step {dtype.Name()} [{n}] {args} exp_avg_sq");
+            foreach (var t in new[] { pr, mr, vr, pu, mu, vu }) t.Dispose();
+        }
+    }
+
     /// <summary>Flag combinations: weight decay 0 / non-zero × Adam's L2 / AdamW's decoupled decay, and other betas and eps.</summary>
     private static IEnumerable<AdamStepArgs> AdamFlagCases()
     {
@@ -96,7 +123,10 @@ public partial class CpuBackendTests
     }
 
     /// <summary>Three Adam steps (t = first … first + 2) on <paramref name="backend"/> from random moments; returns param, m, v.</summary>
-    private static (Tensor P, Tensor M, Tensor V) RunAdam(IBackend backend, DType dtype, int n, AdamStepArgs args)
+    private static (Tensor P, Tensor M, Tensor V) RunAdam(IBackend backend, DType dtype, int n, AdamStepArgs args) =>
+        RunAdam(backend.AdamStep, dtype, n, args);
+
+    private static (Tensor P, Tensor M, Tensor V) RunAdam(Action<Tensor, Tensor, Tensor, Tensor, AdamStepArgs> adam, DType dtype, int n, AdamStepArgs args)
     {
         var p = OptimValues(dtype, n, 1);
         var m = OptimValues(dtype, n, 2);
@@ -104,7 +134,7 @@ public partial class CpuBackendTests
         for (int step = 0; step < 3; step++)
         {
             using var g = OptimValues(dtype, n, 10 + step);
-            backend.AdamStep(p, g, m, v, args with { Step = args.Step + step });
+            adam(p, g, m, v, args with { Step = args.Step + step });
         }
         return (p, m, v);
     }

@@ -56,6 +56,14 @@ public static class TestUtil
             Assert.Fail($"{what}: expected shape {Shape.Format(expected)}, got {t.ShapeText}");
     }
 
+    /// <summary>The fused SGD kernel of <paramref name="backend"/> (which must offer <see cref="IFusedOptimizer"/>).</summary>
+    public static void SgdStep(this IBackend backend, Tensor p, Tensor g, Tensor? buf, SgdStepArgs args) =>
+        ((IFusedOptimizer)backend).SgdStep(p, g, buf, args);
+
+    /// <summary>The fused Adam kernel of <paramref name="backend"/> (which must offer <see cref="IFusedOptimizer"/>).</summary>
+    public static void AdamStep(this IBackend backend, Tensor p, Tensor g, Tensor m, Tensor v, AdamStepArgs args) =>
+        ((IFusedOptimizer)backend).AdamStep(p, g, m, v, args);
+
     /// <summary>Σ x² through <paramref name="backend"/>'s kernel, read back.</summary>
     public static double SumOfSquares(this IBackend backend, Tensor x)
     {

@@ -29,3 +29,28 @@ public interface IFusedConvTail
     void ReluBatchNormMaxPool2dBackward(Tensor dy, Tensor indices, Tensor picked, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma,
         Pool2dGeometry g, Tensor dx, Tensor? dgamma, Tensor? dbeta);
 }
+
+/// <summary>
+/// Fused optimizer updates: one pass over param, grad and the state tensors (contiguous operands, updated in
+/// place). Without it, <see cref="OptimOps.SgdStep"/> and <see cref="OptimOps.AdamStep"/> run the same rule
+/// as a chain of elementwise primitives, in the same order of float operations.
+/// </summary>
+/// <example><code>if (Backend.For(p.Device) is IFusedOptimizer fused) fused.SgdStep(p, g, null, new SgdStepArgs(Lr: 0.1));</code></example>
+public interface IFusedOptimizer
+{
+    /// <summary>
+    /// One fused SGD update, elementwise over param, grad and (when <see cref="SgdStepArgs.HasMomentum"/>)
+    /// momentumBuffer: the rule of <see cref="SgdStepArgs"/>. Every tensor is contiguous, on one device,
+    /// with param's shape and dtype (float32 or float64); param and momentumBuffer are updated in place,
+    /// grad is only read. momentumBuffer is null exactly when the momentum is 0. Each element's result
+    /// does not depend on how the work is split (thread count, vector width).
+    /// </summary>
+    void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args);
+    /// <summary>
+    /// One fused Adam / AdamW update, elementwise over param, grad, expAvg (m) and expAvgSq (v): the rule
+    /// of <see cref="AdamStepArgs"/>. Every tensor is contiguous, on one device, with param's shape and
+    /// dtype (float32 or float64); param, expAvg and expAvgSq are updated in place, grad is only read.
+    /// Each element's result does not depend on how the work is split.
+    /// </summary>
+    void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args);
+}

@@ -121,22 +121,7 @@ public interface IBackend
     /// <summary>dst[i with axis coordinate replaced by index[i…]] += src[i…] (the adjoint of Gather).</summary>
     void ScatterAdd(Tensor dst, int axis, Tensor index, Tensor src);
 
-    // ---- optimizer steps (contiguous operands, updated in place) ------------------------
-    /// <summary>
-    /// One fused SGD update, elementwise over param, grad and (when <see cref="SgdStepArgs.HasMomentum"/>)
-    /// momentumBuffer: the rule of <see cref="SgdStepArgs"/>. Every tensor is contiguous, on one device,
-    /// with param's shape and dtype (float32 or float64); param and momentumBuffer are updated in place,
-    /// grad is only read. momentumBuffer is null exactly when the momentum is 0. Each element's result
-    /// does not depend on how the work is split (thread count, vector width).
-    /// </summary>
-    void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args);
-    /// <summary>
-    /// One fused Adam / AdamW update, elementwise over param, grad, expAvg (m) and expAvgSq (v): the rule
-    /// of <see cref="AdamStepArgs"/>. Every tensor is contiguous, on one device, with param's shape and
-    /// dtype (float32 or float64); param, expAvg and expAvgSq are updated in place, grad is only read.
-    /// Each element's result does not depend on how the work is split.
-    /// </summary>
-    void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args);
+    // ---- the sum of squares behind gradient clipping -----------------------------------
     /// <summary>
     /// result (a float64 0-d tensor on x's device) ← Σ x² over a contiguous float32 or float64 tensor, each
     /// square and the sum in double. Nothing is read back: the host reads result only when it asks for it.

@@ -1,7 +1,7 @@
 namespace VecQ.Tensors;
 
 /// <summary>
-/// Hyper-parameters of one fused SGD step (<see cref="IBackend.SgdStep"/>), PyTorch's rule
+/// Hyper-parameters of one fused SGD step (<see cref="IFusedOptimizer.SgdStep"/>), PyTorch's rule
 /// (torch.optim.SGD): g ← grad + <see cref="WeightDecay"/>·p; with <see cref="Momentum"/> μ ≠ 0 the
 /// buffer is b ← g on the <see cref="FirstStep"/> and b ← μ·b + (1 − <see cref="Dampening"/>)·g
 /// afterwards, then g ← g + μ·b (<see cref="Nesterov"/>) or g ← b; finally p ← p − <see cref="Lr"/>·g.
@@ -25,7 +25,7 @@ public readonly record struct SgdStepArgs(
 }
 
 /// <summary>
-/// Hyper-parameters of one fused Adam / AdamW step (<see cref="IBackend.AdamStep"/>), PyTorch's rule
+/// Hyper-parameters of one fused Adam / AdamW step (<see cref="IFusedOptimizer.AdamStep"/>), PyTorch's rule
 /// (torch.optim.Adam / AdamW, amsgrad off) at step t = <see cref="Step"/>:
 /// g ← grad (+ wd·p for Adam's L2 form); p ← (1 − lr·wd)·p for the <see cref="Decoupled"/> (AdamW) form;
 /// m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g·g; p ← p − <see cref="StepSize"/>·m / (√v / <see cref="Bc2Sqrt"/> + ε).

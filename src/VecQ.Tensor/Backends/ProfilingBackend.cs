@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -285,14 +285,16 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail
     public void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
     {
         using var _ = Timed("SgdStep");
-        _inner.SgdStep(param, grad, momentumBuffer, args);
+        if (_inner is IFusedOptimizer fused) fused.SgdStep(param, grad, momentumBuffer, args);
+        else OptimOps.SgdStepUnfused(param, grad, momentumBuffer, args);
     }
 
     /// <inheritdoc/>
     public void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args)
     {
         using var _ = Timed("AdamStep");
-        _inner.AdamStep(param, grad, expAvg, expAvgSq, args);
+        if (_inner is IFusedOptimizer fused) fused.AdamStep(param, grad, expAvg, expAvgSq, args);
+        else OptimOps.AdamStepUnfused(param, grad, expAvg, expAvgSq, args);
     }
 
     /// <inheritdoc/>

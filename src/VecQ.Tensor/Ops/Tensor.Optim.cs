@@ -2,7 +2,7 @@ namespace VecQ.Tensors;
 
 /// <summary>
 /// Fused optimizer steps and the sum of squares behind gradient clipping: one pass over the
-/// operands on their device's backend (<see cref="IBackend.SgdStep"/>, <see cref="IBackend.AdamStep"/>,
+/// operands on their device's backend (<see cref="IFusedOptimizer.SgdStep"/>, <see cref="IFusedOptimizer.AdamStep"/>,
 /// <see cref="IBackend.SumOfSquares"/>). Every tensor must be contiguous, alive, float32 or float64,
 /// on one device, with the parameter's shape and dtype; the parameter and the state tensors are
 /// updated in place. Unlike most ops these pick the backend by device only, so float64 optimizer state
@@ -34,7 +34,33 @@ public static class OptimOps
     public static void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
     {
         CheckSgdStep(param, grad, momentumBuffer, args);
-        Backend.For(param.Device).SgdStep(param, grad, momentumBuffer, args);
+        if (Backend.For(param.Device) is IFusedOptimizer fused) fused.SgdStep(param, grad, momentumBuffer, args);
+        else SgdStepUnfused(param, grad, momentumBuffer, args);
+    }
+
+    /// <summary>
+    /// The SGD rule as elementwise primitives on param's device (what a backend without
+    /// <see cref="IFusedOptimizer"/> runs): the same float operations in the same order as the fused kernels.
+    /// </summary>
+    /// <example><code>OptimOps.SgdStepUnfused(w, g, null, new SgdStepArgs(Lr: 0.1));</code></example>
+    public static void SgdStepUnfused(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
+    {
+        CheckSgdStep(param, grad, momentumBuffer, args);
+        var owned = new List<Tensor>();
+        Tensor Keep(Tensor t) { owned.Add(t); return t; }
+        try
+        {
+            Tensor g = grad;                                                               // [*]
+            if (args.WeightDecay != 0) g = Keep(grad.Add(Keep(param.Mul(args.WeightDecay))));   // g + wd·p
+            if (momentumBuffer != null)
+            {
+                if (args.FirstStep) momentumBuffer.CopyFrom(g);                            // b ← g
+                else momentumBuffer.CopyFrom(Keep(Keep(momentumBuffer.Mul(args.Momentum)).Add(Keep(g.Mul(1 - args.Dampening)))));
+                g = args.Nesterov ? Keep(g.Add(Keep(momentumBuffer.Mul(args.Momentum)))) : momentumBuffer;
+            }
+            param.CopyFrom(Keep(param.Sub(Keep(g.Mul(args.Lr)))));                          // p − lr·g
+        }
+        finally { foreach (var t in owned) t.Dispose(); }
     }
 
     /// <summary>
@@ -55,7 +81,31 @@ public static class OptimOps
     public static void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args)
     {
         CheckAdamStep(param, grad, expAvg, expAvgSq, args);
-        Backend.For(param.Device).AdamStep(param, grad, expAvg, expAvgSq, args);
+        if (Backend.For(param.Device) is IFusedOptimizer fused) fused.AdamStep(param, grad, expAvg, expAvgSq, args);
+        else AdamStepUnfused(param, grad, expAvg, expAvgSq, args);
+    }
+
+    /// <summary>
+    /// The Adam / AdamW rule as elementwise primitives on param's device (what a backend without
+    /// <see cref="IFusedOptimizer"/> runs): the same float operations in the same order as the fused kernels.
+    /// </summary>
+    /// <example><code>OptimOps.AdamStepUnfused(w, g, m, v, new AdamStepArgs(Lr: 1e-3, Step: 1));</code></example>
+    public static void AdamStepUnfused(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args)
+    {
+        CheckAdamStep(param, grad, expAvg, expAvgSq, args);
+        var owned = new List<Tensor>();
+        Tensor Keep(Tensor t) { owned.Add(t); return t; }
+        try
+        {
+            Tensor g = grad, p = param;                                                     // [*]
+            if (args.HasL2) g = Keep(grad.Add(Keep(param.Mul(args.WeightDecay))));          // g + wd·p
+            if (args.HasDecoupledDecay) p = Keep(param.Mul(args.Decay));                    // decay·p
+            expAvg.CopyFrom(Keep(Keep(expAvg.Mul(args.Beta1)).Add(Keep(g.Mul(1 - args.Beta1)))));               // m·β1 + (1 − β1)·g
+            expAvgSq.CopyFrom(Keep(Keep(expAvgSq.Mul(args.Beta2)).Add(Keep(Keep(g.Mul(1 - args.Beta2)).Mul(g)))));   // v·β2 + (1 − β2)·g·g
+            var denom = Keep(Keep(Keep(expAvgSq.Sqrt()).Div(args.Bc2Sqrt)).Add(args.Eps));                        // √v / √bc2 + ε
+            param.CopyFrom(Keep(p.Sub(Keep(Keep(expAvg.Mul(args.StepSize)).Div(denom)))));                      // p − stepSize·m / denom
+        }
+        finally { foreach (var t in owned) t.Dispose(); }
     }
 
     /// <summary>Σ x² over every element of a contiguous float tensor [*], squared and summed in double.</summary>

@@ -23,7 +23,7 @@ namespace VecQ.Tensors;
 /// float[] back = y.ToArray();                                             // one download
 /// Console.WriteLine(SimBackend.For(0).Transfers);                         // 1 upload, 1 download
 /// </code></example>
-public sealed class SimBackend : IBackend, IFusedConvTail
+public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer
 {
     private static readonly ConcurrentDictionary<int, SimBackend> Devices = new();
     private readonly MemoryCounter _memory = new();
@@ -243,11 +243,19 @@ public sealed class SimBackend : IBackend, IFusedConvTail
 
     /// <inheritdoc/>
     public void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args)
-    { using var hp = H(param); using var hg = H(grad); using var hm = HOpt(momentumBuffer); Cpu.SgdStep(hp, hg, hm, args); }
+    {
+        using var hp = H(param); using var hg = H(grad); using var hm = HOpt(momentumBuffer);
+        if (Cpu is IFusedOptimizer fused) fused.SgdStep(hp, hg, hm, args);
+        else OptimOps.SgdStepUnfused(hp, hg, hm, args);
+    }
 
     /// <inheritdoc/>
     public void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args)
-    { using var hp = H(param); using var hg = H(grad); using var hm = H(expAvg); using var hv = H(expAvgSq); Cpu.AdamStep(hp, hg, hm, hv, args); }
+    {
+        using var hp = H(param); using var hg = H(grad); using var hm = H(expAvg); using var hv = H(expAvgSq);
+        if (Cpu is IFusedOptimizer fused) fused.AdamStep(hp, hg, hm, hv, args);
+        else OptimOps.AdamStepUnfused(hp, hg, hm, hv, args);
+    }
 
     /// <inheritdoc/>
     public void SumOfSquares(Tensor x, Tensor result) { using var hx = H(x); using var hr = H(result); Cpu.SumOfSquares(hx, hr); }
