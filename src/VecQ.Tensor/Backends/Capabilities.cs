@@ -54,3 +54,20 @@ public interface IFusedOptimizer
     /// </summary>
     void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamStepArgs args);
 }
+
+/// <summary>
+/// The fused softmax cross-entropy (the loss and the probabilities in one pass per row, and its gradient).
+/// Without it, <see cref="NnOps.SoftmaxCrossEntropy"/> composes softmax, log-softmax, gather, a row sum and
+/// scatter-add (<see cref="NnOps.SoftmaxCrossEntropyUnfused"/>).
+/// </summary>
+/// <example><code>if (Backend.For(logits) is IFusedLoss loss) { /* one pass per row */ }</code></example>
+public interface IFusedLoss
+{
+    /// <summary>
+    /// Per-row cross-entropy of logits: [R, C] against labels (int32): [R] with label smoothing
+    /// <paramref name="smoothing"/> into loss: [R]; probs: [R, C] receives softmax(logits) for the backward.
+    /// </summary>
+    void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs);
+    /// <summary>dlogits[r] = (probs[r] − target[r]) · dloss[r] where target is the smoothed one-hot.</summary>
+    void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits);
+}

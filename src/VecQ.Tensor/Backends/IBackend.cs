@@ -103,13 +103,6 @@ public interface IBackend
     void BatchNormBackward(Tensor dy, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor dx, Tensor? dgamma, Tensor? dbeta);
     /// <summary>Softmax (or log-softmax) of x: [R, C] along the last axis into y: [R, C].</summary>
     void Softmax(Tensor x, Tensor y, bool log);
-    /// <summary>
-    /// Per-row cross-entropy of logits: [R, C] against labels (int32): [R] with label smoothing
-    /// <paramref name="smoothing"/> into loss: [R]; probs: [R, C] receives softmax(logits) for the backward.
-    /// </summary>
-    void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs);
-    /// <summary>dlogits[r] = (probs[r] − target[r]) · dloss[r] where target is the smoothed one-hot.</summary>
-    void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits);
 
     // ---- indexing ---------------------------------------------------------------------
     /// <summary>y = x with <paramref name="axis"/> indexed by index (int32): [K]; y's axis has size K.</summary>

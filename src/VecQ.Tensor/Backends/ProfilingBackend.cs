@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -243,14 +243,16 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
     public void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs)
     {
         using var _ = Timed("SoftmaxCrossEntropy");
-        _inner.SoftmaxCrossEntropy(logits, labels, smoothing, loss, probs);
+        if (_inner is IFusedLoss fused) fused.SoftmaxCrossEntropy(logits, labels, smoothing, loss, probs);
+        else NnOps.SoftmaxCrossEntropyUnfused(logits, labels, smoothing, loss, probs);
     }
 
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits)
     {
         using var _ = Timed("SoftmaxCrossEntropyBackward");
-        _inner.SoftmaxCrossEntropyBackward(probs, labels, smoothing, dloss, dlogits);
+        if (_inner is IFusedLoss fused) fused.SoftmaxCrossEntropyBackward(probs, labels, smoothing, dloss, dlogits);
+        else NnOps.SoftmaxCrossEntropyBackwardUnfused(probs, labels, smoothing, dloss, dlogits);
     }
 
     /// <inheritdoc/>

@@ -45,8 +45,36 @@ public static class NnOps
         using var yc = labels.Contiguous();
         var loss = Tensor.Empty([logits.Dims[0]], logits.DType, logits.Device);
         var probs = Tensor.Empty(logits.Dims, logits.DType, logits.Device);
-        Backend.For(logits).SoftmaxCrossEntropy(lc, yc, (float)labelSmoothing, loss, probs);
+        try
+        {
+            if (Backend.For(logits) is IFusedLoss fused) fused.SoftmaxCrossEntropy(lc, yc, (float)labelSmoothing, loss, probs);
+            else SoftmaxCrossEntropyUnfused(lc, yc, (float)labelSmoothing, loss, probs);
+        }
+        catch { loss.Dispose(); probs.Dispose(); throw; }
         return (loss, probs);
+    }
+
+    /// <summary>
+    /// The cross-entropy of <see cref="IFusedLoss.SoftmaxCrossEntropy"/> from primitives on logits' device
+    /// (what a backend without the fused kernel runs): loss[r] = −(1 − ε)·log_softmax[r, label] − (ε/C)·Σ_c log_softmax[r, c],
+    /// probs = softmax(logits). Operands contiguous: logits, probs [R, C]; labels [R] int32; loss [R].
+    /// </summary>
+    /// <example><code>NnOps.SoftmaxCrossEntropyUnfused(logits, labels, 0.1f, loss, probs);</code></example>
+    public static void SoftmaxCrossEntropyUnfused(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs)
+    {
+        var b = Backend.For(logits);
+        int rows = logits.Dims[0], cols = logits.Dims[1];
+        using var logp = Tensor.Empty(logits.Dims, logits.DType, logits.Device);          // [R, C]
+        b.Softmax(logits, logp, log: true);
+        using var lab = labels.Reshape([rows, 1]);
+        using var picked = logp.Gather(1, lab);                                            // [R, 1]: log p of the label
+        using var total = logp.Sum([1], keepDim: true);                                    // [R, 1]
+        using var a = picked.Mul(-(1.0 - smoothing));
+        using var c = total.Mul(-(double)smoothing / cols);
+        using var l = a.Add(c);
+        using var l1 = l.Reshape([rows]);
+        loss.CopyFrom(l1);
+        b.Softmax(logits, probs, log: false);
     }
 
     /// <summary>Gradient of the per-row losses: dlogits[r] = (probs[r] − target[r]) · dloss[r].</summary>
@@ -59,8 +87,30 @@ public static class NnOps
         using var yc = labels.Contiguous();
         using var dc = dloss.Contiguous();
         var d = Tensor.Empty(probs.Dims, probs.DType, probs.Device);
-        Backend.For(probs).SoftmaxCrossEntropyBackward(pc, yc, (float)labelSmoothing, dc, d);
+        try
+        {
+            if (Backend.For(probs) is IFusedLoss fused) fused.SoftmaxCrossEntropyBackward(pc, yc, (float)labelSmoothing, dc, d);
+            else SoftmaxCrossEntropyBackwardUnfused(pc, yc, (float)labelSmoothing, dc, d);
+        }
+        catch { d.Dispose(); throw; }
         return d;
+    }
+
+    /// <summary>
+    /// The gradient of <see cref="IFusedLoss.SoftmaxCrossEntropyBackward"/> from primitives:
+    /// dlogits = (probs − ε/C − (1 − ε)·onehot(label)) · dloss[r] (a scatter-add puts the one-hot term in).
+    /// </summary>
+    /// <example><code>NnOps.SoftmaxCrossEntropyBackwardUnfused(probs, labels, 0f, dloss, dlogits);</code></example>
+    public static void SoftmaxCrossEntropyBackwardUnfused(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits)
+    {
+        int rows = probs.Dims[0], cols = probs.Dims[1];
+        using var shifted = probs.Sub((double)smoothing / cols);                           // [R, C]
+        using var lab = labels.Reshape([rows, 1]);
+        using var hot = Tensor.Full([rows, 1], -(1.0 - smoothing), probs.DType, probs.Device);
+        shifted.ScatterAdd_(1, lab, hot);                                                  // − (1 − ε) at each label
+        using var scale = dloss.Reshape([rows, 1]);
+        using var g = shifted.Mul(scale);
+        dlogits.CopyFrom(g);
     }
 
     private static void CheckCrossEntropy(string op, Tensor logits, Tensor labels, double smoothing)

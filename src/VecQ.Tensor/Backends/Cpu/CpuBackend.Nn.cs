@@ -139,7 +139,7 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs)
     {
-        if (NotF32(logits)) { Reference.SoftmaxCrossEntropy(logits, labels, smoothing, loss, probs); return; } // float64: the reference backend
+        if (NotF32(logits)) { ((IFusedLoss)Reference).SoftmaxCrossEntropy(logits, labels, smoothing, loss, probs); return; } // float64: the reference backend
         // logits, probs: [R, C]; labels: int32 [R]; loss: [R]; all contiguous
         int rows = logits.Dims[0], cols = logits.Dims[1];
         float* xp = Ptr(logits), pp = Ptr(probs), lp = Ptr(loss);
@@ -175,7 +175,7 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits)
     {
-        if (NotF32(probs)) { Reference.SoftmaxCrossEntropyBackward(probs, labels, smoothing, dloss, dlogits); return; } // float64: the reference backend
+        if (NotF32(probs)) { ((IFusedLoss)Reference).SoftmaxCrossEntropyBackward(probs, labels, smoothing, dloss, dlogits); return; } // float64: the reference backend
         // probs, dlogits: [R, C]; labels: int32 [R]; dloss: [R]; all contiguous
         int rows = probs.Dims[0], cols = probs.Dims[1];
         float* pp = Ptr(probs), dl = Ptr(dloss), dp = Ptr(dlogits);

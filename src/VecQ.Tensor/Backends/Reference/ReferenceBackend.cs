@@ -16,7 +16,7 @@ namespace VecQ.Tensors;
 ///     using var y = x.MatMul(w); // computed by the loops in ReferenceBackend.MatMul.cs
 /// }
 /// </code></example>
-public sealed partial class ReferenceBackend : IBackend, IFusedConvTail, IFusedOptimizer
+public sealed partial class ReferenceBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss
 {
     /// <inheritdoc/>
     public string Name => "reference";

@@ -23,7 +23,7 @@ namespace VecQ.Tensors;
 /// float[] back = y.ToArray();                                             // one download
 /// Console.WriteLine(SimBackend.For(0).Transfers);                         // 1 upload, 1 download
 /// </code></example>
-public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer
+public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss
 {
     private static readonly ConcurrentDictionary<int, SimBackend> Devices = new();
     private readonly MemoryCounter _memory = new();
@@ -215,11 +215,19 @@ public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer
 
     /// <inheritdoc/>
     public void SoftmaxCrossEntropy(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs)
-    { using var hl = H(logits); using var hy = H(labels); using var hloss = H(loss); using var hp = H(probs); Cpu.SoftmaxCrossEntropy(hl, hy, smoothing, hloss, hp); }
+    {
+        using var hl = H(logits); using var hy = H(labels); using var hloss = H(loss); using var hp = H(probs);
+        if (Cpu is IFusedLoss fused) fused.SoftmaxCrossEntropy(hl, hy, smoothing, hloss, hp);
+        else NnOps.SoftmaxCrossEntropyUnfused(hl, hy, smoothing, hloss, hp);
+    }
 
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits)
-    { using var hp = H(probs); using var hy = H(labels); using var hd = H(dloss); using var hdl = H(dlogits); Cpu.SoftmaxCrossEntropyBackward(hp, hy, smoothing, hd, hdl); }
+    {
+        using var hp = H(probs); using var hy = H(labels); using var hd = H(dloss); using var hdl = H(dlogits);
+        if (Cpu is IFusedLoss fused) fused.SoftmaxCrossEntropyBackward(hp, hy, smoothing, hd, hdl);
+        else NnOps.SoftmaxCrossEntropyBackwardUnfused(hp, hy, smoothing, hd, hdl);
+    }
 
     // ---- indexing ------------------------------------------------------------------------------
 
