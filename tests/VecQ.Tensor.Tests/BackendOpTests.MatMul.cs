@@ -1,9 +1,9 @@
-using static VecQ.Tensors.Tests.TestUtil;
+using static VecQ.Tensors.Tests.OpCheck;
 
 namespace VecQ.Tensors.Tests;
 
-// Matrix products through the SGEMM: plain, transposed, stepped, batched, broadcast, vectors.
-public partial class CpuBackendTests
+// Matrix products: plain, transposed, stepped, batched, broadcast, vectors, on every backend column.
+public partial class BackendOpTests
 {
     public static TheoryData<int, int, int> GemmShapes => new()
     {
@@ -11,24 +11,24 @@ public partial class CpuBackendTests
         { 64, 25, 97 }, { 130, 257, 190 }, { 3, 800, 2 },
     };
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(GemmShapes))]
-    public void MatMulMatchesForEveryOperandLayout(int m, int k, int n)
+    public void MatMulMatchesForEveryOperandLayout(BackendCase b, int m, int k, int n)
     {
         double atol = 1e-5 * Math.Sqrt(k) + 1e-6;
-        Func<Tensor>[] aViews =
+        Func<BackendCase, Tensor>[] aViews =
         [
-            () => Rand(1, m, k),
-            () => { using var t = Rand(1, k, m); return t.T(); },                       // transposed
-            () => { using var t = Rand(1, 2 * m, k); return t.Slice(0, 0, 2 * m, 2); },  // every other row
-            () => { using var t = Rand(1, m, k + 5); return t.Narrow(1, 3, k); },       // inside wider rows
+            d => d.Rand(1, m, k),
+            d => { using var t = d.Rand(1, k, m); return t.T(); },                       // transposed
+            d => { using var t = d.Rand(1, 2 * m, k); return t.Slice(0, 0, 2 * m, 2); },  // every other row
+            d => { using var t = d.Rand(1, m, k + 5); return t.Narrow(1, 3, k); },       // inside wider rows
         ];
-        Func<Tensor>[] bViews =
+        Func<BackendCase, Tensor>[] bViews =
         [
-            () => Rand(2, k, n),
-            () => { using var t = Rand(2, n, k); return t.T(); },
-            () => { using var t = Rand(2, k, n + 4); return t.Narrow(1, 1, n); },
-            () => { using var t = Rand(2, n, 2 * k); using var s = t.Slice(1, 0, 2 * k, 2); return s.T(); }, // neither stride 1: copied
+            d => d.Rand(2, k, n),
+            d => { using var t = d.Rand(2, n, k); return t.T(); },
+            d => { using var t = d.Rand(2, k, n + 4); return t.Narrow(1, 1, n); },
+            d => { using var t = d.Rand(2, n, 2 * k); using var s = t.Slice(1, 0, 2 * k, 2); return s.T(); }, // neither stride 1: copied
         ];
         bool big = (long)m * k * n > 1_000_000; // the scalar reference is slow: fewer pairs
         for (int i = 0; i < aViews.Length; i++)
@@ -36,17 +36,17 @@ public partial class CpuBackendTests
             {
                 if (big && j != i) continue;
                 var (ma, mb) = (aViews[i], bViews[j]);
-                Same($"matmul {m}x{k}x{n} a{i} b{j}", () =>
+                Same(b, $"matmul {m}x{k}x{n} a{i} b{j}", d =>
                 {
-                    using var a = ma();
-                    using var b = mb();
-                    return a.MatMul(b);
+                    using var x = ma(d);
+                    using var y = mb(d);
+                    return x.MatMul(y);
                 }, atol, 1e-4);
             }
     }
 
-    [Fact]
-    public void BatchedAndBroadcastMatMulMatch()
+    [BackendTheory]
+    public void BatchedAndBroadcastMatMulMatch(BackendCase b)
     {
         foreach (var (sa, sb) in new (int[], int[])[]
         {
@@ -62,67 +62,67 @@ public partial class CpuBackendTests
             ([1, 1, 1], [1, 1, 1]),
         })
         {
-            Same($"matmul {Shape.Format(sa)} x {Shape.Format(sb)}", () =>
+            Same(b, $"matmul {Shape.Format(sa)} x {Shape.Format(sb)}", d =>
             {
-                using var a = Rand(3, sa);
-                using var b = Rand(4, sb);
-                return a.MatMul(b);
+                using var x = d.Rand(3, sa);
+                using var y = d.Rand(4, sb);
+                return x.MatMul(y);
             }, 1e-4, 1e-4);
         }
-        Same("batched transposed operands", () =>
+        Same(b, "batched transposed operands", d =>
         {
-            using var a0 = Rand(5, 6, 9, 11);
-            using var a = a0.Transpose(1, 2);   // [6, 11, 9] with stride[-2] == 1
-            using var b0 = Rand(6, 6, 13, 9);
-            using var b = b0.Transpose(1, 2);   // [6, 9, 13]
-            return a.MatMul(b);
+            using var a0 = d.Rand(5, 6, 9, 11);
+            using var x = a0.Transpose(1, 2);   // [6, 11, 9] with stride[-2] == 1
+            using var b0 = d.Rand(6, 6, 13, 9);
+            using var y = b0.Transpose(1, 2);   // [6, 9, 13]
+            return x.MatMul(y);
         }, 1e-5, 1e-4);
     }
 
-    [Fact]
-    public void MatMulWithAnExpandedRowOperandIsCopiedFirst()
+    [BackendTheory]
+    public void MatMulWithAnExpandedRowOperandIsCopiedFirst(BackendCase b)
     {
         // a: [5, 7] whose rows are all the same memory (stride 0): the SGEMM cannot read it in place
-        Same("expanded rows", () =>
+        Same(b, "expanded rows", d =>
         {
-            using var row = Rand(7, 1, 7);
-            using var a = row.Expand(5, 7);
-            using var b = Rand(8, 7, 4);
-            return a.MatMul(b);
+            using var row = d.Rand(7, 1, 7);
+            using var x = row.Expand(5, 7);
+            using var y = d.Rand(8, 7, 4);
+            return x.MatMul(y);
         });
-        Same("expanded columns", () =>
+        Same(b, "expanded columns", d =>
         {
-            using var col = Rand(9, 7, 1);
-            using var b = col.Expand(7, 6);
-            using var a = Rand(10, 3, 7);
-            return a.MatMul(b);
+            using var col = d.Rand(9, 7, 1);
+            using var y = col.Expand(7, 6);
+            using var x = d.Rand(10, 3, 7);
+            return x.MatMul(y);
         });
     }
 
-    [Fact]
-    public void BackendMatMulAppliesAlphaAndBetaLikeTheReference()
+    [BackendTheory]
+    public void BackendMatMulAppliesAlphaAndBetaLikeTheReference(BackendCase b)
     {
-        float[] Run(IBackend backend, float alpha, float beta)
-        {
-            using var a = Rand(1, 2, 9, 6);
-            using var b0 = Rand(2, 2, 8, 6);
-            using var b = b0.Transpose(1, 2); // [2, 6, 8]
-            using var c = Rand(3, 2, 9, 8);
-            backend.MatMul(a, b, c, alpha, beta);
-            return c.ToArray();
-        }
+        // the backend's MatMul called directly: c = alpha·a×b + beta·c with a transposed, batched b
         foreach (var (alpha, beta) in new[] { (1f, 0f), (2f, 0.5f), (-0.5f, 1f), (0f, 3f) })
-            AssertClose(Run(Backend.Reference, alpha, beta), Run(Backend.Cpu, alpha, beta), 1e-5, 1e-4, $"alpha {alpha} beta {beta}");
+            Same(b, $"alpha {alpha} beta {beta}", d =>
+            {
+                using var x = d.Rand(1, 2, 9, 6);
+                using var b0 = d.Rand(2, 2, 8, 6);
+                using var y = b0.Transpose(1, 2); // [2, 6, 8]
+                var c = d.Rand(3, 2, 9, 8);
+                d.Backend.MatMul(x, y, c, alpha, beta);
+                return c;
+            }, 1e-5, 1e-4);
     }
 
-    [Fact]
-    public void MatMulWithEmptyInnerDimensionIsZero()
+    [BackendTheory]
+    public void MatMulWithEmptyInnerDimensionIsZero(BackendCase b)
     {
-        Same("k = 0", () =>
+        Same(b, "k = 0", d =>
         {
-            using var a = Tensor.Zeros([3, 0]);
-            using var b = Tensor.Zeros([0, 4]);
-            return a.MatMul(b);
+            using var x = d.Zeros([3, 0]);
+            using var y = d.Zeros([0, 4]);
+            return x.MatMul(y);
         }, 0, 0);
     }
 }

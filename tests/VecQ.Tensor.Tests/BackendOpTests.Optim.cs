@@ -1,10 +1,12 @@
+using static VecQ.Tensors.Tests.OpCheck;
+
 namespace VecQ.Tensors.Tests;
 
-// The fused optimizer kernels (SGD, Adam/AdamW, sum of squares) and the in-place scale: the CPU
-// backend against the reference, float32 and float64, over sizes 1, primes, odd sizes, a vector width
-// ± 1 and sizes above the parallel threshold (2·OptimChunk). The updates are elementwise and done in
-// the reference's order, so they must agree bit for bit; the sum of squares only reorders a double sum.
-public partial class CpuBackendTests
+// The fused optimizer kernels (SGD, Adam/AdamW, sum of squares) and the in-place scale on every backend
+// column against the reference, float32 and float64, over sizes 1, primes, odd sizes, a vector width ± 1
+// and sizes above the parallel threshold (2·OptimChunk). The updates are elementwise and done in the
+// reference's order, so they must agree bit for bit; the sum of squares only reorders a double sum.
+public partial class BackendOpTests
 {
     private static readonly DType[] FloatTypes = [DType.Float32, DType.Float64];
 
@@ -20,30 +22,14 @@ public partial class CpuBackendTests
         return d;
     }
 
-    /// <summary>n deterministic values in [−1, 1) (absolute values when <paramref name="positive"/>) as a [n] tensor of <paramref name="dtype"/>.</summary>
-    private static Tensor OptimValues(DType dtype, int n, int seed, bool positive = false)
+    /// <summary>n deterministic values in [−1, 1) (absolute values when <paramref name="positive"/>) as a [n] tensor of <paramref name="dtype"/> on the column's device.</summary>
+    private static Tensor OptimValues(BackendCase d, DType dtype, int n, int seed, bool positive = false)
     {
         var r = new Random(seed);
         var v = new double[n];
         for (int i = 0; i < n; i++) v[i] = positive ? r.NextDouble() : r.NextDouble() * 2 - 1;
-        return dtype == DType.Float64 ? Tensor.FromArray(v) : Tensor.FromArray(Array.ConvertAll(v, x => (float)x));
+        return dtype == DType.Float64 ? d.T(v) : d.T(Array.ConvertAll(v, x => (float)x));
     }
-
-    /// <summary>The raw bits of a float tensor's elements.</summary>
-    private static long[] RawBits(Tensor t) => t.DType == DType.Float64
-        ? Array.ConvertAll(t.ToArray<double>(), BitConverter.DoubleToInt64Bits)
-        : Array.ConvertAll(t.ToArray<float>(), v => (long)BitConverter.SingleToInt32Bits(v));
-
-    private static void SameBits(Tensor expected, Tensor actual, string what)
-    {
-        long[] e = RawBits(expected), a = RawBits(actual);
-        Assert.Equal(e.Length, a.Length);
-        for (int i = 0; i < e.Length; i++)
-            if (e[i] != a[i])
-                Assert.Fail($"{what}: element {i} of {e.Length} differs: reference {Value(expected, i):R}, cpu {Value(actual, i):R}");
-    }
-
-    private static double Value(Tensor t, int i) => t.DType == DType.Float64 ? t.ToArray<double>()[i] : t.ToArray<float>()[i];
 
     /// <summary>Flag combinations: weight decay 0 / non-zero × (no momentum, momentum, dampened momentum, Nesterov).</summary>
     private static IEnumerable<SgdStepArgs> SgdFlagCases()
@@ -57,33 +43,26 @@ public partial class CpuBackendTests
         }
     }
 
-    /// <summary>Two SGD steps on <paramref name="backend"/> (the first with <paramref name="firstStep"/>); returns param and buffer.</summary>
-    private static (Tensor Param, Tensor? Buffer) RunSgd(IBackend backend, DType dtype, int n, SgdStepArgs args, bool firstStep)
+    /// <summary>Two SGD steps by the column's backend kernel (the first with <paramref name="firstStep"/>); returns param and buffer.</summary>
+    private static Tensor[] RunSgd(BackendCase d, DType dtype, int n, SgdStepArgs args, bool firstStep)
     {
-        var p = OptimValues(dtype, n, 1);
-        var buf = args.HasMomentum ? OptimValues(dtype, n, 3) : null; // on a first step these values are never read
+        var p = OptimValues(d, dtype, n, 1);
+        var buf = args.HasMomentum ? OptimValues(d, dtype, n, 3) : null; // on a first step these values are never read
         for (int step = 0; step < 2; step++)
         {
-            using var g = OptimValues(dtype, n, 10 + step);
-            backend.SgdStep(p, g, buf, args with { FirstStep = step == 0 && firstStep });
+            using var g = OptimValues(d, dtype, n, 10 + step);
+            d.Backend.SgdStep(p, g, buf, args with { FirstStep = step == 0 && firstStep });
         }
-        return (p, buf);
+        return buf is null ? [p] : [p, buf];
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(OptimSizes))]
-    public void SgdStepMatchesReferenceBitForBit(DType dtype, int n)
+    public void SgdStepMatchesReferenceBitForBit(BackendCase b, DType dtype, int n)
     {
         foreach (var args in SgdFlagCases())
             foreach (bool first in args.HasMomentum ? new[] { true, false } : new[] { false })
-            {
-                string what = $"sgd_step {dtype.Name()} [{n}] {args} first={first}";
-                var (pr, br) = RunSgd(Backend.Reference, dtype, n, args, first);
-                var (pc, bc) = RunSgd(Backend.Cpu, dtype, n, args, first);
-                SameBits(pr, pc, what + " param");
-                if (br != null) SameBits(br, bc!, what + " buffer");
-                foreach (var t in new[] { pr, br, pc, bc }) t?.Dispose();
-            }
+                SameBits(b, $"sgd_step {dtype.Name()} [{n}] {args} first={first} (param, buffer)", d => RunSgd(d, dtype, n, args, first));
     }
 
     /// <summary>Flag combinations: weight decay 0 / non-zero × Adam's L2 / AdamW's decoupled decay, and other betas and eps.</summary>
@@ -95,99 +74,95 @@ public partial class CpuBackendTests
         yield return new AdamStepArgs(Lr: 0.02, Step: 1, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.1);
     }
 
-    /// <summary>Three Adam steps (t = first … first + 2) on <paramref name="backend"/> from random moments; returns param, m, v.</summary>
-    private static (Tensor P, Tensor M, Tensor V) RunAdam(IBackend backend, DType dtype, int n, AdamStepArgs args)
+    /// <summary>Three Adam steps (t = first … first + 2) from random moments, by the column's backend kernel (or the op layer); returns param, m, v.</summary>
+    private static Tensor[] RunAdam(BackendCase d, DType dtype, int n, AdamStepArgs args, bool viaOptimOps = false)
     {
-        var p = OptimValues(dtype, n, 1);
-        var m = OptimValues(dtype, n, 2);
-        var v = OptimValues(dtype, n, 3, positive: true);
+        var p = OptimValues(d, dtype, n, 1);
+        var m = OptimValues(d, dtype, n, 2);
+        var v = OptimValues(d, dtype, n, 3, positive: true);
         for (int step = 0; step < 3; step++)
         {
-            using var g = OptimValues(dtype, n, 10 + step);
-            backend.AdamStep(p, g, m, v, args with { Step = args.Step + step });
+            using var g = OptimValues(d, dtype, n, 10 + step);
+            var a = args with { Step = args.Step + step };
+            if (viaOptimOps) OptimOps.AdamStep(p, g, m, v, a);
+            else d.Backend.AdamStep(p, g, m, v, a);
         }
-        return (p, m, v);
+        return [p, m, v];
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(OptimSizes))]
-    public void AdamStepMatchesReferenceBitForBit(DType dtype, int n)
+    public void AdamStepMatchesReferenceBitForBit(BackendCase b, DType dtype, int n)
     {
         foreach (var args in AdamFlagCases())
-        {
-            string what = $"adam_step {dtype.Name()} [{n}] {args}";
-            var (pr, mr, vr) = RunAdam(Backend.Reference, dtype, n, args);
-            var (pc, mc, vc) = RunAdam(Backend.Cpu, dtype, n, args);
-            SameBits(pr, pc, what + " param");
-            SameBits(mr, mc, what + " exp_avg");
-            SameBits(vr, vc, what + " exp_avg_sq");
-            foreach (var t in new[] { pr, mr, vr, pc, mc, vc }) t.Dispose();
-        }
+            SameBits(b, $"adam_step {dtype.Name()} [{n}] {args} (param, exp_avg, exp_avg_sq)", d => RunAdam(d, dtype, n, args));
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(OptimSizes))]
-    public void SumOfSquaresMatchesReference(DType dtype, int n)
+    public void SumOfSquaresMatchesReference(BackendCase b, DType dtype, int n)
     {
-        using var x = OptimValues(dtype, n, 4);
-        double expected = Backend.Reference.SumOfSquares(x);
-        double actual = Backend.Cpu.SumOfSquares(x);
-        Assert.True(Math.Abs(actual - expected) <= 1e-12 * expected, $"sum_of_squares {dtype.Name()} [{n}]: reference {expected:R}, cpu {actual:R}");
-        Assert.Equal(actual, OptimOps.SumOfSquares(x)); // the entry point runs the CPU backend
+        double expected;
+        using (var x = OptimValues(BackendCase.Reference, dtype, n, 4)) expected = Backend.Reference.SumOfSquares(x);
+        using var scope = b.Enter();
+        using var xb = OptimValues(b, dtype, n, 4);
+        double actual = b.Backend.SumOfSquares(xb);
+        Assert.True(Math.Abs(actual - expected) <= 1e-12 * expected, $"sum_of_squares {dtype.Name()} [{n}]: reference {expected:R}, {b.Name} {actual:R}");
+        Assert.Equal(actual, OptimOps.SumOfSquares(xb)); // the entry point runs the device's backend
+        using var t = OptimOps.SumOfSquaresTensor(xb);
+        Assert.Equal(b.Device, t.Device);
+        Assert.Equal(actual, t.Item());
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(OptimSizes))]
-    public void MulInPlaceMatchesReferenceBitForBit(DType dtype, int n)
+    public void MulInPlaceMatchesReferenceBitForBit(BackendCase b, DType dtype, int n)
     {
         const double s = 0.3712;
-        Tensor Run(IBackend backend)
+        SameBits(b, $"mul_ {dtype.Name()} [{n}]", d =>
         {
-            using var scope = Backend.Use(backend);
-            var x = OptimValues(dtype, n, 5);
+            var x = OptimValues(d, dtype, n, 5);
             x.Mul_(s);
-            return x;
-        }
-        using var r = Run(Backend.Reference);
-        using var c = Run(Backend.Cpu);
-        SameBits(r, c, $"mul_ {dtype.Name()} [{n}]");
-        using var x0 = OptimValues(dtype, n, 5);
-        using var expected = x0.Mul(s);
-        SameBits(expected, c, $"mul_ vs mul {dtype.Name()} [{n}]");
+            return [x];
+        });
+        // in place equals out of place
+        SameBits(b, $"mul {dtype.Name()} [{n}]", d =>
+        {
+            using var x = OptimValues(d, dtype, n, 5);
+            return [x.Mul(s)];
+        });
     }
 
-    [Fact]
-    public void OptimOpsDispatchToTheScopedBackend()
+    [BackendTheory]
+    public void OptimOpsDispatchToTheDevicesBackend(BackendCase b)
     {
+        // OptimOps picks the backend by the parameter's device (the scoped one on the CPU): the same bits as the kernel
         foreach (var dtype in FloatTypes)
         {
             var args = new AdamStepArgs(Lr: 0.01, Step: 2, WeightDecay: 0.01, Decoupled: true);
-            var (pr, mr, vr) = RunAdam(Backend.Reference, dtype, 37, args);
-            using var p = OptimValues(dtype, 37, 1);
-            using var m = OptimValues(dtype, 37, 2);
-            using var v = OptimValues(dtype, 37, 3, positive: true);
-            using (Backend.Use(Backend.Reference))
-                for (int step = 0; step < 3; step++)
-                {
-                    using var g = OptimValues(dtype, 37, 10 + step);
-                    OptimOps.AdamStep(p, g, m, v, args with { Step = args.Step + step });
-                }
-            SameBits(pr, p, $"adam_step via OptimOps {dtype.Name()}");
-            SameBits(vr, v, $"adam_step via OptimOps {dtype.Name()} exp_avg_sq");
-            foreach (var t in new[] { pr, mr, vr }) t.Dispose();
+            SameBits(b, $"adam_step via OptimOps {dtype.Name()}", d => RunAdam(d, dtype, 37, args, viaOptimOps: true));
+            SameBits(b, $"sgd_step via OptimOps {dtype.Name()}", d =>
+            {
+                var p = OptimValues(d, dtype, 37, 1);
+                var buf = OptimValues(d, dtype, 37, 3);
+                using var g = OptimValues(d, dtype, 37, 10);
+                OptimOps.SgdStep(p, g, buf, new SgdStepArgs(Lr: 0.1, Momentum: 0.9, WeightDecay: 0.01, Nesterov: true));
+                return [p, buf];
+            });
         }
     }
 
-    [Fact]
-    public void OptimOpsRejectBadOperandsNamingTheOpAndShapes()
+    [BackendTheory]
+    public void OptimOpsRejectBadOperandsNamingTheOpAndShapes(BackendCase b)
     {
-        using var p = Tensor.Zeros([2, 2]);
-        using var g = Tensor.Ones([2, 2]);
-        using var buf = Tensor.Zeros([2, 2]);
-        using var g3 = Tensor.Ones([3]);
-        using var g64 = Tensor.Ones([2, 2], DType.Float64);
-        using var ints = Tensor.Zeros([2, 2], DType.Int32);
-        using var wide = Tensor.Zeros([2, 3]);
+        using var scope = b.Enter();
+        using var p = b.Zeros([2, 2]);
+        using var g = b.Ones([2, 2]);
+        using var buf = b.Zeros([2, 2]);
+        using var g3 = b.Ones([3]);
+        using var g64 = b.Ones([2, 2], DType.Float64);
+        using var ints = b.Zeros([2, 2], DType.Int32);
+        using var wide = b.Zeros([2, 3]);
         using var pt = wide.T();
         var sgd = new SgdStepArgs(Lr: 0.1, Momentum: 0.9);
 
@@ -216,12 +191,10 @@ public partial class CpuBackendTests
         Throws("mul_: tensor [2, 2] is int32; expected float32 or float64", () => ints.Mul_(2));
 
         // the backends check the same rules before touching memory, and nothing is written on failure
-        foreach (var backend in new[] { Backend.Reference, Backend.Cpu })
-        {
-            Assert.Contains("sgd_step: grad [3]", Assert.Throws<ArgumentException>(() => backend.SgdStep(p, g3, buf, sgd)).Message);
-            Assert.Contains("adam_step: exp_avg [3]", Assert.Throws<ArgumentException>(() => backend.AdamStep(p, g, g3, buf, adam)).Message);
-            Assert.Contains("sum_of_squares: input [3, 2]", Assert.Throws<ArgumentException>(() => backend.SumOfSquares(pt)).Message);
-        }
+        var backend = b.Backend;
+        Assert.Contains("sgd_step: grad [3]", Assert.Throws<ArgumentException>(() => backend.SgdStep(p, g3, buf, sgd)).Message);
+        Assert.Contains("adam_step: exp_avg [3]", Assert.Throws<ArgumentException>(() => backend.AdamStep(p, g, g3, buf, adam)).Message);
+        Assert.Contains("sum_of_squares: input [3, 2]", Assert.Throws<ArgumentException>(() => backend.SumOfSquares(pt)).Message);
         Assert.Equal(new float[4], p.ToArray());
         Assert.Equal(new float[4], buf.ToArray());
     }

@@ -1,7 +1,10 @@
+using static VecQ.Tensors.Tests.OpCheck;
+
 namespace VecQ.Tensors.Tests;
 
-// The fused conv-block tail ReLU → batch norm → max pool: CPU vs reference, and against the unfused ops.
-public partial class CpuBackendTests
+// The fused conv-block tail ReLU → batch norm → max pool on every backend column: against the reference, the
+// unfused ops, and the op layer's fallback for a backend without the fused kernel (ConvOps.UnfusedTail).
+public partial class BackendOpTests
 {
     public static TheoryData<int, int, int, int, int, int, int, bool> TailCases() => new()
     {
@@ -18,17 +21,17 @@ public partial class CpuBackendTests
     };
 
     // Statistics of ReLU(x), the fused forward (y, indices, picked) and its backward (dx, dgamma, dbeta).
-    private static Tensor[] Tail(int n, int c, int h, int w, int k, int s, int p, bool affine, int seed = 1)
+    internal static Tensor[] Tail(BackendCase d, int n, int c, int h, int w, int k, int s, int p, bool affine, int seed = 1)
     {
-        using var x = Rand(seed, n, c, h, w);                         // about half the values ≤ 0
-        using var gamma = affine ? Rand(seed + 1, c) : null;           // mixed signs: a negative γ flips the max
-        using var beta = affine ? Rand(seed + 2, c) : null;
+        using var x = d.Rand(seed, n, c, h, w);                         // about half the values ≤ 0
+        using var gamma = affine ? d.Rand(seed + 1, c) : null;           // mixed signs: a negative γ flips the max
+        using var beta = affine ? d.Rand(seed + 2, c) : null;
         var (mean, var) = NnOps.BatchNormStats(x, relu: true);
         using var varEps = var.Add(1e-5);
         using var std = varEps.Sqrt();
         using var invStd = 1.0 / std;
         var (y, idx, picked) = ConvOps.ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, (k, k), (s, s), (p, p));
-        using var dy = Rand(seed + 3, y.Dims);
+        using var dy = d.Rand(seed + 3, y.Dims);
         var (dx, dg, db) = ConvOps.ReluBatchNormMaxPool2dBackward(dy, idx, picked, x, mean, invStd, gamma, (k, k), (s, s), (p, p),
             gammaGrad: affine, betaGrad: affine);
         var all = new List<Tensor> { mean, var, y, idx, picked, dx };
@@ -36,23 +39,88 @@ public partial class CpuBackendTests
         return all.ToArray();
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(TailCases))]
-    public void ReluBatchNormMaxPoolMatchesReference(int n, int c, int h, int w, int k, int s, int p, bool affine)
+    public void ReluBatchNormMaxPoolMatchesReference(BackendCase b, int n, int c, int h, int w, int k, int s, int p, bool affine)
     {
-        SameAll($"relu_batch_norm_max_pool2d [{n}, {c}, {h}, {w}] k{k} s{s} p{p} affine={affine}",
-            () => Tail(n, c, h, w, k, s, p, affine), 1e-4, 1e-4);
+        SameAll(b, $"relu_batch_norm_max_pool2d [{n}, {c}, {h}, {w}] k{k} s{s} p{p} affine={affine}",
+            d => Tail(d, n, c, h, w, k, s, p, affine), 1e-4, 1e-4);
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(TailCases))]
-    public void ReluBatchNormMaxPoolEqualsTheUnfusedOps(int n, int c, int h, int w, int k, int s, int p, bool affine)
+    public void ReluBatchNormMaxPoolFallbackWithoutTheFusedKernelMatchesTheFusedOp(BackendCase b, int n, int c, int h, int w, int k, int s, int p,
+        bool affine)
     {
-        // On the CPU backend: the fused op against ReLU → BatchNormForward → MaxPool2d and their gradients.
+        // The same op on a backend without IFusedConvTail: the op layer (or, on the sim, its backend) composes it from
+        // primitives (ConvOps.UnfusedTail / UnfusedTailBackward). The forward is the same arithmetic (exact); the
+        // backward's channel sums are added in another order.
+        string what = $"relu_batch_norm_max_pool2d fallback [{n}, {c}, {h}, {w}] k{k} s{s} p{p} affine={affine}";
+        var fused = Run(b, d => Tail(d, n, c, h, w, k, s, p, affine), what);
+        var fallback = Run(b, d =>
+        {
+            using (Backend.Use(new PrimitivesOnlyBackend(d.Kernels)))
+            {
+                if (d.Device.Kind == DeviceKind.Cpu) Assert.IsNotAssignableFrom<IFusedConvTail>(Backend.For(Device.Cpu));
+                return Tail(d, n, c, h, w, k, s, p, affine);
+            }
+        }, what);
+        string[] names = ["mean", "var", "y", "indices", "picked", "dx", "dgamma", "dbeta"];
+        Assert.Equal(fused.Length, fallback.Length);
+        for (int i = 0; i < fused.Length; i++)
+        {
+            Assert.True(fused[i].Shape.SequenceEqual(fallback[i].Shape), $"{what} {names[i]}: shapes differ");
+            bool forward = i < 5;
+            TestUtil.AssertClose(fused[i].Values, fallback[i].Values, forward ? 0 : 1e-5, forward ? 0 : 1e-4, $"{what} {names[i]} on {b.Name}");
+        }
+
+        // and ConvOps.UnfusedTail called directly with the column's backend, against the fused op
+        using var scope = b.Enter();
+        using var x = b.Rand(1, n, c, h, w);
+        using var gamma = affine ? b.Rand(2, c) : null;
+        using var beta = affine ? b.Rand(3, c) : null;
+        using var mean = b.Rand(4, c);
+        using var invStd0 = b.Rand(5, c);
+        using var invStd = invStd0.Abs();
+        var g = Pool2dGeometry.Create("tail", n, c, h, w, (k, k), (s, s), (p, p));
+        var (y1, idx1, picked1) = ConvOps.ReluBatchNormMaxPool2d(x, mean, invStd, gamma, beta, (k, k), (s, s), (p, p));
+        using var y0 = b.Empty(y1.Dims);
+        using var idx0 = b.Empty(y1.Dims, DType.Int32);
+        using var picked0 = b.Empty(y1.Dims);
+        ConvOps.UnfusedTail(b.Backend, x, mean, invStd, gamma, beta, g, y0, idx0, picked0);
+        using (y1) using (idx1) using (picked1)
+        {
+            TestUtil.AssertClose(y1.ToArray(), y0.ToArray(), 0, 0, "UnfusedTail y");
+            Assert.Equal(idx1.ToArray<int>(), idx0.ToArray<int>());
+            TestUtil.AssertClose(picked1.ToArray(), picked0.ToArray(), 0, 0, "UnfusedTail picked");
+            using var dy = b.Rand(6, y1.Dims);
+            var (dx1, dg1, db1) = ConvOps.ReluBatchNormMaxPool2dBackward(dy, idx1, picked1, x, mean, invStd, gamma, (k, k), (s, s), (p, p), affine, affine);
+            using var dx0 = b.Empty(x.Dims);
+            using var dg0 = affine ? b.Empty([c]) : null;
+            using var db0 = affine ? b.Empty([c]) : null;
+            ConvOps.UnfusedTailBackward(b.Backend, dy, idx0, x, mean, invStd, gamma, g, dx0, dg0, db0);
+            using (dx1) using (dg1) using (db1)
+            {
+                TestUtil.AssertClose(dx1.ToArray(), dx0.ToArray(), 1e-5, 1e-4, "UnfusedTailBackward dx");
+                if (affine)
+                {
+                    TestUtil.AssertClose(dg1!.ToArray(), dg0!.ToArray(), 1e-5, 1e-4, "UnfusedTailBackward dgamma");
+                    TestUtil.AssertClose(db1!.ToArray(), db0!.ToArray(), 1e-5, 1e-4, "UnfusedTailBackward dbeta");
+                }
+            }
+        }
+    }
+
+    [BackendTheory]
+    [MemberData(nameof(TailCases))]
+    public void ReluBatchNormMaxPoolEqualsTheUnfusedOps(BackendCase b, int n, int c, int h, int w, int k, int s, int p, bool affine)
+    {
+        // On the column's backend: the fused op against ReLU → BatchNormForward → MaxPool2d and their gradients.
         // The forward is the same arithmetic (exact); the backward's channel sums are added in another order.
-        using var x = Rand(1, n, c, h, w);
-        using var gamma = affine ? Rand(2, c) : null;
-        using var beta = affine ? Rand(3, c) : null;
+        using var scope = b.Enter();
+        using var x = b.Rand(1, n, c, h, w);
+        using var gamma = affine ? b.Rand(2, c) : null;
+        using var beta = affine ? b.Rand(3, c) : null;
         using var u = x.Map(new Relu());
         var (m0, v0) = NnOps.BatchNormStats(u);
         var (m1, v1) = NnOps.BatchNormStats(x, relu: true);
@@ -79,7 +147,7 @@ public partial class CpuBackendTests
             int hw = h * w, q = y1.Dims[2] * y1.Dims[3];
             for (int i = 0; i < iv.Length; i++) Assert.Equal(uv[i / q * hw + iv[i]], pv[i]);
 
-            using var dy = Rand(4, y0.Dims);
+            using var dy = b.Rand(4, y0.Dims);
             using var d = ConvOps.MaxPool2dBackward(dy, idx0, x.Dims, (k, k), (s, s), (p, p));
             var (du, dg0, db0) = NnOps.BatchNormBackward(d, u, mean, invStd, gamma, affine, affine);
             using var dx0 = Tensor.Zip(new ReluGrad(), du, x);
@@ -96,39 +164,18 @@ public partial class CpuBackendTests
         }
     }
 
-    [Fact]
-    public void ReluBatchNormMaxPoolIsThreadCountInvariant()
+    [BackendTheory]
+    public void ReluBatchNormMaxPoolBackwardOfAnEmptyBatchGivesZeroParameterGradients(BackendCase b)
     {
-        // LeNet5 conv1's shape at batch 8: one thread and two give the same bits.
-        float[][] Run(int threads)
+        SameAll(b, "relu_batch_norm_max_pool2d_backward of [0, 3, 4, 4]", d =>
         {
-            int saved = Parallelism.Threads;
-            Parallelism.Threads = threads;
-            try
-            {
-                var all = Tail(8, 32, 28, 28, 2, 2, 0, true);
-                try { return all.Select(t => t.DType == DType.Int32 ? Array.ConvertAll(t.ToArray<int>(), v => (float)v) : t.ToArray()).ToArray(); }
-                finally { foreach (var t in all) t.Dispose(); }
-            }
-            finally { Parallelism.Threads = saved; }
-        }
-        var one = Run(1);
-        var two = Run(2);
-        for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], two[i]);
-    }
-
-    [Fact]
-    public void ReluBatchNormMaxPoolBackwardOfAnEmptyBatchGivesZeroParameterGradients()
-    {
-        SameAll("relu_batch_norm_max_pool2d_backward of [0, 3, 4, 4]", () =>
-        {
-            using var x = Tensor.Zeros([0, 3, 4, 4]);
-            using var dy = Tensor.Zeros([0, 3, 2, 2]);
-            using var picked = Tensor.Zeros([0, 3, 2, 2]);
-            using var idx = Tensor.Zeros([0, 3, 2, 2], DType.Int32);
-            using var mean = Rand(1, 3);
-            using var invStd = Rand(2, 3);
-            using var gamma = Rand(3, 3);
+            using var x = d.Zeros([0, 3, 4, 4]);
+            using var dy = d.Zeros([0, 3, 2, 2]);
+            using var picked = d.Zeros([0, 3, 2, 2]);
+            using var idx = d.Zeros([0, 3, 2, 2], DType.Int32);
+            using var mean = d.Rand(1, 3);
+            using var invStd = d.Rand(2, 3);
+            using var gamma = d.Rand(3, 3);
             var (dx, dg, db) = ConvOps.ReluBatchNormMaxPool2dBackward(dy, idx, picked, x, mean, invStd, gamma, (2, 2), gammaGrad: true, betaGrad: true);
             Assert.Equal(new float[3], dg!.ToArray());
             Assert.Equal(new float[3], db!.ToArray());
@@ -136,32 +183,36 @@ public partial class CpuBackendTests
         }, 0, 0);
     }
 
-    [Fact]
-    public void ReluBatchNormMaxPoolBackwardRejectsBadIndicesAndShapes()
+    [BackendTheory]
+    public void ReluBatchNormMaxPoolBackwardRejectsBadIndicesAndShapes(BackendCase b)
     {
-        foreach (var backend in new IBackend[] { Backend.Cpu, Backend.Reference })
-            using (Backend.Use(backend))
-            {
-                using var x = Rand(1, 2, 3, 4, 4);
-                using var mean = Tensor.Zeros([3]);
-                using var invStd = Tensor.Ones([3]);
-                using var dy = Rand(2, 2, 3, 2, 2);
-                using var picked = Tensor.Zeros([2, 3, 2, 2]);
-                var iv = new int[2 * 3 * 2 * 2];
-                iv[17] = 16;   // [1, 1, 0, 1]: outside a 4x4 plane
-                using var idx = Tensor.FromArray(iv, [2, 3, 2, 2]);
-                var e = Assert.Throws<ArgumentException>(() => ConvOps.ReluBatchNormMaxPool2dBackward(dy, idx, picked, x, mean, invStd, null, (2, 2)));
-                Assert.Contains("index 16 at [1, 1, 0, 1]", e.Message);
-                Assert.Contains("[0, 16)", e.Message);
+        using var scope = b.Enter();
+        using var x = b.Rand(1, 2, 3, 4, 4);
+        using var mean = b.Zeros([3]);
+        using var invStd = b.Ones([3]);
+        using var dy = b.Rand(2, 2, 3, 2, 2);
+        using var picked = b.Zeros([2, 3, 2, 2]);
+        var iv = new int[2 * 3 * 2 * 2];
+        iv[17] = 16;   // [1, 1, 0, 1]: outside a 4x4 plane
+        using var idx = b.T(iv, 2, 3, 2, 2);
+        var e = Fails<ArgumentException>(b, () => Dispose(ConvOps.ReluBatchNormMaxPool2dBackward(dy, idx, picked, x, mean, invStd, null, (2, 2))));
+        Assert.Contains("index 16 at [1, 1, 0, 1]", e.Message);
+        Assert.Contains("[0, 16)", e.Message);
 
-                using var wrong = Rand(3, 2, 3, 3, 2);
-                var e2 = Assert.Throws<ArgumentException>(() => ConvOps.ReluBatchNormMaxPool2dBackward(wrong, idx, picked, x, mean, invStd, null, (2, 2)));
-                Assert.Contains("relu_batch_norm_max_pool2d_backward", e2.Message);
-                Assert.Contains("[2, 3, 3, 2]", e2.Message);
-                using var badMean = Tensor.Zeros([4]);
-                var e3 = Assert.Throws<ArgumentException>(() => ConvOps.ReluBatchNormMaxPool2d(x, badMean, invStd, null, null, (2, 2)));
-                Assert.Contains("relu_batch_norm_max_pool2d", e3.Message);
-                Assert.Contains("mean", e3.Message);
-            }
+        using var wrong = b.Rand(3, 2, 3, 3, 2);
+        var e2 = Assert.Throws<ArgumentException>(() => Dispose(ConvOps.ReluBatchNormMaxPool2dBackward(wrong, idx, picked, x, mean, invStd, null, (2, 2))));
+        Assert.Contains("relu_batch_norm_max_pool2d_backward", e2.Message);
+        Assert.Contains("[2, 3, 3, 2]", e2.Message);
+        using var badMean = b.Zeros([4]);
+        var e3 = Assert.Throws<ArgumentException>(() => ConvOps.ReluBatchNormMaxPool2d(x, badMean, invStd, null, null, (2, 2)));
+        Assert.Contains("relu_batch_norm_max_pool2d", e3.Message);
+        Assert.Contains("mean", e3.Message);
+    }
+
+    private static void Dispose((Tensor Dx, Tensor? DGamma, Tensor? DBeta) r)
+    {
+        r.Dx.Dispose();
+        r.DGamma?.Dispose();
+        r.DBeta?.Dispose();
     }
 }
