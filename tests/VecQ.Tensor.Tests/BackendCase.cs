@@ -9,6 +9,14 @@ using Xunit.Sdk;
 [assembly: SuppressMessage("Usage", "xUnit1009", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.BackendOpTests")]
 [assembly: SuppressMessage("Usage", "xUnit1010", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.BackendOpTests")]
 [assembly: SuppressMessage("Usage", "xUnit1037", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.BackendOpTests")]
+[assembly: SuppressMessage("Usage", "xUnit1003", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.HandCheckedOpTests")]
+[assembly: SuppressMessage("Usage", "xUnit1009", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.HandCheckedOpTests")]
+[assembly: SuppressMessage("Usage", "xUnit1010", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.HandCheckedOpTests")]
+[assembly: SuppressMessage("Usage", "xUnit1037", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.HandCheckedOpTests")]
+[assembly: SuppressMessage("Usage", "xUnit1003", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.FixtureTests")]
+[assembly: SuppressMessage("Usage", "xUnit1009", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.FixtureTests")]
+[assembly: SuppressMessage("Usage", "xUnit1010", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.FixtureTests")]
+[assembly: SuppressMessage("Usage", "xUnit1037", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.FixtureTests")]
 
 namespace VecQ.Tensors.Tests;
 
@@ -127,6 +135,12 @@ public sealed class BackendCase : IXunitSerializable
 
     /// <summary>An int32 tensor from values (1-D when no shape is given), on this device.</summary>
     public Tensor T(int[] data, params int[] shape) => Tensor.FromArray(data, shape.Length == 0 ? [data.Length] : shape, Device);
+
+    /// <summary>A float32 tensor holding a PyTorch fixture tensor, on this device.</summary>
+    public Tensor T(FixtureTensor f) => Tensor.FromArray(f.Data, f.Shape, Device);
+
+    /// <summary>Values 0, 1, …, n−1 as float32 in the given shape, on this device.</summary>
+    public Tensor Iota(params int[] shape) => Tensor.FromArray(Enumerable.Range(0, Shape.Numel(shape)).Select(i => (float)i).ToArray(), shape, Device);
 
     /// <summary>Zeros on this device.</summary>
     public Tensor Zeros(int[] shape, DType dtype = DType.Float32) => Tensor.Zeros(shape, dtype, Device);

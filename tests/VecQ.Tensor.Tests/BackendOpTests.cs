@@ -9,17 +9,3 @@ namespace VecQ.Tensors.Tests;
 /// the CPU backend's internals (thread counts, SGEMM, implicit GEMM, Winograd) stay CPU-only.
 /// </summary>
 public partial class BackendOpTests;
-
-/// <summary>Every hand-checked case of <see cref="ReferenceOpsTests"/>, run on the CPU backend.</summary>
-public sealed class CpuBackendHandCheckedTests : ReferenceOpsTests
-{
-    /// <inheritdoc/>
-    protected override IBackend Under => Backend.Cpu;
-}
-
-/// <summary>Every PyTorch fixture of <see cref="FixtureTests"/>, run on the CPU backend.</summary>
-public sealed class CpuBackendFixtureTests : FixtureTests
-{
-    /// <inheritdoc/>
-    protected override IBackend Under => Backend.Cpu;
-}
