@@ -17,6 +17,14 @@ using Xunit.Sdk;
 [assembly: SuppressMessage("Usage", "xUnit1009", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.FixtureTests")]
 [assembly: SuppressMessage("Usage", "xUnit1010", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.FixtureTests")]
 [assembly: SuppressMessage("Usage", "xUnit1037", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.FixtureTests")]
+[assembly: SuppressMessage("Usage", "xUnit1003", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ViewTests")]
+[assembly: SuppressMessage("Usage", "xUnit1009", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ViewTests")]
+[assembly: SuppressMessage("Usage", "xUnit1010", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ViewTests")]
+[assembly: SuppressMessage("Usage", "xUnit1037", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ViewTests")]
+[assembly: SuppressMessage("Usage", "xUnit1003", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ErrorMessageTests")]
+[assembly: SuppressMessage("Usage", "xUnit1009", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ErrorMessageTests")]
+[assembly: SuppressMessage("Usage", "xUnit1010", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ErrorMessageTests")]
+[assembly: SuppressMessage("Usage", "xUnit1037", Justification = "[BackendTheory] supplies the BackendCase column", Scope = "type", Target = "~T:VecQ.Tensors.Tests.ErrorMessageTests")]
 
 namespace VecQ.Tensors.Tests;
 
