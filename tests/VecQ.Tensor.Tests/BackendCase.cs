@@ -35,6 +35,8 @@ namespace VecQ.Tensors.Tests;
 /// (whose kernels are the CPU backend's); <c>cuda</c> makes them on <c>Device.Cuda(0)</c> and is reported as
 /// Skipped while no CUDA backend is registered. A test is written once, takes a <see cref="BackendCase"/> as its
 /// first parameter and is marked <see cref="BackendTheoryAttribute"/>, which adds the column to every data row.
+/// The CUDA column runs as soon as a CUDA backend is registered in the test process (<c>Backend.Register(DeviceKind.Cuda, …)</c>,
+/// e.g. from a module initializer) and can start: nothing in the tests changes.
 /// </summary>
 /// <example><code>
 /// [BackendTheory]
@@ -104,6 +106,10 @@ public sealed class BackendCase : IXunitSerializable
             catch (InvalidOperationException e)
             {
                 return $"cuda column: no CUDA backend is registered in this build ({e.Message})";
+            }
+            catch (Exception e)
+            {
+                return $"cuda column: the CUDA backend cannot start here ({e.GetType().Name}: {e.Message})";
             }
         }
     }
