@@ -2,14 +2,14 @@ using static VecQ.Tensors.Tests.TestUtil;
 
 namespace VecQ.Tensors.Tests;
 
-/// <summary>Views (shared storage, new layout), copies, creation and host transfer, on the reference backend.</summary>
+/// <summary>Views (shared storage, new layout), copies, creation and host transfer, on every backend column.</summary>
 public class ViewTests
 {
-    [Fact]
-    public void ViewInfersMinusOneAndSharesStorage()
+    [BackendTheory]
+    public void ViewInfersMinusOneAndSharesStorage(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(6);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(6);
         using var v = x.View(2, -1);
         AssertShape([2, 3], v);
         Assert.Same(x.Storage, v.Storage);
@@ -18,11 +18,11 @@ public class ViewTests
         AssertShape([3, 1, 2], r);
     }
 
-    [Fact]
-    public void ViewOfNonContiguousTensorThrowsButReshapeCopies()
+    [BackendTheory]
+    public void ViewOfNonContiguousTensorThrowsButReshapeCopies(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(2, 3);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(2, 3);
         using var t = x.T(); // [3, 2], strides [1, 3]
         var e = Assert.Throws<ArgumentException>(() => t.View(6));
         Assert.Contains("cannot be viewed as [6] without a copy", e.Message);
@@ -31,11 +31,11 @@ public class ViewTests
         Assert.Equal([0f, 3, 1, 4, 2, 5], r.ToArray());
     }
 
-    [Fact]
-    public void ViewSplitsAndMergesCompatibleDimensionsOfANarrowedTensor()
+    [BackendTheory]
+    public void ViewSplitsAndMergesCompatibleDimensionsOfANarrowedTensor(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(4, 6);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(4, 6);
         using var n = x.Narrow(1, 0, 3); // [4, 3], strides [6, 1]
         using var v = n.View(2, 2, 3);   // splits the outer dimension only: still a view
         Assert.Same(x.Storage, v.Storage);
@@ -44,21 +44,21 @@ public class ViewTests
         Assert.Throws<ArgumentException>(() => n.View(12));
     }
 
-    [Fact]
-    public void ReshapeRejectsBadShapes()
+    [BackendTheory]
+    public void ReshapeRejectsBadShapes(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(2, 3, 4);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(2, 3, 4);
         Assert.Contains("more than one -1", Assert.Throws<ArgumentException>(() => x.Reshape(-1, -1)).Message);
         Assert.Contains("cannot infer -1", Assert.Throws<ArgumentException>(() => x.Reshape(-1, 5)).Message);
         Assert.Contains("(24 elements) cannot take shape [5, 5] (25 elements)", Assert.Throws<ArgumentException>(() => x.Reshape(5, 5)).Message);
     }
 
-    [Fact]
-    public void TransposeAndPermuteReorderElements()
+    [BackendTheory]
+    public void TransposeAndPermuteReorderElements(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(2, 3, 4);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(2, 3, 4);
         using var t = x.Transpose(0, 2); // [4, 3, 2]
         AssertShape([4, 3, 2], t);
         Assert.Equal(new[] { 1, 4, 12 }, t.Strides);
@@ -75,11 +75,11 @@ public class ViewTests
         Assert.Throws<ArgumentException>(() => x.Permute(0, 0, 1));
     }
 
-    [Fact]
-    public void NarrowSliceAndSelectPickRanges()
+    [BackendTheory]
+    public void NarrowSliceAndSelectPickRanges(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(3, 5);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(3, 5);
         using var n = x.Narrow(1, 1, 3);
         Assert.Equal([1f, 2, 3, 6, 7, 8, 11, 12, 13], n.ToArray());
         using var s = x.Slice(1, 0, 5, 2); // columns 0, 2, 4
@@ -93,11 +93,11 @@ public class ViewTests
         Assert.Throws<ArgumentException>(() => x.Narrow(1, 3, 3));
     }
 
-    [Fact]
-    public void ExpandMakesStrideZeroBroadcastViews()
+    [BackendTheory]
+    public void ExpandMakesStrideZeroBroadcastViews(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var col = T([1f, 2, 3], 3, 1);
+        using var scope = dev.Enter();
+        using var col = dev.T([1f, 2, 3], 3, 1);
         using var e = col.Expand(2, 3, 4);
         AssertShape([2, 3, 4], e);
         Assert.Equal(new[] { 0, 1, 0 }, e.Strides);
@@ -114,27 +114,27 @@ public class ViewTests
         Assert.Throws<ArgumentException>(() => col.Expand(4, 4));
     }
 
-    [Fact]
-    public void SqueezeUnsqueezeAndFlattenChangeOnlyTheShape()
+    [BackendTheory]
+    public void SqueezeUnsqueezeAndFlattenChangeOnlyTheShape(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(2, 1, 3, 1);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(2, 1, 3, 1);
         using (var s = x.Squeeze()) AssertShape([2, 3], s);
         using (var s1 = x.Squeeze(1)) AssertShape([2, 3, 1], s1);
         using (var s0 = x.Squeeze(0)) AssertShape([2, 1, 3, 1], s0); // size 2: unchanged
         using (var u = x.Unsqueeze(0)) AssertShape([1, 2, 1, 3, 1], u);
         using (var u = x.Unsqueeze(-1)) AssertShape([2, 1, 3, 1, 1], u);
-        using var y = Iota(2, 3, 4);
+        using var y = dev.Iota(2, 3, 4);
         using (var f = y.Flatten(1)) AssertShape([2, 12], f);
         using (var f = y.Flatten()) AssertShape([24], f);
         using (var f = y.Flatten(0, 1)) { AssertShape([6, 4], f); Assert.Same(y.Storage, f.Storage); }
     }
 
-    [Fact]
-    public void ContiguousCopiesOnlyWhenNeeded()
+    [BackendTheory]
+    public void ContiguousCopiesOnlyWhenNeeded(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(2, 3);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(2, 3);
         using var same = x.Contiguous();
         Assert.Same(x.Storage, same.Storage);
         using var t = x.T();
@@ -144,27 +144,27 @@ public class ViewTests
         Assert.Equal([0f, 3, 1, 4, 2, 5], c.ToArray());
     }
 
-    [Fact]
-    public void WritingThroughAViewChangesTheBase()
+    [BackendTheory]
+    public void WritingThroughAViewChangesTheBase(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Tensor.Zeros([3, 4]);
-        using (var row = x.Select(0, 1)) row.CopyFrom(T([1f, 2, 3, 4]));
+        using var scope = dev.Enter();
+        using var x = dev.Zeros([3, 4]);
+        using (var row = x.Select(0, 1)) row.CopyFrom(dev.T([1f, 2, 3, 4]));
         using (var col = x.Narrow(1, 3, 1)) col.Fill(9);
         using (var t = x.T())
         using (var firstRow = t.Narrow(0, 0, 1))
         using (var corner = firstRow.Narrow(1, 2, 1)) // element x[2, 0]
-            corner.CopyFrom(T([7f], 1, 1));
+            corner.CopyFrom(dev.T([7f], 1, 1));
         Assert.Equal([0f, 0, 0, 9, 1, 2, 3, 9, 7, 0, 0, 9], x.ToArray());
-        using (var bcast = x.Narrow(0, 0, 1)) bcast.CopyFrom(Tensor.Scalar(5)); // scalar broadcast into a row
+        using (var bcast = x.Narrow(0, 0, 1)) bcast.CopyFrom(dev.Scalar(5)); // scalar broadcast into a row
         Assert.Equal([5f, 5, 5, 5], x.ToArray()[..4]);
     }
 
-    [Fact]
-    public void CloneOwnsItsStorage()
+    [BackendTheory]
+    public void CloneOwnsItsStorage(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(2, 2);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(2, 2);
         using var c = x.Clone();
         Assert.NotSame(x.Storage, c.Storage);
         c.Fill(1);
@@ -172,11 +172,11 @@ public class ViewTests
         Assert.Equal([1f, 1, 1, 1], c.ToArray());
     }
 
-    [Fact]
-    public void CastConvertsAndTruncatesTowardZero()
+    [BackendTheory]
+    public void CastConvertsAndTruncatesTowardZero(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = T([-1.7f, -0.5f, 0.5f, 2.9f, 3f]);
+        using var scope = dev.Enter();
+        using var x = dev.T([-1.7f, -0.5f, 0.5f, 2.9f, 3f]);
         using var i = x.Cast(DType.Int32);
         Assert.Equal(DType.Int32, i.DType);
         Assert.Equal([-1, 0, 0, 2, 3], i.ToArray<int>());
@@ -188,36 +188,36 @@ public class ViewTests
         Assert.Equal(x.ToArray(), f.ToArray());
     }
 
-    [Fact]
-    public void ToSameDeviceSharesStorage()
+    [BackendTheory]
+    public void ToSameDeviceSharesStorage(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(3);
-        using var y = x.To(Device.Cpu);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(3);
+        using var y = x.To(dev.Device);
         Assert.Same(x.Storage, y.Storage);
-        Assert.Equal(Device.Cpu, y.Device);
+        Assert.Equal(dev.Device, y.Device);
     }
 
-    [Fact]
-    public void ItemReadsTheSingleValue()
+    [BackendTheory]
+    public void ItemReadsTheSingleValue(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var s = Tensor.Scalar(2.5);
+        using var scope = dev.Enter();
+        using var s = dev.Scalar(2.5);
         AssertShape([], s);
         Assert.Equal(2.5, s.Item());
-        using var one = T([7], 1, 1);
+        using var one = dev.T([7], 1, 1);
         Assert.Equal(7.0, one.Item());
-        using var d = Tensor.Scalar(0.1, DType.Float64);
+        using var d = dev.Scalar(0.1, DType.Float64);
         Assert.Equal(0.1, d.Item());
-        using var two = Iota(2);
+        using var two = dev.Iota(2);
         Assert.Contains("has 2 elements; expected exactly 1", Assert.Throws<ArgumentException>(() => two.Item()).Message);
     }
 
-    [Fact]
-    public void ToArrayFollowsOffsetAndStrides()
+    [BackendTheory]
+    public void ToArrayFollowsOffsetAndStrides(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using var x = Iota(3, 4);
+        using var scope = dev.Enter();
+        using var x = dev.Iota(3, 4);
         using var t = x.T();                 // [4, 3]
         using var part = t.Narrow(0, 1, 2);   // rows 1..2 of the transpose = columns 1..2 of x
         Assert.Equal(1, part.Offset);
@@ -225,38 +225,38 @@ public class ViewTests
         Assert.Throws<ArgumentException>(() => x.ToArray<int>());
     }
 
-    [Fact]
-    public void ArangeAndFullBuildValues()
+    [BackendTheory]
+    public void ArangeAndFullBuildValues(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        using (var a = Tensor.Arange(0, 5)) Assert.Equal([0f, 1, 2, 3, 4], a.ToArray());
-        using (var a = Tensor.Arange(1, 2, 0.25)) Assert.Equal([1f, 1.25f, 1.5f, 1.75f], a.ToArray());
-        using (var a = Tensor.Arange(3, 0, -1, DType.Int32)) Assert.Equal([3, 2, 1], a.ToArray<int>());
-        using (var a = Tensor.Arange(0, 3, 1, DType.Float64)) Assert.Equal([0.0, 1, 2], a.ToArray<double>());
-        using (var a = Tensor.Arange(5, 0)) Assert.Empty(a.ToArray());
-        Assert.Throws<ArgumentException>(() => Tensor.Arange(0, 1, 0));
-        using (var f = Tensor.Full([2, 2], -3.5)) Assert.Equal([-3.5f, -3.5f, -3.5f, -3.5f], f.ToArray());
-        using (var f = Tensor.Full([3], 4.9, DType.Int32)) Assert.Equal([4, 4, 4], f.ToArray<int>());
-        using (var o = Tensor.Ones([2], DType.Float64)) Assert.Equal([1.0, 1.0], o.ToArray<double>());
+        using var scope = dev.Enter();
+        using (var a = Tensor.Arange(0, 5, device: dev.Device)) Assert.Equal([0f, 1, 2, 3, 4], a.ToArray());
+        using (var a = Tensor.Arange(1, 2, 0.25, device: dev.Device)) Assert.Equal([1f, 1.25f, 1.5f, 1.75f], a.ToArray());
+        using (var a = Tensor.Arange(3, 0, -1, DType.Int32, device: dev.Device)) Assert.Equal([3, 2, 1], a.ToArray<int>());
+        using (var a = Tensor.Arange(0, 3, 1, DType.Float64, device: dev.Device)) Assert.Equal([0.0, 1, 2], a.ToArray<double>());
+        using (var a = Tensor.Arange(5, 0, device: dev.Device)) Assert.Empty(a.ToArray());
+        Assert.Throws<ArgumentException>(() => Tensor.Arange(0, 1, 0, device: dev.Device));
+        using (var f = dev.Full([2, 2], -3.5)) Assert.Equal([-3.5f, -3.5f, -3.5f, -3.5f], f.ToArray());
+        using (var f = dev.Full([3], 4.9, DType.Int32)) Assert.Equal([4, 4, 4], f.ToArray<int>());
+        using (var o = dev.Ones([2], DType.Float64)) Assert.Equal([1.0, 1.0], o.ToArray<double>());
     }
 
-    [Fact]
-    public void FromArrayChecksTheShape()
+    [BackendTheory]
+    public void FromArrayChecksTheShape(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        var e = Assert.Throws<ArgumentException>(() => Tensor.FromArray(new float[5], [2, 3]));
+        using var scope = dev.Enter();
+        var e = Assert.Throws<ArgumentException>(() => Tensor.FromArray(new float[5], [2, 3], dev.Device));
         Assert.Equal("from_array: 5 values cannot fill shape [2, 3] (6 elements)", e.Message);
-        Assert.Throws<ArgumentException>(() => Tensor.FromArray(new float[4], [-2, -2]));
-        using var ok = Tensor.FromArray(new[] { 1, 2, 3, 4, 5, 6 }, [3, 2]);
+        Assert.Throws<ArgumentException>(() => Tensor.FromArray(new float[4], [-2, -2], dev.Device));
+        using var ok = Tensor.FromArray(new[] { 1, 2, 3, 4, 5, 6 }, [3, 2], dev.Device);
         Assert.Equal(DType.Int32, ok.DType);
         Assert.Equal([1, 2, 3, 4, 5, 6], ok.ToArray<int>());
     }
 
-    [Fact]
-    public void ViewsKeepStorageAliveAfterTheBaseIsDisposed()
+    [BackendTheory]
+    public void ViewsKeepStorageAliveAfterTheBaseIsDisposed(BackendCase dev)
     {
-        using var scope = Backend.Use(Backend.Reference);
-        var x = Iota(4);
+        using var scope = dev.Enter();
+        var x = dev.Iota(4);
         var v = x.Narrow(0, 2, 2);
         x.Dispose();
         Assert.False(v.Storage.IsReleased);

@@ -3,15 +3,15 @@ using static VecQ.Tensors.Tests.TestUtil;
 namespace VecQ.Tensors.Tests;
 
 // Every float op also runs in float64 (gradient checks need it) and agrees with float32.
-public partial class ReferenceOpsTests
+public partial class HandCheckedOpTests
 {
-    [Fact]
-    public void Float64OpsAgreeWithFloat32()
+    [BackendTheory]
+    public void Float64OpsAgreeWithFloat32(BackendCase dev)
     {
-        using var scope = Backend.Use(Under);
-        using var x = T(Values(2 * 4 * 5 * 5, 11), 2, 4, 5, 5);
-        using var w = T(Values(6 * 2 * 3 * 3, 12), 6, 2, 3, 3);
-        using var b = T(Values(6, 13));
+        using var scope = dev.Enter();
+        using var x = dev.T(Values(2 * 4 * 5 * 5, 11), 2, 4, 5, 5);
+        using var w = dev.T(Values(6 * 2 * 3 * 3, 12), 6, 2, 3, 3);
+        using var b = dev.T(Values(6, 13));
         using var x64 = x.Cast(DType.Float64);
         using var w64 = w.Cast(DType.Float64);
         using var b64 = b.Cast(DType.Float64);
@@ -50,18 +50,18 @@ public partial class ReferenceOpsTests
 
         using var logits = x.Reshape(10, 20);
         using var logits64 = x64.Reshape(10, 20);
-        using var labels = T([0, 19, 3, 4, 5, 6, 7, 8, 9, 1]);
+        using var labels = dev.T([0, 19, 3, 4, 5, 6, 7, 8, 9, 1]);
         var (l, p) = NnOps.SoftmaxCrossEntropy(logits, labels, 0.1);
         var (l64, p64) = NnOps.SoftmaxCrossEntropy(logits64, labels, 0.1);
-        using var dl = Tensor.Ones([10]);
-        using var dl64 = Tensor.Ones([10], DType.Float64);
+        using var dl = dev.Ones([10]);
+        using var dl64 = dev.Ones([10], DType.Float64);
         Same("cross_entropy backward", NnOps.SoftmaxCrossEntropyBackward(p, labels, dl, 0.1), NnOps.SoftmaxCrossEntropyBackward(p64, labels, dl64, 0.1));
         Same("cross_entropy", l, l64);
         Same("softmax", p, p64);
 
-        using var idx = T([4, 0, 4]);
+        using var idx = dev.T([4, 0, 4]);
         Same("index_select", logits.IndexSelect(0, idx), logits64.IndexSelect(0, idx));
-        using var g = T([1, 2, 3, 0, 19, 19], 3, 2);
+        using var g = dev.T([1, 2, 3, 0, 19, 19], 3, 2);
         Same("gather", logits.Gather(1, g), logits64.Gather(1, g));
     }
 }

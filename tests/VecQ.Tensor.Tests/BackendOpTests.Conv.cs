@@ -1,11 +1,41 @@
+using Xunit.Abstractions;
+using static VecQ.Tensors.Tests.OpCheck;
+
 namespace VecQ.Tensors.Tests;
 
-// Convolution (forward, both backwards) over stride / padding / dilation / groups / depthwise, and pooling.
-public partial class CpuBackendTests
+// Convolution (forward, both backwards) over stride / padding / dilation / groups / depthwise, and pooling, on every backend column.
+public partial class BackendOpTests
 {
-    /// <summary>A convolution case: input [N, C, H, W], O output channels, kernel, stride, padding, dilation, groups, bias.</summary>
-    public sealed record ConvCase(int N, int C, int H, int W, int O, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int Groups, bool Bias)
+    /// <summary>A convolution case: input [N, C, H, W], O output channels, kernel, stride, padding, dilation, groups, bias (serializable: one test case per row).</summary>
+    public sealed class ConvCase : IXunitSerializable
     {
+        private int[] _p = new int[15];
+
+        /// <summary>For xunit's deserializer.</summary>
+        public ConvCase() { }
+
+        public ConvCase(int n, int c, int h, int w, int o, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int groups, bool bias) =>
+            _p = [n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias ? 1 : 0];
+
+        public int N => _p[0];
+        public int C => _p[1];
+        public int H => _p[2];
+        public int W => _p[3];
+        public int O => _p[4];
+        public int KH => _p[5];
+        public int KW => _p[6];
+        public int SH => _p[7];
+        public int SW => _p[8];
+        public int PH => _p[9];
+        public int PW => _p[10];
+        public int DH => _p[11];
+        public int DW => _p[12];
+        public int Groups => _p[13];
+        public bool Bias => _p[14] != 0;
+
+        public void Serialize(IXunitSerializationInfo info) => info.AddValue("p", _p);
+        public void Deserialize(IXunitSerializationInfo info) => _p = info.GetValue<int[]>("p");
+
         /// <inheritdoc/>
         public override string ToString() =>
             $"x[{N},{C},{H},{W}] o{O} k{KH}x{KW} s{SH},{SW} p{PH},{PW} d{DH},{DW} g{Groups}{(Bias ? " bias" : "")}";
@@ -39,43 +69,43 @@ public partial class CpuBackendTests
 
     private static (int, int) Pair(int a, int b) => (a, b);
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(ConvCases))]
-    public void Conv2dForwardMatches(ConvCase c)
+    public void Conv2dForwardMatches(BackendCase b, ConvCase c)
     {
-        Same($"conv2d {c}", () =>
+        Same(b, $"conv2d {c}", d =>
         {
-            using var x = Rand(1, c.N, c.C, c.H, c.W);
-            using var w = Rand(2, c.O, c.C / c.Groups, c.KH, c.KW);
-            using var b = c.Bias ? Rand(3, c.O) : null;
-            return ConvOps.Conv2d(x, w, b, Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
+            using var x = d.Rand(1, c.N, c.C, c.H, c.W);
+            using var w = d.Rand(2, c.O, c.C / c.Groups, c.KH, c.KW);
+            using var bias = c.Bias ? d.Rand(3, c.O) : null;
+            return ConvOps.Conv2d(x, w, bias, Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
         }, 1e-4, 1e-4);
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(ConvCases))]
-    public void Conv2dBackwardDataMatches(ConvCase c)
+    public void Conv2dBackwardDataMatches(BackendCase b, ConvCase c)
     {
         var g = Conv2dGeometry.Create(c.N, c.C, c.H, c.W, c.O, c.KH, c.KW, (c.SH, c.SW), (c.PH, c.PW), (c.DH, c.DW), c.Groups);
-        Same($"conv2d dx {c}", () =>
+        Same(b, $"conv2d dx {c}", d =>
         {
-            using var dy = Rand(4, c.N, c.O, g.OH, g.OW);
-            using var w = Rand(2, c.O, c.C / c.Groups, c.KH, c.KW);
+            using var dy = d.Rand(4, c.N, c.O, g.OH, g.OW);
+            using var w = d.Rand(2, c.O, c.C / c.Groups, c.KH, c.KW);
             return ConvOps.Conv2dBackwardData(dy, w, [c.N, c.C, c.H, c.W], Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
         }, 1e-4, 1e-4);
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(ConvCases))]
-    public void Conv2dBackwardWeightAndBiasMatch(ConvCase c)
+    public void Conv2dBackwardWeightAndBiasMatch(BackendCase b, ConvCase c)
     {
         // dw, and the bias gradient taken in the same pass over dy: CPU vs reference; db equal to Σ dy over
         // (N, OH, OW), dw the same with or without it
         var g = Conv2dGeometry.Create(c.N, c.C, c.H, c.W, c.O, c.KH, c.KW, (c.SH, c.SW), (c.PH, c.PW), (c.DH, c.DW), c.Groups);
-        SameAll($"conv2d dw, db {c}", () =>
+        SameAll(b, $"conv2d dw, db {c}", d =>
         {
-            using var x = Rand(1, c.N, c.C, c.H, c.W);
-            using var dy = Rand(4, c.N, c.O, g.OH, g.OW);
+            using var x = d.Rand(1, c.N, c.C, c.H, c.W);
+            using var dy = d.Rand(4, c.N, c.O, g.OH, g.OW);
             var (dw, db) = ConvOps.Conv2dBackwardWeightAndBias(x, dy, [c.O, c.C / c.Groups, c.KH, c.KW], Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
             using var sum = dy.Sum([0, 2, 3]);
             using var dw0 = ConvOps.Conv2dBackwardWeight(x, dy, [c.O, c.C / c.Groups, c.KH, c.KW], Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
@@ -85,21 +115,21 @@ public partial class CpuBackendTests
         }, 2e-4, 1e-4);
     }
 
-    [Fact]
-    public void Conv2dReadsNonContiguousInputs()
+    [BackendTheory]
+    public void Conv2dReadsNonContiguousInputs(BackendCase b)
     {
-        Same("conv2d of a permuted input", () =>
+        Same(b, "conv2d of a permuted input", d =>
         {
-            using var x0 = Rand(1, 2, 9, 8, 3);          // NHWC
+            using var x0 = d.Rand(1, 2, 9, 8, 3);          // NHWC
             using var x = x0.Permute(0, 3, 1, 2);         // viewed as NCHW
-            using var w0 = Rand(2, 5, 3, 3, 3);
+            using var w0 = d.Rand(2, 5, 3, 3, 3);
             using var wk = w0.Transpose(2, 3);            // kernel transposed in place: not contiguous
             return ConvOps.Conv2d(x, wk, null, (1, 1), (1, 1));
         }, 1e-4, 1e-4);
     }
 
-    [Fact]
-    public void LeNetConvLayersMatch()
+    [BackendTheory]
+    public void LeNetConvLayersMatch(BackendCase b)
     {
         // the shapes the fast path is tuned for, conv1 [N,1,28,28] * [32,1,5,5] and conv2 [N,32,14,14] * [64,32,5,5], pad 2,
         // at a batch of 2 (100 in training; the scalar reference would take a minute)
@@ -109,31 +139,52 @@ public partial class CpuBackendTests
             var g = Conv2dGeometry.Create(N, c, hw, hw, o, 5, 5, (1, 1), (2, 2), (1, 1), 1);
             // conv2 runs by Winograd F(4×4, 5×5) (WinogradTests): its rounding is ~3e-5 of the outputs' RMS (~13 here)
             double atol = c >= 16 ? 1e-3 : 1e-4;
-            Same($"lenet conv c{c} y", () =>
+            Same(b, $"lenet conv c{c} y", d =>
             {
-                using var x = Rand(1, N, c, hw, hw);
-                using var w = Rand(2, o, c, 5, 5);
-                using var b = Rand(3, o);
-                return ConvOps.Conv2d(x, w, b, (1, 1), (2, 2));
+                using var x = d.Rand(1, N, c, hw, hw);
+                using var w = d.Rand(2, o, c, 5, 5);
+                using var bias = d.Rand(3, o);
+                return ConvOps.Conv2d(x, w, bias, (1, 1), (2, 2));
             }, atol, 1e-4);
-            Same($"lenet conv c{c} dx", () =>
+            Same(b, $"lenet conv c{c} dx", d =>
             {
-                using var dy = Rand(4, N, o, g.OH, g.OW);
-                using var w = Rand(2, o, c, 5, 5);
+                using var dy = d.Rand(4, N, o, g.OH, g.OW);
+                using var w = d.Rand(2, o, c, 5, 5);
                 return ConvOps.Conv2dBackwardData(dy, w, [N, c, hw, hw], (1, 1), (2, 2));
             }, atol, 1e-4);
-            Same($"lenet conv c{c} dw", () =>
+            Same(b, $"lenet conv c{c} dw", d =>
             {
-                using var x = Rand(1, N, c, hw, hw);
-                using var dy = Rand(4, N, o, g.OH, g.OW);
+                using var x = d.Rand(1, N, c, hw, hw);
+                using var dy = d.Rand(4, N, o, g.OH, g.OW);
                 return ConvOps.Conv2dBackwardWeight(x, dy, [o, c, 5, 5], (1, 1), (2, 2));
             }, 1e-3, 1e-4);
         }
     }
 
-    /// <summary>A pooling case: input [N, C, H, W], kernel, stride, padding.</summary>
-    public sealed record PoolCase(int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW)
+    /// <summary>A pooling case: input [N, C, H, W], kernel, stride, padding (serializable: one test case per row).</summary>
+    public sealed class PoolCase : IXunitSerializable
     {
+        private int[] _p = new int[10];
+
+        /// <summary>For xunit's deserializer.</summary>
+        public PoolCase() { }
+
+        public PoolCase(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw) => _p = [n, c, h, w, kh, kw, sh, sw, ph, pw];
+
+        public int N => _p[0];
+        public int C => _p[1];
+        public int H => _p[2];
+        public int W => _p[3];
+        public int KH => _p[4];
+        public int KW => _p[5];
+        public int SH => _p[6];
+        public int SW => _p[7];
+        public int PH => _p[8];
+        public int PW => _p[9];
+
+        public void Serialize(IXunitSerializationInfo info) => info.AddValue("p", _p);
+        public void Deserialize(IXunitSerializationInfo info) => _p = info.GetValue<int[]>("p");
+
         /// <inheritdoc/>
         public override string ToString() => $"x[{N},{C},{H},{W}] k{KH}x{KW} s{SH},{SW} p{PH},{PW}";
     }
@@ -151,23 +202,23 @@ public partial class CpuBackendTests
         new(20, 32, 28, 28, 2, 2, 2, 2, 0, 0),  // LeNet pool1 (parallel over planes)
     };
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(PoolCases))]
-    public void MaxPoolForwardIndicesAndBackwardMatch(PoolCase c)
+    public void MaxPoolForwardIndicesAndBackwardMatch(BackendCase b, PoolCase c)
     {
         var (k, s, p) = (Pair(c.KH, c.KW), Pair(c.SH, c.SW), Pair(c.PH, c.PW));
-        SameAll($"max_pool2d {c}", () =>
+        SameAll(b, $"max_pool2d {c}", d =>
         {
-            using var x = Rand(1, c.N, c.C, c.H, c.W);
+            using var x = d.Rand(1, c.N, c.C, c.H, c.W);
             var (y, idx) = ConvOps.MaxPool2d(x, k, s, p);
-            using var dy = Rand(2, y.Dims);
+            using var dy = d.Rand(2, y.Dims);
             var dx = ConvOps.MaxPool2dBackward(dy, idx, x.Dims, k, s, p);
             return [y, idx, dx];
         }, 1e-6, 1e-5);
     }
 
-    [Fact]
-    public void MaxPoolTiesNaNAndInfinityMatch()
+    [BackendTheory]
+    public void MaxPoolTiesNaNAndInfinityMatch(BackendCase b)
     {
         foreach (var (name, values) in new (string, float[])[]
         {
@@ -175,36 +226,36 @@ public partial class CpuBackendTests
             ("all -inf", Enumerable.Repeat(float.NegativeInfinity, 36).ToArray()),
             ("NaN", Enumerable.Range(0, 36).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
         })
-            SameAll($"max_pool2d {name}", () =>
+            SameAll(b, $"max_pool2d {name}", d =>
             {
-                using var x = Tensor.FromArray(values, [1, 1, 6, 6]);
+                using var x = d.T(values, 1, 1, 6, 6);
                 var (y, idx) = ConvOps.MaxPool2d(x, (3, 3), (2, 2), (1, 1));
                 return [y, idx];
             }, 0, 0);
     }
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(PoolCases))]
-    public void AvgPoolForwardAndBackwardMatch(PoolCase c)
+    public void AvgPoolForwardAndBackwardMatch(BackendCase b, PoolCase c)
     {
         var (k, s, p) = (Pair(c.KH, c.KW), Pair(c.SH, c.SW), Pair(c.PH, c.PW));
-        SameAll($"avg_pool2d {c}", () =>
+        SameAll(b, $"avg_pool2d {c}", d =>
         {
-            using var x = Rand(1, c.N, c.C, c.H, c.W);
+            using var x = d.Rand(1, c.N, c.C, c.H, c.W);
             var y = ConvOps.AvgPool2d(x, k, s, p);
-            using var dy = Rand(2, y.Dims);
+            using var dy = d.Rand(2, y.Dims);
             var dx = ConvOps.AvgPool2dBackward(dy, x.Dims, k, s, p);
             return [y, dx];
         }, 1e-6, 1e-5);
     }
 
-    [Fact]
-    public void MaxPoolBackwardRejectsBadIndices()
+    [BackendTheory]
+    public void MaxPoolBackwardRejectsBadIndices(BackendCase b)
     {
-        using var scope = Backend.Use(Backend.Cpu);
-        using var dy = Tensor.Ones([1, 1, 2, 2]);
-        using var idx = Tensor.FromArray(new[] { 0, 1, 99, 3 }, [1, 1, 2, 2]);
-        var e = Assert.Throws<ArgumentException>(() => ConvOps.MaxPool2dBackward(dy, idx, [1, 1, 4, 4], (2, 2)));
+        using var scope = b.Enter();
+        using var dy = b.Ones([1, 1, 2, 2]);
+        using var idx = b.T([0, 1, 99, 3], 1, 1, 2, 2);
+        var e = Fails<ArgumentException>(b, () => ConvOps.MaxPool2dBackward(dy, idx, [1, 1, 4, 4], (2, 2)).Dispose());
         Assert.Contains("99", e.Message);
     }
 }

@@ -1,7 +1,9 @@
+using static VecQ.Tensors.Tests.OpCheck;
+
 namespace VecQ.Tensors.Tests;
 
-// Batch-norm forward/backward primitives and the 2×2 / stride 2 max-pool fast path, CPU vs reference.
-public partial class CpuBackendTests
+// Batch-norm forward/backward primitives and the 2×2 / stride 2 max-pool fast path, on every backend column.
+public partial class BackendOpTests
 {
     public static TheoryData<int, int, int, bool, bool> BatchNormCases() => new()
     {
@@ -18,16 +20,16 @@ public partial class CpuBackendTests
         { 300, 257, 1, true, true },
     };
 
-    [Theory]
+    [BackendTheory]
     [MemberData(nameof(BatchNormCases))]
-    public void BatchNormForwardAndBackwardMatch(int n, int c, int s, bool withGamma, bool withBeta)
+    public void BatchNormForwardAndBackwardMatch(BackendCase b, int n, int c, int s, bool withGamma, bool withBeta)
     {
-        SameAll($"batch_norm [{n}, {c}, {s}] gamma={withGamma} beta={withBeta}", () =>
+        SameAll(b, $"batch_norm [{n}, {c}, {s}] gamma={withGamma} beta={withBeta}", d =>
         {
-            using var x = Rand(1, n, c, s);
-            using var dy = Rand(2, n, c, s);
-            using var gamma = withGamma ? Rand(3, c) : null;
-            using var beta = withBeta ? Rand(4, c) : null;
+            using var x = d.Rand(1, n, c, s);
+            using var dy = d.Rand(2, n, c, s);
+            using var gamma = withGamma ? d.Rand(3, c) : null;
+            using var beta = withBeta ? d.Rand(4, c) : null;
             var (mean, var) = NnOps.BatchNormStats(x);
             using var varEps = var.Add(1e-5);
             using var std = varEps.Sqrt();
@@ -38,44 +40,45 @@ public partial class CpuBackendTests
         }, 1e-4, 1e-4);
     }
 
-    [Fact]
-    public void BatchNormOpsNameTheOpAndShapes()
+    [BackendTheory]
+    public void BatchNormOpsNameTheOpAndShapes(BackendCase b)
     {
-        using var x = Tensor.Zeros([2, 3, 4]);
-        using var mean = Tensor.Zeros([3]);
-        using var bad = Tensor.Zeros([4]);
+        using var scope = b.Enter();
+        using var x = b.Zeros([2, 3, 4]);
+        using var mean = b.Zeros([3]);
+        using var bad = b.Zeros([4]);
         var e = Assert.Throws<ArgumentException>(() => NnOps.BatchNormForward(x, mean, bad, null, null));
         Assert.Contains("batch_norm_forward", e.Message);
         Assert.Contains("invStd", e.Message);
         Assert.Contains("[2, 3, 4]", e.Message);
-        using var dy = Tensor.Zeros([2, 3, 5]);
+        using var dy = b.Zeros([2, 3, 5]);
         var e2 = Assert.Throws<ArgumentException>(() => NnOps.BatchNormBackward(dy, x, mean, mean, null, false, false));
         Assert.Contains("batch_norm_backward", e2.Message);
         Assert.Contains("[2, 3, 5]", e2.Message);
-        using var x1 = Tensor.Zeros([3]);
+        using var x1 = b.Zeros([3]);
         var e3 = Assert.Throws<ArgumentException>(() => NnOps.BatchNormForward(x1, mean, mean, null, null));
         Assert.Contains("batch_norm_forward", e3.Message);
     }
 
-    [Theory]
+    [BackendTheory]
     [InlineData(2, 3, 8, 8)]
     [InlineData(1, 2, 7, 9)]
     [InlineData(3, 1, 2, 2)]
     [InlineData(2, 5, 5, 3)]
-    public void MaxPool2x2FastPathMatches(int n, int c, int h, int w)
+    public void MaxPool2x2FastPathMatches(BackendCase b, int n, int c, int h, int w)
     {
-        SameAll($"max_pool2d 2x2 [{n}, {c}, {h}, {w}]", () =>
+        SameAll(b, $"max_pool2d 2x2 [{n}, {c}, {h}, {w}]", d =>
         {
-            using var x = Rand(1, n, c, h, w);
+            using var x = d.Rand(1, n, c, h, w);
             var (y, idx) = ConvOps.MaxPool2d(x, (2, 2), (2, 2), (0, 0));
-            using var dy = Rand(2, y.Dims);
+            using var dy = d.Rand(2, y.Dims);
             var dx = ConvOps.MaxPool2dBackward(dy, idx, x.Dims, (2, 2), (2, 2), (0, 0));
             return [y, idx, dx];
         }, 1e-6, 1e-5);
     }
 
-    [Fact]
-    public void MaxPool2x2TiesNaNAndInfinityMatch()
+    [BackendTheory]
+    public void MaxPool2x2TiesNaNAndInfinityMatch(BackendCase b)
     {
         // [1, 1, 5, 7]: three windows per row (scalar loop only); [1, 2, 6, 21]: ten (two 4-wide vector
         // steps and an overlapping third), the last column unused. NaN, −∞ and ties land in every window position.
@@ -93,9 +96,9 @@ public partial class CpuBackendTests
                 ("NaN later", Enumerable.Range(0, len).Select(i => i % 6 == 5 ? float.NaN : i % 4 == 0 ? float.NegativeInfinity : 1f).ToArray()),
                 ("pattern", Enumerable.Range(0, len).Select(i => pattern[(i * 7) % pattern.Length]).ToArray()),
             })
-                SameAll($"max_pool2d 2x2 {name} {Shape.Format(shape)}", () =>
+                SameAll(b, $"max_pool2d 2x2 {name} {Shape.Format(shape)}", d =>
                 {
-                    using var x = Tensor.FromArray(values, shape);
+                    using var x = d.T(values, shape);
                     var (y, idx) = ConvOps.MaxPool2d(x, (2, 2), (2, 2), (0, 0));
                     return [y, idx];
                 }, 0, 0);
