@@ -14,9 +14,11 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// <remarks>
 /// This machine's speed swings 2–3× from minute to minute (DESIGN §9), so a peak is only meaningful
 /// next to the measurement it normalizes: take one burst just before and one just after the kernel.
-/// The threads are the same pool threads SGEMM uses (<see cref="WorkerPool"/>).
+/// The threads are the same pool threads SGEMM uses (<see cref="WorkerPool"/>). Public for the benchmarks
+/// (`vecq bench` reports it beside every timing); it touches no tensor memory.
 /// </remarks>
-internal static unsafe class FmaPeak
+/// <example><code>double gflops = FmaPeak.Measure(Parallelism.Threads, 0.2);</code></example>
+public static unsafe class FmaPeak
 {
     /// <summary>Independent accumulator chains per thread.</summary>
     private const int Chains = 12;
