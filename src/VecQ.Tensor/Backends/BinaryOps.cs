@@ -11,6 +11,8 @@ public readonly struct Add : IBinaryOp
     /// <inheritdoc/>
     public string Name => "add";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "a + b");
+    /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => a + b;
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Add(a, b, y);
@@ -25,6 +27,8 @@ public readonly struct Sub : IBinaryOp
 {
     /// <inheritdoc/>
     public string Name => "sub";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "a - b");
     /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => a - b;
     /// <inheritdoc/>
@@ -41,6 +45,8 @@ public readonly struct Mul : IBinaryOp
     /// <inheritdoc/>
     public string Name => "mul";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "a * b");
+    /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => a * b;
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Multiply(a, b, y);
@@ -55,6 +61,8 @@ public readonly struct Div : IBinaryOp
 {
     /// <inheritdoc/>
     public string Name => "div";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "a / b");
     /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => a / b;
     /// <inheritdoc/>
@@ -71,6 +79,8 @@ public readonly struct Pow : IBinaryOp
     /// <inheritdoc/>
     public string Name => "pow";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "pow(a, b)");
+    /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => T.Pow(a, b);
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Pow(a, b, y);
@@ -80,11 +90,16 @@ public readonly struct Pow : IBinaryOp
     public void Apply(float a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Pow(a, b, y);
 }
 
-/// <summary>max(a, b) (NaN propagates).</summary>
+/// <summary>
+/// max(a, b) (NaN propagates; of two zeros, +0 unless both are −0). The spec spells this out with
+/// comparisons, since C's fmax drops NaNs: on equal zeros a + b gives exactly that sign rule.
+/// </summary>
 public readonly struct Maximum : IBinaryOp
 {
     /// <inheritdoc/>
     public string Name => "maximum";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "a != a ? a : b != b ? b : a > b ? a : b > a ? b : a == 0 ? a + b : a");
     /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => T.Max(a, b);
     /// <inheritdoc/>
@@ -95,11 +110,16 @@ public readonly struct Maximum : IBinaryOp
     public void Apply(float a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Max(b, a, y);
 }
 
-/// <summary>min(a, b) (NaN propagates).</summary>
+/// <summary>
+/// min(a, b) (NaN propagates; of two zeros, −0 unless both are +0). The spec spells this out with
+/// comparisons, since C's fmin drops NaNs: on equal zeros −(−a − b) gives exactly that sign rule.
+/// </summary>
 public readonly struct Minimum : IBinaryOp
 {
     /// <inheritdoc/>
     public string Name => "minimum";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "a != a ? a : b != b ? b : a < b ? a : b < a ? b : a == 0 ? -(-a - b) : a");
     /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => T.Min(a, b);
     /// <inheritdoc/>
@@ -132,6 +152,16 @@ public readonly record struct Compare(CompareKind Kind) : IBinaryOp
 {
     /// <inheritdoc/>
     public string Name => Kind.ToString().ToLowerInvariant();
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, Kind switch
+    {
+        CompareKind.Eq => "a == b ? 1 : 0",
+        CompareKind.Ne => "a != b ? 1 : 0",
+        CompareKind.Lt => "a < b ? 1 : 0",
+        CompareKind.Le => "a <= b ? 1 : 0",
+        CompareKind.Gt => "a > b ? 1 : 0",
+        _ => "a >= b ? 1 : 0",
+    });
     /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => Holds(a, b) ? T.One : T.Zero;
 
@@ -203,6 +233,8 @@ public readonly struct ReluGrad : IBinaryOp
 {
     /// <inheritdoc/>
     public string Name => "relu_grad";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 2, "b > 0 ? a : 0");
     /// <inheritdoc/>
     public T Apply<T>(T a, T b) where T : IFloatingPointIeee754<T> => b > T.Zero ? a : T.Zero;
 

@@ -35,6 +35,16 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
         lock (_totals) _totals.Clear();
     }
 
+    /// <summary>The labels of an op struct, built once: <c>Unary:Exp</c>, <c>Binary:Add</c>, <c>Unary:ScalarRight&lt;Mul&gt;</c>.</summary>
+    private static class OpLabel<TOp>
+    {
+        public static readonly string Unary = "Unary:" + TypeName(typeof(TOp));
+        public static readonly string Binary = "Binary:" + TypeName(typeof(TOp));
+    }
+
+    private static string TypeName(Type t) => !t.IsGenericType ? t.Name
+        : $"{t.Name[..t.Name.IndexOf('`')]}<{string.Join(",", t.GetGenericArguments().Select(TypeName))}>";
+
     /// <summary>Starts timing one call of <paramref name="op"/>; disposing the scope records it.</summary>
     private Scope Timed(string op) => new(this, op, Stopwatch.GetTimestamp());
 
@@ -105,14 +115,14 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
     /// <inheritdoc/>
     public void Unary<TOp>(TOp op, Tensor x, Tensor y) where TOp : struct, IUnaryOp
     {
-        using var _ = Timed($"Unary:{typeof(TOp).Name}");
+        using var _ = Timed(OpLabel<TOp>.Unary);
         _inner.Unary(op, x, y);
     }
 
     /// <inheritdoc/>
     public void Binary<TOp>(TOp op, Tensor a, Tensor b, Tensor y) where TOp : struct, IBinaryOp
     {
-        using var _ = Timed($"Binary:{typeof(TOp).Name}");
+        using var _ = Timed(OpLabel<TOp>.Binary);
         _inner.Binary(op, a, b, y);
     }
 

@@ -11,6 +11,8 @@ public readonly struct Neg : IUnaryOp
     /// <inheritdoc/>
     public string Name => "neg";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "-x");
+    /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => -x;
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Negate(x, y);
@@ -21,6 +23,8 @@ public readonly struct Exp : IUnaryOp
 {
     /// <inheritdoc/>
     public string Name => "exp";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "exp(x)");
     /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => T.Exp(x);
     /// <inheritdoc/>
@@ -33,6 +37,8 @@ public readonly struct Log : IUnaryOp
     /// <inheritdoc/>
     public string Name => "log";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "log(x)");
+    /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => T.Log(x);
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Log(x, y);
@@ -43,6 +49,8 @@ public readonly struct Sqrt : IUnaryOp
 {
     /// <inheritdoc/>
     public string Name => "sqrt";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "sqrt(x)");
     /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => T.Sqrt(x);
     /// <inheritdoc/>
@@ -55,6 +63,8 @@ public readonly struct Abs : IUnaryOp
     /// <inheritdoc/>
     public string Name => "abs";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "fabs(x)");
+    /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => T.Abs(x);
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Abs(x, y);
@@ -65,6 +75,8 @@ public readonly struct Sign : IUnaryOp
 {
     /// <inheritdoc/>
     public string Name => "sign";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "x > 0 ? 1 : x < 0 ? -1 : x == 0 ? 0 : x");
     /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> =>
         T.IsNaN(x) ? x : x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero;
@@ -81,6 +93,8 @@ public readonly struct Relu : IUnaryOp
     /// <inheritdoc/>
     public string Name => "relu";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "x > 0 ? x : 0");
+    /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => x > T.Zero ? x : T.Zero;
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
@@ -91,6 +105,8 @@ public readonly struct Relu6 : IUnaryOp
 {
     /// <inheritdoc/>
     public string Name => "relu6";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "x > 6 ? 6 : x > 0 ? x : 0");
     /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T>
     {
@@ -111,6 +127,8 @@ public readonly struct Sigmoid : IUnaryOp
     /// <inheritdoc/>
     public string Name => "sigmoid";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "1 / (1 + exp(-x))");
+    /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
@@ -121,6 +139,8 @@ public readonly struct Tanh : IUnaryOp
 {
     /// <inheritdoc/>
     public string Name => "tanh";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "tanh(x)");
     /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => T.Tanh(x);
     /// <inheritdoc/>
@@ -133,6 +153,8 @@ public readonly struct RoundHalfEven : IUnaryOp
     /// <inheritdoc/>
     public string Name => "round";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "rint(x)");
+    /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => T.Round(x, MidpointRounding.ToEven);
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Round(x, MidpointRounding.ToEven, y);
@@ -143,6 +165,8 @@ public readonly record struct Clamp(double Min, double Max) : IUnaryOp
 {
     /// <inheritdoc/>
     public string Name => "clamp";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "x < p0 ? p0 : x > p1 ? p1 : x", Min, Max);
     /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T>
     {
@@ -163,6 +187,8 @@ public readonly record struct PowScalar(double P) : IUnaryOp
     /// <inheritdoc/>
     public string Name => "pow_scalar";
     /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "p0 == 2 ? x * x : p0 == 1 ? x : pow(x, p0)", P);
+    /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> =>
         P == 2 ? x * x : P == 1 ? x : T.Pow(x, T.CreateTruncating(P));
     /// <inheritdoc/>
@@ -179,6 +205,8 @@ public readonly record struct Affine(double Scale, double Shift) : IUnaryOp
 {
     /// <inheritdoc/>
     public string Name => "affine";
+    /// <inheritdoc/>
+    public ElementwiseSpec Spec => new(Name, 1, "x * p0 + p1", Scale, Shift);
     /// <inheritdoc/>
     public T Apply<T>(T x) where T : IFloatingPointIeee754<T> => x * T.CreateTruncating(Scale) + T.CreateTruncating(Shift);
     /// <inheritdoc/>

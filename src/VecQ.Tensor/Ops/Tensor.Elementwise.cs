@@ -31,10 +31,16 @@ public sealed partial class Tensor
         return y;
     }
 
+    // this op s (or s op this) as a unary op over this tensor: no 0-d tensor for the scalar. The op rounds
+    // s to the dtype where it uses it ((float)s for float32), the value a 0-d tensor of the dtype held.
     private Tensor ZipScalar<TOp>(TOp op, double s, bool scalarFirst) where TOp : struct, IBinaryOp
     {
-        using var st = Full([], s, DType, Device);
-        return scalarFirst ? Zip(op, st, this) : Zip(op, this, st);
+        EnsureAlive(op.Name);
+        RequireFloat(op.Name, this);
+        var y = Empty(Dims, DType, Device);
+        if (scalarFirst) Backend.For(this).Unary(new ScalarLeft<TOp>(op, s), this, y);
+        else Backend.For(this).Unary(new ScalarRight<TOp>(op, s), this, y);
+        return y;
     }
 
     internal static void RequireFloat(string op, Tensor t)
@@ -77,9 +83,7 @@ public sealed partial class Tensor
         EnsureAlive("mul_");
         RequireFloat("mul_", this);
         if (!IsContiguous) throw new ArgumentException($"mul_: destination {ShapeText} with strides {Shape.Format(Strides)} must be contiguous");
-        using var st = Full([], s, DType, Device);
-        using var es = st.Expand(Dims);
-        Backend.For(this).Binary(new Mul(), this, es, this);
+        Backend.For(this).Unary(new ScalarRight<Mul>(new Mul(), s), this, this);
     }
 
     /// <summary>1 where this == other, else 0 (broadcast).</summary>
