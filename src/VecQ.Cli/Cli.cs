@@ -13,7 +13,7 @@ internal static class Cli
 
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
-        var output = new Output(stdout ?? Console.Out, stderr ?? Console.Error);
+        var output = new Output(stdout ?? Console.Out, stderr ?? Console.Error, stderr == null && !Console.IsErrorRedirected);
         var root = new RootCommand("VecQ.NET: train, evaluate and benchmark (quantized) models in pure .NET")
         {
             TrainCommand.Build(output),
@@ -23,6 +23,7 @@ internal static class Cli
             DqlCommand.Build(output),
             ExportCommand.Build(output),
             QuantizeCommand.Build(output),
+            PlotCommand.Build(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -34,6 +35,11 @@ internal static class Cli
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false });
+        }
+        catch (Training.TrainingDivergedException e)
+        {
+            output.Err.WriteLine($"vecq: {e.Message}");
+            return Failed;
         }
         catch (Training.TrainingInterruptedException e)
         {
@@ -56,5 +62,8 @@ internal static class Cli
 /// <summary>An option value that is out of range or inconsistent (exit code 2).</summary>
 internal sealed class OptionException(string message) : Exception(message);
 
-/// <summary>Where a command writes: results to <see cref="Out"/>, progress to <see cref="Err"/>.</summary>
-internal sealed record Output(TextWriter Out, TextWriter Err);
+/// <summary>
+/// Where a command writes: results to <see cref="Out"/>, progress to <see cref="Err"/>; <see cref="ErrIsTerminal"/>
+/// when Err is a terminal (progress then redraws one line in place).
+/// </summary>
+internal sealed record Output(TextWriter Out, TextWriter Err, bool ErrIsTerminal = false);

@@ -55,7 +55,7 @@ public sealed class DeviceTests
         Assert.Contains("resuming", resumed.Err);
         Assert.Equal(straight.Json().GetProperty("test_loss").GetDouble(), resumed.Json().GetProperty("test_loss").GetDouble());
 
-        var e = CliRunner.Run("eval", "--checkpoint", Path.Combine(dir, "epoch-2.safetensors"), "--limit-test", "500", "--device", "sim", "--json");
+        var e = CliRunner.Run("eval", "--checkpoint", Path.Combine(dir, "last.safetensors"), "--limit-test", "500", "--device", "sim", "--json");
         Assert.True(e.ExitCode == 0, e.Err);
         Assert.Equal(resumed.Json().GetProperty("test_accuracy").GetDouble(), e.Json().GetProperty("test_accuracy").GetDouble(), 6);
     }

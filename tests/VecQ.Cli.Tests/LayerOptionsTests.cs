@@ -84,7 +84,7 @@ public sealed class LayerOptionsTests
         Assert.True(j.GetProperty("quantize_biases").GetBoolean());
         Assert.Equal("paper", j.GetProperty("act_quant").GetString());
         Assert.Contains("first layer 8-bit, last layer float, biases quantized", r.Err);
-        string ckpt = Path.Combine(dir, "epoch-1.safetensors");
+        string ckpt = Path.Combine(dir, "best.safetensors");
         using (var c = Checkpoint.Load(ckpt))
         {
             Assert.Equal("8", c.Metadata.Extra["first_layer_bits"]);
@@ -140,7 +140,7 @@ public sealed class LayerOptionsTests
         var r = CliRunner.Run(["train", .. Small, "--wbits", "2", "--abits", "8", "--out", dir, "--json"]);
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Equal("searched", r.Json().GetProperty("act_quant").GetString());
-        using var c = Checkpoint.Load(Path.Combine(dir, "epoch-1.safetensors"));
+        using var c = Checkpoint.Load(Path.Combine(dir, "best.safetensors"));
         Assert.Equal("searched", c.Metadata.Extra["act_quant"]);
         Assert.Equal([32], c.Tensors["act1.step"].Dims);
         Assert.Equal([512], c.Tensors["act3.step"].Dims);

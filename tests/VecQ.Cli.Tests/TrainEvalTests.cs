@@ -21,10 +21,14 @@ public sealed class TrainEvalTests
         Assert.True(acc > 0.70, $"test accuracy {acc} after 2 short epochs; expected > 0.70\n{r.Err}");
         Assert.Equal("lenet5", j.GetProperty("model").GetString());
         Assert.True(File.Exists(Path.Combine(dir, "best.safetensors")));
-        Assert.True(File.Exists(Path.Combine(dir, "epoch-1.safetensors")));
+        Assert.Empty(Directory.GetFiles(dir, "epoch-*.safetensors"));   // default: best and last only
+        var metrics = File.ReadAllLines(Path.Combine(dir, "metrics.csv"));
+        Assert.Equal("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds", metrics[0]);
+        Assert.Equal(3, metrics.Length);
+        Assert.Equal(acc, double.Parse(metrics[2].Split(',')[4], System.Globalization.CultureInfo.InvariantCulture), 12);
         Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
 
-        var e = CliRunner.Run("eval", "--checkpoint", Path.Combine(dir, "epoch-2.safetensors"), "--limit-test", "500", "--json");
+        var e = CliRunner.Run("eval", "--checkpoint", Path.Combine(dir, "last.safetensors"), "--limit-test", "500", "--json");
         Assert.True(e.ExitCode == 0, e.Err);
         Assert.Equal(acc, e.Json().GetProperty("test_accuracy").GetDouble(), 6);
     }
@@ -59,8 +63,10 @@ public sealed class TrainEvalTests
         Assert.Equal(straight.Json().GetProperty("test_accuracy").GetDouble(), resumed.Json().GetProperty("test_accuracy").GetDouble());
         Assert.Equal(straight.Json().GetProperty("test_loss").GetDouble(), resumed.Json().GetProperty("test_loss").GetDouble());
 
-        using var x = Checkpoint.Load(Path.Combine(straightDir, "epoch-2.safetensors"));
-        using var y = Checkpoint.Load(Path.Combine(dir, "epoch-2.safetensors"));
+        using var x = Checkpoint.Load(Path.Combine(straightDir, "last.safetensors"));
+        using var y = Checkpoint.Load(Path.Combine(dir, "last.safetensors"));
+        Assert.Equal(File.ReadAllText(Path.Combine(straightDir, "metrics.csv")).Split('\n').Length,
+            File.ReadAllText(Path.Combine(dir, "metrics.csv")).Split('\n').Length);   // the resumed run's csv has each epoch once
         foreach (var (name, t) in x.Tensors)
             Assert.True(Bytes(t).SequenceEqual(Bytes(y.Tensors[name])), $"{name} differs after resume");
     }

@@ -105,7 +105,7 @@ internal static class QuantizeCommand
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();
-            string final = Path.Combine(runDir, $"epoch-{epochs}.safetensors");
+            string final = r.Checkpoint;   // last.safetensors: the weights after the final epoch
             AtomicFile.Write(dest, s => { using var src = File.OpenRead(final); src.CopyTo(s); });
             output.Out.WriteLine($"{dest}: {config.Model} with {spec.Method.Name()} {spec.WBits}-bit weights after {epochs} fine-tuning epoch(s): test accuracy {100 * r.TestAccuracy:F2}%, loss {r.TestLoss:F4} (run folder {runDir})");
             if (o.Json)

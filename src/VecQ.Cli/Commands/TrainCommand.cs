@@ -41,13 +41,15 @@ internal static class TrainCommand
         var biases = LayerOptions.QuantizeBiases();
         var actQuant = LayerOptions.ActQuant();
         var device = DeviceOption.Create();
+        var keep = new Option<int>("--keep-checkpoints") { Description = "epoch checkpoints to keep besides best and last (default 0)", DefaultValueFactory = _ => 0 };
+        var plot = new Option<bool>("--plot") { Description = "draw the training curves into <out>/curves.png at the end" };
         var stopAfter = new Option<int?>("--stop-after-steps") { Description = "stop abruptly after N steps, as if killed (for testing --resume)", Hidden = true };
 
         var cmd = new Command("train", "train a model (default: LeNet5 on Fashion-MNIST)")
         {
             model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
             seed, threads, outDir, resume, limitTrain, limitTest, every, json, stopAfter,
-            wbits, abits, quantizer, lambda, granularity, firstBits, lastBits, biases, actQuant, device,
+            wbits, abits, quantizer, lambda, granularity, firstBits, lastBits, biases, actQuant, device, keep, plot,
         };
         cmd.SetAction(p =>
         {
@@ -65,6 +67,7 @@ internal static class TrainCommand
                 Lambda = p.GetValue(lambda)!, Granularity = p.GetValue(granularity)!,
                 FirstLayerBits = p.GetValue(firstBits), LastLayerBits = p.GetValue(lastBits), QuantizeBiases = p.GetValue(biases),
                 ActQuant = p.GetValue(actQuant), Device = p.GetValue(device)!,
+                KeepCheckpoints = p.GetValue(keep), Plot = p.GetValue(plot), ProgressInPlace = output.ErrIsTerminal,
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();

@@ -27,6 +27,12 @@ internal sealed record TrainOptions
     public bool Json { get; init; }
     /// <summary>Where to compute: cpu, sim[:N] (cuda[:N] is refused until its backend exists).</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Epoch checkpoints to keep besides best and last (0: none, the default).</summary>
+    public int KeepCheckpoints { get; init; }
+    /// <summary>Draw the training curves (RUN_DIR/curves.png) at the end.</summary>
+    public bool Plot { get; init; }
+    /// <summary>Redraw progress in place (stderr is a terminal).</summary>
+    public bool ProgressInPlace { get; init; }
     /// <summary>The validated device.</summary>
     public VecQ.Tensors.Device ComputeDevice => Commands.DeviceOption.Parse(Device);
     /// <summary>Weight bits (32 = float).</summary>
@@ -80,6 +86,7 @@ internal sealed record TrainOptions
         if (StopAfterSteps is < 1) throw new OptionException($"--stop-after-steps {StopAfterSteps}: expected an integer >= 1");
         _ = Quant;
         _ = ComputeDevice;
+        if (KeepCheckpoints < 0) throw new OptionException($"--keep-checkpoints {KeepCheckpoints}: expected an integer >= 0 (epoch checkpoints kept besides best and last)");
         if (string.IsNullOrWhiteSpace(Out)) throw new OptionException("--out: expected a directory path");
     }
 }

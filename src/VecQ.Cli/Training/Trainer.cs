@@ -20,13 +20,21 @@ internal sealed record TrainResult(
 /// </summary>
 internal sealed record StepTraffic(double TransfersPerStep, double BytesPerStep, long MaxTransfers, long LiveBytesEnd, long PeakBytes);
 
+/// <summary>
+/// A non-finite loss (Keras's TerminateOnNaN): the run stops at once, keeps its last good checkpoint and
+/// saves nothing of the diverged weights.
+/// </summary>
+internal sealed class TrainingDivergedException(string message) : Exception(message);
+
 /// <summary>Thrown by --stop-after-steps: the run stops as if killed, leaving only its periodic checkpoints.</summary>
 internal sealed class TrainingInterruptedException(int step) : Exception($"stopped after step {step} (--stop-after-steps)");
 
 /// <summary>
 /// The supervised training loop behind `vecq train`: seeded data order per epoch, SGD/Adam with an
-/// LR schedule, progress on stderr, a resumable checkpoint ("last") every few hundred steps and at
-/// each epoch's end, one checkpoint per epoch and the best one by test accuracy.
+/// LR schedule, progress on stderr (one line redrawn in place on a terminal), a resumable checkpoint ("last")
+/// every few hundred steps and at each epoch's end, the best one by test accuracy, the newest
+/// --keep-checkpoints epoch checkpoints, metrics.csv (one row per epoch) and, with --plot, curves.png.
+/// A non-finite loss stops the run (<see cref="TrainingDivergedException"/>).
 /// </summary>
 internal sealed class Trainer
 {
@@ -41,6 +49,8 @@ internal sealed class Trainer
 
     /// <summary>Path of the resumable checkpoint.</summary>
     public string LastPath => Path.Combine(_o.Out, "last.safetensors");
+    /// <summary>Path of epoch <paramref name="epoch"/>'s checkpoint (kept with --keep-checkpoints).</summary>
+    private string EpochPath(int epoch) => Path.Combine(_o.Out, $"epoch-{epoch}.safetensors");
     /// <summary>Path of the best checkpoint.</summary>
     public string BestPath => Path.Combine(_o.Out, "best.safetensors");
 
@@ -98,6 +108,8 @@ internal sealed class Trainer
         Directory.CreateDirectory(_o.Out);
         _log.WriteLine($"model {config.Model}: {model.ParameterCount():N0} parameters, weights {(quant.WBits < 32 ? $"{quant.Method.Name()} {quant.WBits}-bit{LayerNote(quant)}" : "float")}, activations {(quant.ABits < 32 ? $"{quant.ABits}-bit ({quant.ActQuantName})" : "float")}; {_o.Optimizer} lr {_o.Lr} ({_o.Schedule}), batch {_o.BatchSize}, {_o.Epochs} epochs, {Parallelism.Threads} threads");
 
+        var metrics = RunMetrics.Open(_o.Out, startEpoch);
+        var progress = new ProgressLine(_log, _o.ProgressInPlace);
         var epochAcc = new List<double>();
         var clock = Stopwatch.StartNew();
         long images = 0;
@@ -120,29 +132,47 @@ internal sealed class Trainer
                     var (loss, hits) = TrainStep(model, optimizer, batch.Images, batch.Labels, _o.LabelSmoothing);
                     var moved = Backend.Transfers(device) - before;
                     steps++; transfers += moved.Calls; bytes += moved.Bytes; maxTransfers = Math.Max(maxTransfers, moved.Calls);
+                    if (!double.IsFinite(loss))
+                    {
+                        progress.End();
+                        throw new TrainingDivergedException($"epoch {epoch + 1} step {step + 1}: the training loss is {loss}; stopped. " +
+                            $"The last good checkpoint is {(File.Exists(LastPath) ? LastPath : "none (no checkpoint was written before the divergence)")}; try a smaller --lr");
+                    }
                     lossSum += loss * batch.Size; correct += hits; seen += batch.Size; images += batch.Size;
                 }
                 step++;
                 if (++stepsThisRun == _o.StopAfterSteps) throw new TrainingInterruptedException(step);
                 if (step % _o.CheckpointEverySteps == 0 && step < stepsPerEpoch) SaveLast(model, optimizer, rngs, config, epoch, step, best);
-                if (lastReport.Elapsed.TotalSeconds >= 5 || step == stepsPerEpoch)
+                if (lastReport.Elapsed.TotalSeconds >= (_o.ProgressInPlace ? 0.25 : 5) || step == stepsPerEpoch)
                 {
                     double ips = seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9);
                     long left = (long)(stepsPerEpoch - step) * _o.BatchSize + (long)(_o.Epochs - epoch - 1) * stepsPerEpoch * _o.BatchSize;
-                    _log.WriteLine($"epoch {epoch + 1}/{_o.Epochs} step {step}/{stepsPerEpoch} loss {lossSum / Math.Max(seen, 1):F4} acc {100.0 * correct / Math.Max(seen, 1):F2}% {ips:F0} img/s ETA {Eta(left / Math.Max(ips, 1e-9))}");
+                    progress.Show($"epoch {epoch + 1}/{_o.Epochs} step {step}/{stepsPerEpoch} loss {lossSum / Math.Max(seen, 1):F4} acc {100.0 * correct / Math.Max(seen, 1):F2}% {ips:F0} img/s ETA {Eta(left / Math.Max(ips, 1e-9))}");
                     lastReport.Restart();
                 }
             }
+            progress.End();
             last = Evaluate(model, testLoader);
+            if (!double.IsFinite(last.Loss))
+                throw new TrainingDivergedException($"epoch {epoch + 1}: the test loss is {last.Loss}; stopped without saving this epoch. " +
+                    $"The last good checkpoint is {(File.Exists(LastPath) ? LastPath : "none")}");
             epochAcc.Add(last.Acc);
             bool isBest = last.Acc > best;
             if (isBest) best = last.Acc;
             _log.WriteLine($"epoch {epoch + 1}/{_o.Epochs}: train loss {lossSum / Math.Max(seen, 1):F4} acc {100.0 * correct / Math.Max(seen, 1):F2}% | test loss {last.Loss:F4} acc {100 * last.Acc:F2}%{(isBest ? " (best)" : "")} | {epochClock.Elapsed.TotalSeconds:F1}s");
             var meta = Metadata(config, epoch + 1, (long)(epoch + 1) * stepsPerEpoch, last.Acc);
-            VecQ.Nn.Checkpoint.Save(Path.Combine(_o.Out, $"epoch-{epoch + 1}.safetensors"), model, meta);
+            if (_o.KeepCheckpoints > 0)
+            {
+                VecQ.Nn.Checkpoint.Save(EpochPath(epoch + 1), model, meta);
+                string old = EpochPath(epoch + 1 - _o.KeepCheckpoints);
+                if (File.Exists(old)) File.Delete(old);
+            }
             if (isBest) VecQ.Nn.Checkpoint.Save(BestPath, model, meta);
             SaveLast(model, optimizer, rngs, config, epoch + 1, 0, best);
+            metrics.Add(new EpochMetrics(epoch + 1, lossSum / Math.Max(seen, 1), correct / (double)Math.Max(seen, 1), last.Loss, last.Acc,
+                optimizer.Lr, epochClock.Elapsed.TotalSeconds));
         }
+        if (_o.Plot && metrics.Rows.Count > 0) CurvePlot.Write(metrics.Rows, Path.Combine(_o.Out, "curves.png"), $"{config.Model} on {_o.Dataset}");
         if (epochAcc.Count == 0) last = Evaluate(model, testLoader); // resumed a finished run
         double seconds = clock.Elapsed.TotalSeconds;
         long floatBytes = model.Parameters().Sum(p => (long)p.Data.Numel * 4);
