@@ -83,7 +83,9 @@ public sealed class DatasetLocation
 /// <item>a download from the dataset's official address into the cache folder, with progress and verification.</item>
 /// </list>
 /// A folder counts only when it holds every required file (gzip or uncompressed). Every step's outcome
-/// is sent to <see cref="Report"/> (default: standard error), so it is always visible which path was used.
+/// is kept: the one that succeeded is sent to <see cref="Report"/> (default: standard error; once per folder), so it
+/// is always visible which path was used, and all of them are in the error when nothing is found. An explicit
+/// folder (<c>--data</c>) that lacks the files is an error naming what is missing; nothing else is searched then.
 /// </summary>
 /// <example><code>
 /// var locator = new DataLocator { ExplicitDirectory = options.DataDir };   // from --data, may be null
@@ -150,15 +152,21 @@ public sealed class DataLocator
         string name = spec.Name;
 
         // 1. --data DIR
+        // (an explicit folder that lacks the files is the answer, not a reason to look elsewhere)
         if (string.IsNullOrWhiteSpace(ExplicitDirectory))
-            Step(log, $"{name}: --data not given");
+            Probe(log, $"{name}: --data not given");
         else if (TryFolders(spec, log, "--data", DatasetSource.Explicit, ExplicitDirectory, out location))
             return true;
+        else
+        {
+            location = null;
+            return false;
+        }
 
         // 2. VECQ_DATA
         var env = System.Environment.GetEnvironmentVariable(DataEnvironmentVariable);
         if (string.IsNullOrWhiteSpace(env))
-            Step(log, $"{name}: {DataEnvironmentVariable} not set");
+            Probe(log, $"{name}: {DataEnvironmentVariable} not set");
         else if (TryFolders(spec, log, DataEnvironmentVariable, DatasetSource.Environment, env, out location))
             return true;
 
@@ -172,9 +180,9 @@ public sealed class DataLocator
 
         // 5. download into the cache
         if (!AllowDownload)
-            Step(log, $"{name}: download disabled");
+            Probe(log, $"{name}: download disabled");
         else if (spec.BaseUrls.Count == 0)
-            Step(log, $"{name}: no download address known");
+            Probe(log, $"{name}: no download address known");
         else if (TryDownload(spec, cache, log, out location))
             return true;
 
@@ -194,7 +202,7 @@ public sealed class DataLocator
         location = null;
         if (!Directory.Exists(dir))
         {
-            Step(log, $"{spec.Name}: {what} {dir}: no such folder");
+            Probe(log, $"{spec.Name}: {what} {dir}: no such folder");
             return false;
         }
         var found = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -207,7 +215,7 @@ public sealed class DataLocator
         }
         if (missing.Count > 0)
         {
-            Step(log, $"{spec.Name}: {what} {dir}: missing {string.Join(", ", missing)}");
+            Probe(log, $"{spec.Name}: {what} {dir}: missing {string.Join(", ", missing)}");
             return false;
         }
         Step(log, $"{spec.Name}: using {dir} ({Describe(source)})");
@@ -328,11 +336,18 @@ public sealed class DataLocator
         return Convert.ToHexStringLower(MD5.HashData(f));
     }
 
+    // Every step is kept for the error; what happened (the folder used, a download and its failures) is also
+    // reported, once per locator (a train and a test split found in the same place say so once).
     private void Step(List<string> log, string line)
     {
         log.Add(line);
-        Report?.Invoke(line);
+        if (_reported.Add(line)) Report?.Invoke(line);
     }
+
+    // A place looked at and not used: kept for the error only.
+    private static void Probe(List<string> log, string line) => log.Add(line);
+
+    private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
 
     private static string Describe(DatasetSource source) => source switch
     {

@@ -143,7 +143,8 @@ public sealed class MnistDataset : IImageDataset
     /// <summary>
     /// Loads one split: searches with <paramref name="locator"/> (default: a new <see cref="DataLocator"/>, reporting
     /// to standard error). For Fashion-MNIST, when nothing is found and <paramref name="allowEmbeddedSample"/> is
-    /// true, the embedded sample is used and a notice saying so goes through the locator's report callback.
+    /// true, the embedded sample is used and a notice saying so goes through the locator's report callback (never when
+    /// an explicit folder, <c>--data</c>, was given: then its missing files are the error).
     /// Corrupt files are never skipped: they throw <see cref="DatasetException"/>.
     /// </summary>
     public static MnistDataset Load(string name, DatasetSplit split, DataLocator? locator = null, bool allowEmbeddedSample = true)
@@ -157,7 +158,7 @@ public sealed class MnistDataset : IImageDataset
             var ds = FromFiles(name, split, location.PathOf(images), location.PathOf(labels));
             return new MnistDataset(ds, location.Directory, location.Source);
         }
-        if (name == FashionMnist && allowEmbeddedSample)
+        if (name == FashionMnist && allowEmbeddedSample && string.IsNullOrWhiteSpace(locator.ExplicitDirectory))
         {
             var sample = LoadEmbeddedSample(split);
             string prefix = name + ": ";

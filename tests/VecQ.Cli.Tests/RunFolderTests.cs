@@ -38,6 +38,21 @@ public sealed class RunFolderTests
         Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
     }
 
+    [Fact]
+    public void AnExplicitDataFolderWithoutTheFiles_IsAnError_AndTheDataLookupPrintsOneLine()
+    {
+        TrainEvalTests.RequireSystemData();
+        var empty = CliRunner.TempDir();
+        var r = CliRunner.Run(["train", .. Tiny, "--epochs", "1", "--data", empty, "--out", CliRunner.TempDir()]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"fashion-mnist not found: fashion-mnist: --data {empty}: missing train-images-idx3-ubyte.gz", r.Err);
+        Assert.DoesNotContain("/usr/share/datasets", r.Err);
+
+        var ok = CliRunner.Run(["train", .. Tiny, "--epochs", "1", "--out", CliRunner.TempDir()]);
+        Assert.True(ok.ExitCode == 0, ok.Err);
+        Assert.Single(ok.Err.Split('\n'), l => l.StartsWith("fashion-mnist: ", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(new[] { "train", "--keep-checkpoints", "-1" }, "--keep-checkpoints -1: expected an integer >= 0")]
     [InlineData(new[] { "plot", "/nonexistent/run" }, "plot /nonexistent/run: no metrics.csv there")]

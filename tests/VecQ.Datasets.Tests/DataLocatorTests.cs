@@ -134,20 +134,39 @@ public class DataLocatorTests
     }
 
     [Fact]
-    public void IncompleteFolder_IsSkipped_AndUncompressedFilesCount()
+    public void IncompleteExplicitFolder_IsAnError_NamingWhatIsMissing_NotAFallback()
     {
         using var p = new Places();
         p.Fill(p.Explicit, 5);
         File.Delete(Path.Combine(p.Explicit, "train-labels-idx1-ubyte.gz"));
         Directory.CreateDirectory(p.System);
-        FakeMnist.Write(p.System, DatasetSplit.Train, 4, gzip: false);
+        FakeMnist.Write(p.System, DatasetSplit.Train, 4, gzip: false);   // complete, but --data names another folder
         using var env = EnvScope.Clean(p.CacheRoot);
         var log = new List<string>();
-        var l = new DataLocator { ExplicitDirectory = p.Explicit, SystemDirectory = p.SystemRoot, Report = log.Add, AllowDownload = false }.Locate(Spec());
-        Assert.Equal($"mnist: --data {p.Explicit}: missing train-labels-idx1-ubyte.gz", l.Steps[0]);
+        var e = Assert.Throws<DatasetNotFoundException>(() =>
+            new DataLocator { ExplicitDirectory = p.Explicit, SystemDirectory = p.SystemRoot, Report = log.Add, AllowDownload = false }.Locate(Spec()));
+        Assert.Equal($"mnist: --data {p.Explicit}: missing train-labels-idx1-ubyte.gz", e.Attempts[0]);
+        Assert.DoesNotContain(e.Attempts, a => a.Contains("system folder", StringComparison.Ordinal));
+        Assert.Empty(log);
+    }
+
+    [Fact]
+    public void IncompleteFolder_IsSkipped_AndUncompressedFilesCount_AndOnlyTheAnswerIsReported()
+    {
+        using var p = new Places();
+        Directory.CreateDirectory(p.System);
+        FakeMnist.Write(p.System, DatasetSplit.Train, 4, gzip: false);
+        using var env = EnvScope.Clean(p.CacheRoot);
+        Directory.CreateDirectory(p.Cache);
+        File.WriteAllBytes(Path.Combine(p.CacheRoot, "mnist", "train-images-idx3-ubyte.gz"), [1, 2, 3]);   // an incomplete cache folder
+        var log = new List<string>();
+        var locator = new DataLocator { SystemDirectory = p.SystemRoot, Report = log.Add, AllowDownload = false };
+        var l = locator.Locate(Spec());
+        Assert.Contains(l.Steps, s => s.EndsWith(": missing train-labels-idx1-ubyte.gz", StringComparison.Ordinal));
         Assert.Equal(DatasetSource.System, l.Source);
         Assert.Equal(Path.Combine(p.System, "train-images-idx3-ubyte"), l.PathOf("train-images-idx3-ubyte.gz"));
-        Assert.Equal(log, l.Steps);
+        locator.Locate(Spec());                                   // a second split found in the same place
+        Assert.Equal([l.Steps[^1]], log);                          // one line: where the data came from
     }
 
     [Fact]
@@ -266,7 +285,7 @@ public class DataLocatorTests
             .TryLocate(Spec(), out var location, out var steps));
         Assert.Null(location);
         Assert.Equal("mnist: download disabled", steps[^1]);
-        Assert.Equal(log, steps);
+        Assert.Empty(log);   // the places looked at are in the error (steps), not printed one by one
     }
 
     [Fact]
