@@ -24,6 +24,7 @@ internal static class Cli
             ExportCommand.Build(output),
             QuantizeCommand.Build(output),
             PlotCommand.Build(output),
+            SummaryCommand.Build(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -140,6 +140,14 @@ public abstract class Module : IDisposable
     /// <summary>Releases tensors a module keeps besides its parameters and buffers (called once by <see cref="Dispose"/>).</summary>
     protected virtual void ReleaseState() { }
 
+    /// <summary>Reports <paramref name="y"/> as this layer's output to an active <see cref="ModuleTrace"/>; returns it.</summary>
+    /// <example><code>public override Variable Forward(Variable x) => Traced(Functions.Relu(x));</code></example>
+    protected Variable Traced(Variable y)
+    {
+        ModuleTrace.Record(this, y);
+        return y;
+    }
+
     /// <summary>Called after <see cref="LoadStateDict"/> wrote this module's buffers (drop host mirrors of buffer values here).</summary>
     protected virtual void OnStateLoaded() { }
 

@@ -190,7 +190,7 @@ public sealed class ActivationQuantizer : Module
         using var scaleB = scale.Reshape(bshape);
         using (v)
         using (var y = v.Mul(scaleB))                                                   // a·v: like x
-            return Functions.StraightThrough(x, y);
+            return Traced(Functions.StraightThrough(x, y));
     }
 
     // The batch's population std: of every element ([]), or per channel of axis 1 ([C]).

@@ -39,6 +39,13 @@ internal static class ModelFactory
         _ => throw new OptionException($"--model '{model}': unknown model; expected one of {string.Join(", ", Names)}"),
     };
 
+    /// <summary>The shape of one input example of the model, [C, H, W].</summary>
+    public static int[] InputShape(ModelConfig config) => config.Model switch
+    {
+        "lenet5" => [1, 28, 28],
+        _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
+    };
+
     /// <summary>
     /// Builds the model a configuration describes, initialised from <paramref name="rng"/>; with
     /// <paramref name="abits"/> &lt; 32 an <see cref="VecQ.Quant.ActivationQuantizer"/> fills each activation slot,

@@ -8,7 +8,7 @@ public sealed class ReLU : Module
 {
     /// <summary>x: any shape → same shape.</summary>
     /// <example><code>using var h = relu.Forward(z);</code></example>
-    public override Variable Forward(Variable x) => Functions.Relu(x);
+    public override Variable Forward(Variable x) => Traced(Functions.Relu(x));
 }
 
 /// <summary>min(max(x, 0), 6) elementwise (PyTorch's nn.ReLU6; MobileNet's activation).</summary>
@@ -17,7 +17,7 @@ public sealed class ReLU6 : Module
 {
     /// <summary>x: any shape → same shape.</summary>
     /// <example><code>using var h = relu6.Forward(z);</code></example>
-    public override Variable Forward(Variable x) => Functions.Relu6(x);
+    public override Variable Forward(Variable x) => Traced(Functions.Relu6(x));
 }
 
 /// <summary>The logistic sigmoid 1/(1 + e^−x) elementwise.</summary>
@@ -26,7 +26,7 @@ public sealed class Sigmoid : Module
 {
     /// <summary>x: any shape → same shape.</summary>
     /// <example><code>using var p = sigmoid.Forward(logits);</code></example>
-    public override Variable Forward(Variable x) => Functions.Sigmoid(x);
+    public override Variable Forward(Variable x) => Traced(Functions.Sigmoid(x));
 }
 
 /// <summary>tanh(x) elementwise.</summary>
@@ -35,5 +35,5 @@ public sealed class Tanh : Module
 {
     /// <summary>x: any shape → same shape.</summary>
     /// <example><code>using var h = tanh.Forward(z);</code></example>
-    public override Variable Forward(Variable x) => Functions.Tanh(x);
+    public override Variable Forward(Variable x) => Traced(Functions.Tanh(x));
 }

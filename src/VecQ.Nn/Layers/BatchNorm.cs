@@ -102,8 +102,8 @@ public abstract class BatchNorm : Module
         CheckChannels(x);
         using var gamma = new ParameterLease(Weight, Training);   // [C] or none
         using var beta = new ParameterLease(Bias, Training);      // [C] or none
-        if (Training || !TrackRunningStats) return BatchStatistics(x, gamma.Value, beta.Value);
-        return RunningStatistics(x, gamma.Value, beta.Value);
+        if (Training || !TrackRunningStats) return Traced(BatchStatistics(x, gamma.Value, beta.Value));
+        return Traced(RunningStatistics(x, gamma.Value, beta.Value));
     }
 
     private protected void CheckChannels(Variable x)
@@ -231,9 +231,9 @@ public sealed class BatchNorm2d : BatchNorm
         using var gamma = new ParameterLease(Weight, Training);   // [C] or none
         using var beta = new ParameterLease(Bias, Training);      // [C] or none
         if (Training || !TrackRunningStats)
-            return WithBatchStatistics(Functions.ReluBatchNormMaxPool2d(x, gamma.Value, beta.Value, Eps, kernel, stride, padding), x);
+            return Traced(WithBatchStatistics(Functions.ReluBatchNormMaxPool2d(x, gamma.Value, beta.Value, Eps, kernel, stride, padding), x));
         using var h = Functions.Relu(x);                                      // [N, C, H, W]
         using var t = RunningStatistics(h, gamma.Value, beta.Value);          // [N, C, H, W]
-        return Functions.MaxPool2d(t, kernel, stride, padding);               // [N, C, OH, OW]
+        return Traced(Functions.MaxPool2d(t, kernel, stride, padding));       // [N, C, OH, OW]
     }
 }

@@ -194,6 +194,6 @@ public sealed class Conv2d : Module
             throw new ArgumentException($"Conv2d({InChannels}, {OutChannels}): input {x.Describe()} must be [N, {InChannels}, H, W]");
         using var w = new ParameterLease(Weight, Training);   // [O, C/groups, KH, KW]
         using var b = new ParameterLease(Bias, Training);     // [O] or none
-        return Functions.Conv2d(x, w.Value!, b.Value, Stride.ToTuple(), ResolvedPadding.ToTuple(), Dilation.ToTuple(), Groups);   // [N, O, OH, OW]
+        return Traced(Functions.Conv2d(x, w.Value!, b.Value, Stride.ToTuple(), ResolvedPadding.ToTuple(), Dilation.ToTuple(), Groups));   // [N, O, OH, OW]
     }
 }

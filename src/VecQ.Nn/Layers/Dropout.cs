@@ -38,5 +38,5 @@ public sealed class Dropout : Module
 
     /// <summary>x: any shape → same shape.</summary>
     /// <example><code>using var y = drop.Forward(h);</code></example>
-    public override Variable Forward(Variable x) => Functions.Dropout(x, P, Rng, Training);
+    public override Variable Forward(Variable x) => Traced(Functions.Dropout(x, P, Rng, Training));
 }

@@ -30,5 +30,5 @@ public sealed class Flatten : Module
 
     /// <summary>x: [d0, …] → the same elements with axes start..end merged.</summary>
     /// <example><code>using var y = flat.Forward(x);</code></example>
-    public override Variable Forward(Variable x) => Functions.Flatten(x, StartDim, EndDim);
+    public override Variable Forward(Variable x) => Traced(Functions.Flatten(x, StartDim, EndDim));
 }

@@ -53,6 +53,6 @@ public sealed class Linear : Module
     {
         using var w = new ParameterLease(Weight, Training);   // [out, in]
         using var b = new ParameterLease(Bias, Training);     // [out] or none
-        return Functions.Linear(x, w.Value!, b.Value);        // [N…, out]
+        return Traced(Functions.Linear(x, w.Value!, b.Value));   // [N…, out]
     }
 }

@@ -39,7 +39,7 @@ public sealed class MaxPool2d : Module
     public override Variable Forward(Variable x)
     {
         Pool.CheckInput("MaxPool2d", x);
-        return Functions.MaxPool2d(x, Kernel.ToTuple(), Stride.ToTuple(), Padding.ToTuple());   // [N, C, OH, OW]
+        return Traced(Functions.MaxPool2d(x, Kernel.ToTuple(), Stride.ToTuple(), Padding.ToTuple()));   // [N, C, OH, OW]
     }
 }
 
@@ -80,7 +80,7 @@ public sealed class AvgPool2d : Module
     public override Variable Forward(Variable x)
     {
         Pool.CheckInput("AvgPool2d", x);
-        return Functions.AvgPool2d(x, Kernel.ToTuple(), Stride.ToTuple(), Padding.ToTuple());   // [N, C, OH, OW]
+        return Traced(Functions.AvgPool2d(x, Kernel.ToTuple(), Stride.ToTuple(), Padding.ToTuple()));   // [N, C, OH, OW]
     }
 }
 
@@ -107,7 +107,7 @@ public sealed class GlobalAvgPool2d : Module
     public override Variable Forward(Variable x)
     {
         Pool.CheckInput("GlobalAvgPool2d", x);
-        return Functions.Mean(x, [2, 3], keepDim: !Flatten);   // [N, C, 1, 1] or [N, C]
+        return Traced(Functions.Mean(x, [2, 3], keepDim: !Flatten));   // [N, C, 1, 1] or [N, C]
     }
 }
 
