@@ -134,4 +134,24 @@ public class ModelTests
         Assert.DoesNotContain("bn_data.weight", pk);
         Assert.DoesNotContain("layer1.1.shortcut.weight", pk);
     }
+    [Fact]
+    public void MobileNetV2KerasPaddingKeepsNamesAndShapes()
+    {
+        using var torchvision = new MobileNetV2(10, widthMult: 0.1, rng: new Rng(4));
+        using var keras = new MobileNetV2(10, widthMult: 0.1, kerasPadding: true, rng: new Rng(4));
+        Assert.Equal(torchvision.StateDict().Select(kv => kv.Key), keras.StateDict().Select(kv => kv.Key));
+        Assert.Contains(keras.NamedModules(), m => m.Name == "features.0.pad" && m.Module is ZeroPad2d { Left: 0, Right: 1, Top: 0, Bottom: 1 });
+        Assert.Contains(keras.NamedModules(), m => m.Name == "features.2.conv.1.pad");
+        Assert.DoesNotContain(keras.NamedModules(), m => m.Name == "features.1.conv.0.pad");   // stride 1: symmetric "same"
+        Assert.DoesNotContain(torchvision.NamedModules(), m => m.Module is ZeroPad2d);
+        keras.LoadStateDict(torchvision.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value));
+        torchvision.Eval();
+        keras.Eval();
+        using var scope = TensorScope.Begin();
+        var x = new Variable(RandN([1, 3, 32, 32], 6));
+        var a = torchvision.Forward(x);
+        var b = keras.Forward(x);
+        Assert.Equal(a.Shape, b.Shape);
+        Assert.NotEqual(F(a.Value), F(b.Value));   // same weights, other padding
+    }
 }
