@@ -37,6 +37,9 @@ public abstract class Module : IDisposable
         return module;
     }
 
+    /// <summary>Registers <paramref name="module"/> under <paramref name="name"/> when there is one (an optional layer such as an activation-quantizer slot); returns it.</summary>
+    protected T? RegisterOptional<T>(string name, T? module) where T : Module => module is null ? null : Register(name, module);
+
     /// <summary>Registers a parameter initialised with <paramref name="init"/> (ownership passes to it).</summary>
     protected Parameter RegisterParameter(string name, Tensor init)
     {
@@ -219,10 +222,25 @@ public sealed class Sequential : Module
         foreach (var l in layers) Add(l);
     }
 
-    /// <summary>Appends a layer.</summary>
+    private int _indexed;   // layers added without a name (the next one is named by this count)
+
+    /// <summary>Appends a layer named by its index among the layers added without a name ("0", "1", …).</summary>
+    /// <example><code>var seq = new Sequential().Add(new Linear(4, 8)).Add(new ReLU()); // "0", "1"</code></example>
     public Sequential Add(Module layer)
     {
-        _layers.Add(Register(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), layer));
+        _layers.Add(Register((_indexed++).ToString(System.Globalization.CultureInfo.InvariantCulture), layer));
+        return this;
+    }
+
+    /// <summary>
+    /// Appends a layer under <paramref name="name"/> (PyTorch's Sequential(OrderedDict(…))). A named layer does not
+    /// shift the indices of later unnamed ones, so an optional layer (an activation-quantizer slot, a padding) can
+    /// sit between "0" and "1" and the state-dict names stay those of the plain definition.
+    /// </summary>
+    /// <example><code>var cna = new Sequential().Add(conv).Add("act", quantizer).Add(bn); // "0", "act", "1"</code></example>
+    public Sequential Add(string name, Module layer)
+    {
+        _layers.Add(Register(name, layer));
         return this;
     }
 

@@ -74,6 +74,43 @@ public class LayerGradTests
     }
 
     [Theory]
+    [InlineData(0, 1, 0, 1)]   // Keras's stride-2 "same": one extra row and column at the bottom/right
+    [InlineData(2, 1, 0, 3)]
+    [InlineData(0, 0, 0, 0)]
+    public void ZeroPad2d(int left, int right, int top, int bottom) =>
+        Check(v => Functions.ZeroPad2d(v[0], left, right, top, bottom), RandN([2, 3, 4, 5], 36));
+
+    [Fact]
+    public void ZeroPad2dPlacesTheInputAndRejectsNegativePadding()
+    {
+        using var _ = Reference();
+        using var x = Leaf([1, 2, 3, 4], [1, 1, 2, 2]);
+        using var y = Functions.ZeroPad2d(x, 0, 1, 1, 0);   // [1, 1, 3, 3]
+        Assert.Equal([1, 1, 3, 3], y.Shape);
+        AssertClose([0, 0, 0, 1, 2, 0, 3, 4, 0], y.Value);
+        Assert.Throws<ArgumentException>(() => Functions.ZeroPad2d(x, -1, 0, 0, 0));
+    }
+
+    [Theory]
+    [InlineData(1, 1)]   // global mean
+    [InlineData(2, 3)]   // divides 4×6: an average pool
+    [InlineData(3, 4)]   // uneven, overlapping bins: the matrix form
+    [InlineData(5, 7)]   // more outputs than inputs (repeated rows/columns)
+    public void AdaptiveAvgPool2d(int oh, int ow) =>
+        Check(v => Functions.AdaptiveAvgPool2d(v[0], (oh, ow)), RandN([2, 3, 4, 6], 37));
+
+    [Fact]
+    public void AdaptiveAvgPool2dUsesPyTorchsBins()
+    {
+        using var _ = Reference();
+        // one row of 5 columns pooled to 3: bins [0, 2), [1, 4), [3, 5) (start ⌊i·5/3⌋, end ⌈(i+1)·5/3⌉)
+        using var x = Leaf([1, 2, 3, 4, 5], [1, 1, 1, 5]);
+        using var y = Functions.AdaptiveAvgPool2d(x, (1, 3));
+        AssertClose([1.5, 3, 4.5], y.Value);
+        Assert.Throws<ArgumentException>(() => Functions.AdaptiveAvgPool2d(x, (0, 3)));
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(0)]
     [InlineData(-1)]
@@ -158,6 +195,10 @@ public class LayerGradTests
         else
             Check(v => Functions.ReluBatchNormMaxPool2d(v[0], null, null, 1e-3, (k, k), (s, s), (p, p)).Output, RandN(xs, 44, std: 2));
     }
+
+    [Fact]
+    public void BatchNormWithShiftOnly() =>   // β without γ (PreActResNet18's input batch norm)
+        Check(v => Functions.BatchNorm(v[0], null, v[1], eps: 2e-5).Output, RandN([3, 2, 3, 3], 45, std: 2), RandN([2], 46));
 
     [Fact]
     public void BatchNormReturnsBatchStatistics()

@@ -33,7 +33,8 @@ public abstract class BatchNorm : Module
     /// <param name="affine">Learnable γ and β.</param>
     /// <param name="trackRunningStats">Keep running statistics (used in evaluation).</param>
     /// <param name="device">Where the parameters and buffers live (default the CPU).</param>
-    private protected BatchNorm(int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats, Device? device)
+    /// <param name="scale">With affine, learn γ (false: γ ≡ 1 and no "weight" parameter, only β; Keras's scale=False, MXNet's fix_gamma).</param>
+    private protected BatchNorm(int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats, Device? device, bool scale)
     {
         if (numFeatures <= 0) throw new ArgumentException($"{GetType().Name}: num_features {numFeatures} must be positive");
         if (!(eps > 0)) throw new ArgumentException($"{GetType().Name}: eps {eps} must be > 0");
@@ -42,10 +43,11 @@ public abstract class BatchNorm : Module
         Eps = eps;
         Momentum = momentum;
         Affine = affine;
+        Scale = affine && scale;
         TrackRunningStats = trackRunningStats;
         if (affine)
         {
-            Weight = RegisterParameter("weight", Tensor.Ones([numFeatures]));   // γ: [C]
+            if (Scale) Weight = RegisterParameter("weight", Tensor.Ones([numFeatures]));   // γ: [C]
             Bias = RegisterParameter("bias", Tensor.Zeros([numFeatures]));     // β: [C]
         }
         if (trackRunningStats)
@@ -66,13 +68,16 @@ public abstract class BatchNorm : Module
     /// <summary>Momentum of the running statistics (null: cumulative average).</summary>
     public double? Momentum { get; }
 
-    /// <summary>Whether γ and β exist.</summary>
+    /// <summary>Whether β exists (and γ, unless <see cref="Scale"/> is false).</summary>
     public bool Affine { get; }
+
+    /// <summary>Whether γ is learned (false: γ ≡ 1; only with <see cref="Affine"/>).</summary>
+    public bool Scale { get; }
 
     /// <summary>Whether running statistics are kept.</summary>
     public bool TrackRunningStats { get; }
 
-    /// <summary>γ [C], or null without affine.</summary>
+    /// <summary>γ [C], or null without affine or scale.</summary>
     public Parameter? Weight { get; }
 
     /// <summary>β [C], or null without affine.</summary>
@@ -186,9 +191,11 @@ public sealed class BatchNorm1d : BatchNorm
     /// <param name="affine">Learnable γ and β.</param>
     /// <param name="trackRunningStats">Keep running statistics (used in evaluation).</param>
     /// <param name="device">Where the parameters and buffers live (default the CPU).</param>
+    /// <param name="scale">With affine, learn γ (false: γ ≡ 1, only β is a parameter).</param>
     /// <example><code>var bn = new BatchNorm1d(64, momentum: 0.01);</code></example>
-    public BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, Device? device = null)
-        : base(numFeatures, eps, momentum, affine, trackRunningStats, device) { }
+    public BatchNorm1d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, Device? device = null,
+        bool scale = true)
+        : base(numFeatures, eps, momentum, affine, trackRunningStats, device, scale) { }
 
     private protected override void CheckInput(Variable x)
     {
@@ -208,9 +215,11 @@ public sealed class BatchNorm2d : BatchNorm
     /// <param name="affine">Learnable γ and β.</param>
     /// <param name="trackRunningStats">Keep running statistics (used in evaluation).</param>
     /// <param name="device">Where the parameters and buffers live (default the CPU).</param>
+    /// <param name="scale">With affine, learn γ (false: γ ≡ 1, only β is a parameter).</param>
     /// <example><code>var bn = new BatchNorm2d(64, eps: 1e-3);</code></example>
-    public BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, Device? device = null)
-        : base(numFeatures, eps, momentum, affine, trackRunningStats, device) { }
+    public BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, Device? device = null,
+        bool scale = true)
+        : base(numFeatures, eps, momentum, affine, trackRunningStats, device, scale) { }
 
     private protected override void CheckInput(Variable x)
     {

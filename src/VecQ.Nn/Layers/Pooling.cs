@@ -111,6 +111,38 @@ public sealed class GlobalAvgPool2d : Module
     }
 }
 
+/// <summary>
+/// Adaptive average pooling to a fixed output size (PyTorch's nn.AdaptiveAvgPool2d, with its bins: output row i
+/// averages input rows floor(i·H/OH) … ceil((i+1)·H/OH) − 1, likewise for columns), so a network ends in the same
+/// shape at any input size. (1, 1) is global average pooling. No parameters.
+/// </summary>
+/// <example><code>
+/// var pool = new AdaptiveAvgPool2d((1, 1));
+/// using var y = pool.Forward(x); // x: [N, 512, 7, 7] → y: [N, 512, 1, 1]
+/// </code></example>
+public sealed class AdaptiveAvgPool2d : Module
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="output">Output (OH, OW), both positive; an int is square.</param>
+    /// <example><code>var pool = new AdaptiveAvgPool2d((6, 6));</code></example>
+    public AdaptiveAvgPool2d(Size2 output)
+    {
+        if (output.H <= 0 || output.W <= 0) throw new ArgumentException($"AdaptiveAvgPool2d: output size {output} must be positive");
+        Output = output;
+    }
+
+    /// <summary>Output size (OH, OW).</summary>
+    public Size2 Output { get; }
+
+    /// <summary>x: [N, C, H, W] → [N, C, OH, OW].</summary>
+    /// <example><code>using var y = pool.Forward(x);</code></example>
+    public override Variable Forward(Variable x)
+    {
+        Pool.CheckInput("AdaptiveAvgPool2d", x);
+        return Functions.AdaptiveAvgPool2d(x, Output.ToTuple());   // [N, C, OH, OW]
+    }
+}
+
 internal static class Pool
 {
     public static void Check(string name, Size2 kernel, Size2 stride, Size2 padding)

@@ -18,7 +18,8 @@ namespace VecQ.Nn;
 /// <para>
 /// Activation-quantizer hook: the optional <c>activations</c> factory is called once per slot with
 /// "act1", "act2" and "act3" while the model is built; a module it returns is registered under that
-/// name (its parameters and buffers appear as "act1.…" in the state dict) and applied after the
+/// name (its parameters and buffers appear as "act1.…" in the state dict) and applied, by the family's rule
+/// (<see cref="ActivationPlacement.AfterRelu"/>, see <see cref="Nn.ActivationSlots"/>), after the
 /// ReLU and before the batch norm (VECQ.md §4: conv → ReLU → quantize → BN → pool). Null leaves the
 /// slot empty (no cost, no keys). The last layer's output is never quantized. Slots are fixed at
 /// construction: to add quantizers to a trained float model, build a new model with the factory and
@@ -60,14 +61,16 @@ public sealed class LeNet5 : Module
         Hidden = hidden;
         NumClasses = numClasses;
         // Registration order = state-dict order: conv1, act1, bn1, conv2, act2, bn2, fc1, act3, bn3, fc2.
+        // The slots follow the family's rule (ActivationPlacement.AfterRelu: after the ReLU, before the BN).
+        var slots = new Nn.ActivationSlots(ActivationPlacement.AfterRelu, activations is null ? null : s => activations(s.Name));
         _conv1 = Register("conv1", new Conv2d(1, c1, 5, padding: 2, rng: rng));
-        _act1 = Slot("act1", activations);
+        _act1 = RegisterOptional("act1", slots.At(ActivationPlacement.AfterRelu, "act1", c1));
         _bn1 = Register("bn1", new BatchNorm2d(c1));
         _conv2 = Register("conv2", new Conv2d(c1, c2, 5, padding: 2, rng: rng));
-        _act2 = Slot("act2", activations);
+        _act2 = RegisterOptional("act2", slots.At(ActivationPlacement.AfterRelu, "act2", c2));
         _bn2 = Register("bn2", new BatchNorm2d(c2));
         _fc1 = Register("fc1", new Linear(c2 * 7 * 7, hidden, rng: rng));
-        _act3 = Slot("act3", activations);
+        _act3 = RegisterOptional("act3", slots.At(ActivationPlacement.AfterRelu, "act3", hidden));
         _bn3 = Register("bn3", new BatchNorm1d(hidden));
         _fc2 = Register("fc2", new Linear(hidden, numClasses, rng: rng));
         if (device is { } d) To(d);
@@ -85,12 +88,6 @@ public sealed class LeNet5 : Module
     /// <summary>Number of classes.</summary>
     public int NumClasses { get; }
 
-    private Module? Slot(string name, Func<string, Module?>? factory)
-    {
-        var m = factory?.Invoke(name);
-        return m is null ? null : Register(name, m);
-    }
-
     /// <summary>x: [N, 1, 28, 28] → logits [N, classes].</summary>
     /// <remarks>
     /// The intermediates are not disposed here: run the model inside a <see cref="TensorScope"/> (as
@@ -106,16 +103,11 @@ public sealed class LeNet5 : Module
         h = _conv2.Forward(h);                          // h: [N, c2, 14, 14]
         h = BlockTail(h, _act2, _bn2);                  // h: [N, c2, 7, 7]
         h = Functions.Flatten(h, 1);                    // h: [N, c2·49]
-        h = Functions.Relu(_fc1.Forward(h));            // h: [N, hidden]
-        if (_act3 != null) h = _act3.Forward(h);        // h: [N, hidden]
-        h = _bn3.Forward(h);                            // h: [N, hidden]
+        h = ReluBnTail.Apply(_fc1.Forward(h), null, _act3, _bn3, null);   // h: [N, hidden]
         return _fc2.Forward(h);                         // logits: [N, classes]
     }
 
     // ReLU → [activation quantizer] → batch norm → max pool 2: one fused node when the slot is empty.
-    private static Variable BlockTail(Variable h, Module? act, BatchNorm2d bn)   // h: [N, C, H, W] → [N, C, H/2, W/2]
-    {
-        if (act == null) return bn.ReluForwardMaxPool(h, (2, 2));
-        return Functions.MaxPool2d(bn.Forward(act.Forward(Functions.Relu(h))), (2, 2));
-    }
+    private static Variable BlockTail(Variable h, Module? act, BatchNorm2d bn) =>   // h: [N, C, H, W] → [N, C, H/2, W/2]
+        ReluBnTail.Apply(h, null, act, bn, ((2, 2), (2, 2)));
 }
