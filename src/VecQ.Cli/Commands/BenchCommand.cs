@@ -17,7 +17,9 @@ internal static class BenchCommand
 {
     public static Command Build(Output output)
     {
-        var model = new Option<string>("--model") { Description = "model (lenet5)", DefaultValueFactory = _ => "lenet5" };
+        var model = new Option<string>("--model") { Description = $"model: {string.Join(", ", ModelFactory.Names)}", DefaultValueFactory = _ => "lenet5" };
+        var size = new Option<int?>("--image-size") { Description = "input height and width (default: the model's reference input)" };
+        var classes = new Option<int?>("--classes") { Description = "classes (default 10 for lenet5 and vgg-like, 1000 otherwise)" };
         var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => 100 };
         var steps = new Option<int>("--steps") { Description = "timed steps (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
@@ -28,7 +30,7 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
         var actQuant = LayerOptions.ActQuant();
         var device = DeviceOption.Create();
-        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, actQuant, profile, json, device };
+        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, actQuant, profile, json, device, size, classes };
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!;
@@ -40,7 +42,7 @@ internal static class BenchCommand
                 .WithOptions(null, null, false, p.GetValue(actQuant));
             if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
             var dev = DeviceOption.Parse(p.GetValue(device)!);
-            var r = Run(name, b, n, quant, p.GetValue(profile), dev);
+            var r = Run(name, b, n, quant, p.GetValue(profile), dev, p.GetValue(size), p.GetValue(classes));
             if (r.Profile is { } ops)
             {
                 double total = ops.Sum(o => o.Milliseconds);
@@ -100,16 +102,18 @@ internal static class BenchCommand
     /// the cost ratio comes from step pairs a few milliseconds apart: this machine's speed drifts too much
     /// between two separate runs to compare them within 10%.
     /// </summary>
-    public static Result Run(string name, int batch, int steps, QuantSpec? quant = null, bool profile = false, Device? device = null)
+    public static Result Run(string name, int batch, int steps, QuantSpec? quant = null, bool profile = false, Device? device = null,
+        int? imageSize = null, int? classes = null)
     {
         var dev = device ?? Device.Cpu;
-        var config = ModelFactory.DefaultConfig(name, 10);
+        int k = classes ?? ModelFactory.DefaultClasses(name);
+        var config = ModelFactory.DefaultConfig(name, k, imageSize);
         var rng = new Rng(7);
         var net = (quant ?? QuantSpec.Float).Build(config, rng).To(dev);
         using var optimizer = new Sgd(net, 0.01, momentum: 0.9, weightDecay: 1e-4);
-        using var images = Tensor.RandN([batch, 1, 28, 28], rng, device: dev);
+        using var images = Tensor.RandN([batch, .. ModelFactory.InputShape(config)], rng, device: dev);   // [B, C, H, W]
         var labelValues = new int[batch];
-        for (int i = 0; i < batch; i++) labelValues[i] = rng.NextInt(10);
+        for (int i = 0; i < batch; i++) labelValues[i] = rng.NextInt(k);
         using var labels = Tensor.FromArray(labelValues, device: dev);
         double peakBefore = FmaPeak.Measure(Parallelism.Threads, 0.2);
         IReadOnlyList<ProfilingBackend.OpTotal>? ops = null;

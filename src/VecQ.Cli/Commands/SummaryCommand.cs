@@ -16,16 +16,18 @@ internal static class SummaryCommand
     public static Command Build(Output output)
     {
         var model = new Option<string>("--model") { Description = $"model: {string.Join(", ", ModelFactory.Names)}", DefaultValueFactory = _ => "lenet5" };
-        var classes = new Option<int>("--classes") { Description = "number of classes", DefaultValueFactory = _ => 10 };
+        var classes = new Option<int?>("--classes") { Description = "number of classes (default 10 for lenet5 and vgg-like, 1000 for the ImageNet models)" };
+        var size = new Option<int?>("--image-size") { Description = "input height and width (default: the model's reference input)" };
+        var channels = new Option<int?>("--channels") { Description = "input channels (default 3; lenet5 1)" };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object (layers, parameters, weights)" };
-        var cmd = new Command("summary", "print a model's layers, output shapes and parameter counts") { model, classes, json };
+        var cmd = new Command("summary", "print a model's layers, output shapes and parameter counts") { model, classes, size, channels, json };
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!;
             if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
-            int k = p.GetValue(classes);
+            int k = p.GetValue(classes) ?? ModelFactory.DefaultClasses(name);
             if (k < 2) throw new OptionException($"--classes {k}: expected an integer >= 2");
-            var config = ModelFactory.DefaultConfig(name, k);
+            var config = ModelFactory.DefaultConfig(name, k, p.GetValue(size), p.GetValue(channels));
             using var net = ModelFactory.Build(config, new Rng(1));
             var s = Summarize(net, ModelFactory.InputShape(config));
             output.Out.WriteLine($"{name}: input [1, {string.Join(", ", ModelFactory.InputShape(config))}]");

@@ -8,7 +8,18 @@ namespace VecQ.Cli.Training;
 internal static class ModelFactory
 {
     /// <summary>Model names the CLI knows.</summary>
-    public static readonly string[] Names = ["lenet5"];
+    public static readonly string[] Names = ["lenet5", "vgg-like", "alexnet", "resnet18", "resnet18-preact", "mobilenet-v1", "mobilenet-v2"];
+
+    /// <summary>The classes of a model's reference task: 10 (MNIST, CIFAR-10) or 1000 (ImageNet).</summary>
+    public static int DefaultClasses(string model) => model is "lenet5" or "vgg-like" ? 10 : 1000;
+
+    /// <summary>The input size a model is built for by default (its reference's), and the channels.</summary>
+    public static (int Size, int Channels) DefaultInput(string model) => model switch
+    {
+        "lenet5" => (28, 1),
+        "vgg-like" => (32, 3),
+        _ => (224, 3),
+    };
 
     /// <summary>The configuration of a model: its name and integer hyper-parameters.</summary>
     public sealed record ModelConfig(string Model, Dictionary<string, int> Sizes)
@@ -33,30 +44,57 @@ internal static class ModelFactory
     }
 
     /// <summary>The default configuration of <paramref name="model"/>.</summary>
-    public static ModelConfig DefaultConfig(string model, int numClasses) => model switch
+    /// <remarks>
+    /// The image models record their classes, input channels and input size ("classes", "channels",
+    /// "image_size"); <paramref name="imageSize"/>/<paramref name="channels"/> null take the model's reference input.
+    /// LeNet5 is fixed at 28×28×1.
+    /// </remarks>
+    public static ModelConfig DefaultConfig(string model, int numClasses, int? imageSize = null, int? channels = null)
     {
-        "lenet5" => new ModelConfig("lenet5", new() { ["c1"] = 32, ["c2"] = 64, ["hidden"] = 512, ["classes"] = numClasses }),
-        _ => throw new OptionException($"--model '{model}': unknown model; expected one of {string.Join(", ", Names)}"),
-    };
+        if (!Names.Contains(model)) throw new OptionException($"--model '{model}': unknown model; expected one of {string.Join(", ", Names)}");
+        if (model == "lenet5")
+        {
+            if (imageSize is int s && s != 28 || channels is int c && c != 1)
+                throw new OptionException($"--model lenet5 takes 28×28 single-channel images (got {imageSize ?? 28}×{imageSize ?? 28}×{channels ?? 1})");
+            return new ModelConfig("lenet5", new() { ["c1"] = 32, ["c2"] = 64, ["hidden"] = 512, ["classes"] = numClasses });
+        }
+        var (size, ch) = DefaultInput(model);
+        int sz = imageSize ?? size;
+        if (sz < 1) throw new OptionException($"--image-size {sz}: expected a positive size");
+        if (model == "alexnet" && sz < AlexNet.MinInputSize)
+            throw new OptionException($"--image-size {sz}: alexnet's strides need at least {AlexNet.MinInputSize}×{AlexNet.MinInputSize} inputs");
+        return new ModelConfig(model, new() { ["classes"] = numClasses, ["channels"] = channels ?? ch, ["image_size"] = sz });
+    }
 
     /// <summary>The shape of one input example of the model, [C, H, W].</summary>
-    public static int[] InputShape(ModelConfig config) => config.Model switch
-    {
-        "lenet5" => [1, 28, 28],
-        _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
-    };
+    public static int[] InputShape(ModelConfig config) => config.Model == "lenet5"
+        ? [1, 28, 28]
+        : [config.Sizes["channels"], config.Sizes["image_size"], config.Sizes["image_size"]];
 
     /// <summary>
     /// Builds the model a configuration describes, initialised from <paramref name="rng"/>; with
     /// <paramref name="abits"/> &lt; 32 an <see cref="VecQ.Quant.ActivationQuantizer"/> fills each activation slot,
     /// built as <paramref name="act"/> says (<see cref="ActivationQuantizer"/>).
     /// </summary>
-    public static Module Build(ModelConfig config, Rng rng, int abits = 32, ActQuantMode act = ActQuantMode.Searched) => config.Model switch
+    public static Module Build(ModelConfig config, Rng rng, int abits = 32, ActQuantMode act = ActQuantMode.Searched)
     {
-        "lenet5" => new LeNet5(config.Sizes["c1"], config.Sizes["c2"], config.Sizes["hidden"], config.Sizes["classes"],
-            activations: abits < 32 ? slot => ActivationQuantizer(abits, act, LeNet5Channels(config, slot)) : null, rng: rng),
-        _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
-    };
+        // every image model places its slots by its family's rule (VECQ.md §4) and says how many channels reach each
+        Func<ActivationSlot, Module?>? slots = abits < 32 ? slot => ActivationQuantizer(abits, act, slot.Channels) : null;
+        var z = config.Sizes;
+        int Get(string key) => z.TryGetValue(key, out int v) ? v : throw new InvalidDataException($"model config of {config.Model} lacks '{key}'");
+        return config.Model switch
+        {
+            "lenet5" => new LeNet5(z["c1"], z["c2"], z["hidden"], z["classes"],
+                activations: abits < 32 ? slot => ActivationQuantizer(abits, act, LeNet5Channels(config, slot)) : null, rng: rng),
+            "vgg-like" => new VggLike(Get("classes"), Get("channels"), inputSize: Get("image_size"), activations: slots, rng: rng),
+            "alexnet" => new AlexNet(Get("classes"), Get("channels"), inputSize: Get("image_size"), activations: slots, rng: rng),
+            "resnet18" => new ResNet18(Get("classes"), Get("channels"), activations: slots, rng: rng),
+            "resnet18-preact" => new PreActResNet18(Get("classes"), Get("channels"), activations: slots, rng: rng),
+            "mobilenet-v1" => new MobileNetV1(Get("classes"), Get("channels"), activations: slots, rng: rng),
+            "mobilenet-v2" => new MobileNetV2(Get("classes"), Get("channels"), activations: slots, rng: rng),
+            _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
+        };
+    }
 
     /// <summary>
     /// One activation quantizer: <see cref="ActQuantMode.Paper"/> is the letter's (VECQ.md §4: Gaussian λ_k, one
@@ -69,8 +107,19 @@ internal static class ModelFactory
         _ => new VecQ.Quant.ActivationQuantizer(abits, momentum: 0.9, lambdaMode: VecQ.Quant.LambdaMode.Exact, searchEvery: 100, channels: channels),
     };
 
-    /// <summary>True for the state names of activation quantizers ("act1.step", …).</summary>
-    public static bool IsActivationState(string name) => LeNet5.ActivationSlots.Any(s => name.StartsWith(s + ".", StringComparison.Ordinal));
+    /// <summary>
+    /// True for the state names of activation quantizers: a buffer of a slot module, whose name is "act", "actN"
+    /// or ends in "_act" (the slot names every model uses: "act1.step", "layer1.0.act2.scale", "features.0.act.lambda").
+    /// </summary>
+    public static bool IsActivationState(string name)
+    {
+        int dot = name.LastIndexOf('.');
+        if (dot <= 0) return false;
+        string module = name[..dot];
+        string last = module[(module.LastIndexOf('.') + 1)..];
+        return last == "act" || last.EndsWith("_act", StringComparison.Ordinal)
+            || (last.StartsWith("act", StringComparison.Ordinal) && last.Length > 3 && last[3..].All(char.IsAsciiDigit));
+    }
 
     // Channels reaching each LeNet5 activation slot: each activation quantizer gets one step per channel,
     // since the batch norm after it normalises each channel on its own (see ActivationQuantizer's remarks).

@@ -51,6 +51,6 @@ public sealed class ZeroPad2d : Module
     public override Variable Forward(Variable x)
     {
         Pool.CheckInput("ZeroPad2d", x);
-        return Functions.ZeroPad2d(x, Left, Right, Top, Bottom);   // [N, C, H', W']
+        return Traced(Functions.ZeroPad2d(x, Left, Right, Top, Bottom));   // [N, C, H', W']
     }
 }

@@ -139,7 +139,7 @@ public sealed class AdaptiveAvgPool2d : Module
     public override Variable Forward(Variable x)
     {
         Pool.CheckInput("AdaptiveAvgPool2d", x);
-        return Functions.AdaptiveAvgPool2d(x, Output.ToTuple());   // [N, C, OH, OW]
+        return Traced(Functions.AdaptiveAvgPool2d(x, Output.ToTuple()));   // [N, C, OH, OW]
     }
 }
 

@@ -91,7 +91,7 @@ public sealed class AlexNet : Module
             _qr[5 + j] = RegisterOptional("act" + n, slots.At(ActivationPlacement.AfterRelu, "act" + n, hidden));
             _fcBns[j] = Register("bn" + n, new BatchNorm1d(hidden, bnEps, bnMomentum));
         }
-        _dropout = Register("dropout", new Dropout(dropout));
+        _dropout = Register("dropout", new Dropout(dropout, rng));
         _fcs[2] = Register("fc3", new Linear(hidden, numClasses, rng: rng));
         ActivationSlots = slots.Offered;
         if (device is { } d) To(d);

@@ -82,7 +82,7 @@ public sealed class MobileNetV2 : Module
         }
         _features.Add(new ConvNormActivation(input, LastChannel, 1, activation: () => new ReLU6(), bnEps: bnEps, bnMomentum: bnMomentum,
             slots: fs.Under($"{_features.Count}"), rng: rng));
-        _classifier = Register("classifier", new Sequential(new Dropout(dropout), new Linear(LastChannel, numClasses, rng: rng)));
+        _classifier = Register("classifier", new Sequential(new Dropout(dropout, rng), new Linear(LastChannel, numClasses, rng: rng)));
         ActivationSlots = slots.Offered;
         TorchvisionInit.Apply(this, rng, linearStd: 0.01);
         if (device is { } d) To(d);
@@ -190,7 +190,7 @@ public sealed class MobileNetV1 : Module
             c = pw;
         }
         LastChannel = c;
-        _dropout = Register("dropout", new Dropout(dropout));
+        _dropout = Register("dropout", new Dropout(dropout, rng));
         _preds = Register("conv_preds", new Conv2d(c, numClasses, 1, rng: rng));
         ActivationSlots = slots.Offered;
         if (device is { } d) To(d);

@@ -76,7 +76,7 @@ public sealed class VggLike : Module
         _qc[6] = RegisterOptional("act7", slots.At(ActivationPlacement.ConvOutput, "act7", hidden));
         _qr[6] = RegisterOptional("act7", slots.At(ActivationPlacement.AfterRelu, "act7", hidden));
         _bn7 = Register("bn7", new BatchNorm1d(hidden, bnEps, bnMomentum));
-        _dropout = Register("dropout", new Dropout(dropout));
+        _dropout = Register("dropout", new Dropout(dropout, rng));
         _fc2 = Register("fc2", new Linear(hidden, numClasses, rng: rng));
         ActivationSlots = slots.Offered;
         if (device is { } d) To(d);
