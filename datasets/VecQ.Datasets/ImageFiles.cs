@@ -148,11 +148,12 @@ internal sealed class ImageFileReader
     /// <summary>Reads the header only: (width, height, format name). Checks the file size and the pixel limit.</summary>
     public (int Width, int Height, string Format) Identify(string path)
     {
-        using var stream = Open(path);
+        CheckFileSize(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 12);
         return Identify(stream, path);
     }
 
-    private (int Width, int Height, string Format) Identify(FileStream stream, string path)
+    private (int Width, int Height, string Format) Identify(Stream stream, string path)
     {
         IImageInfo? info;
         IImageFormat? format;
@@ -162,7 +163,18 @@ internal sealed class ImageFileReader
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new DatasetException(path, $"cannot read the image header: {e.Message}", e);
+            string? name = null;
+            try
+            {
+                stream.Position = 0;
+                name = Image.DetectFormat(_config, stream)?.Name;
+            }
+            catch (Exception) when (e is not OutOfMemoryException) { /* the format stays unknown */ }
+            throw new DatasetException(path, $"corrupt {name ?? "image"} file: cannot read its header ({e.GetType().Name}: {e.Message})", e);
+        }
+        finally
+        {
+            stream.Position = 0;
         }
         if (info is null || format is null)
             throw new DatasetException(path, "not an image in a format ImageSharp decodes (PNG, JPEG, BMP, GIF, TIFF, WebP, TGA, PBM/PGM/PPM)");
@@ -174,16 +186,20 @@ internal sealed class ImageFileReader
         return (info.Width, info.Height, format.Name);
     }
 
-    /// <summary>Decodes the whole image as RGB, after the size and pixel checks. The caller disposes it.</summary>
+    /// <summary>
+    /// Decodes the whole image as RGB, after the size and pixel checks and, for PNG and JPEG, a check that the file is
+    /// complete (ImageSharp fills a truncated JPEG with grey without a word; PIL refuses it). The caller disposes it.
+    /// </summary>
     public Image<Rgb24> Decode(string path)
     {
-        using var stream = Open(path);
-        var (w, h, format) = Identify(stream, path);
-        stream.Position = 0;
+        using var file = ReadFile(path);
+        var (w, h, format) = Identify(file.Stream(), path);
+        var problem = ImageIntegrity.Check(file.Span, format);
+        if (problem is not null) throw new DatasetException(path, $"corrupt {format} image: {problem}");
         Image<Rgb24> image;
         try
         {
-            image = Image.Load<Rgb24>(_config, stream);
+            image = Image.Load<Rgb24>(_config, file.Stream());
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -197,14 +213,41 @@ internal sealed class ImageFileReader
         return image;
     }
 
-    private FileStream Open(string path)
+    /// <summary>The file's bytes in a pooled buffer, after the size checks.</summary>
+    private FileBytes ReadFile(string path)
+    {
+        var info = CheckFileSize(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        int length = (int)Math.Min(stream.Length, info.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            int got = stream.ReadAtLeast(buffer.AsSpan(0, length), length, throwOnEndOfStream: false);
+            return new FileBytes(buffer, got);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private FileInfo CheckFileSize(string path)
     {
         FileInfo info = new(path);
         if (!info.Exists) throw new FileNotFoundException($"{path}: file not found", path);
         if (info.Length == 0) throw new DatasetException(path, "empty file (0 bytes); not an image");
         if (info.Length > Limits.MaxFileBytes)
             throw new DatasetException(path, $"{info.Length} bytes, more than the limit of {Limits.MaxFileBytes} (ImageLimits.MaxFileBytes); not decoded");
-        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        if (info.Length > Array.MaxLength) throw new DatasetException(path, $"{info.Length} bytes; too large to read");
+        return info;
+    }
+
+    private sealed class FileBytes(byte[] buffer, int length) : IDisposable
+    {
+        public ReadOnlySpan<byte> Span => buffer.AsSpan(0, length);
+        public MemoryStream Stream() => new(buffer, 0, length, writable: false);
+        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
     }
 
     /// <summary>
@@ -270,6 +313,73 @@ internal sealed class ImageFileReader
         finally
         {
             ArrayPool<Rgb24>.Shared.Return(pixels);
+        }
+    }
+}
+
+/// <summary>Structural completeness checks ImageSharp does not make: a JPEG must reach its end-of-image marker, a PNG its IEND chunk.</summary>
+internal static class ImageIntegrity
+{
+    /// <summary>Null when <paramref name="data"/> is complete for <paramref name="format"/> ("JPEG", "PNG"; others are not checked), else what is wrong.</summary>
+    public static string? Check(ReadOnlySpan<byte> data, string format) => format switch
+    {
+        "JPEG" => Jpeg(data),
+        "PNG" => Png(data),
+        _ => null,
+    };
+
+    /// <summary>Walks the marker segments from SOI; entropy-coded data after each SOS is skipped up to the next marker. Must end at EOI (FF D9).</summary>
+    private static string? Jpeg(ReadOnlySpan<byte> d)
+    {
+        const string Truncated = "truncated: the file ends before the JPEG end-of-image marker (FF D9)";
+        if (d.Length < 2 || d[0] != 0xFF || d[1] != 0xD8) return "no JPEG start-of-image marker (FF D8)";
+        int i = 2;
+        while (true)
+        {
+            // Find the next marker (tolerating stray bytes before it, as libjpeg does), skip fill bytes.
+            int ff = d[i..].IndexOf((byte)0xFF);
+            if (ff < 0) return Truncated;
+            i += ff;
+            while (i < d.Length && d[i] == 0xFF) i++;
+            if (i >= d.Length) return Truncated;
+            byte m = d[i++];
+            if (m == 0xD9) return null;               // EOI
+            if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue; // no length field
+            if (i + 2 > d.Length) return Truncated;
+            int len = (d[i] << 8) | d[i + 1];
+            if (len < 2) return $"bad JPEG segment length {len} at byte {i}";
+            if (i + len > d.Length) return Truncated;
+            i += len;
+            if (m != 0xDA) continue;
+            // SOS: entropy-coded data up to the next marker that is not a stuffed FF 00 or a restart marker.
+            while (true)
+            {
+                int j = d[i..].IndexOf((byte)0xFF);
+                if (j < 0 || i + j + 1 >= d.Length) return Truncated;
+                byte next = d[i + j + 1];
+                if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) { i += j + 2; continue; }
+                if (next == 0xFF) { i += j + 1; continue; }
+                i += j;
+                break;
+            }
+        }
+    }
+
+    /// <summary>Walks the chunks after the signature; must reach IEND.</summary>
+    private static string? Png(ReadOnlySpan<byte> d)
+    {
+        ReadOnlySpan<byte> signature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+        if (!d.StartsWith(signature)) return "no PNG signature";
+        long i = 8;
+        while (true)
+        {
+            if (i + 8 > d.Length) return "truncated: the file ends before the PNG IEND chunk";
+            uint len = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(d[(int)i..]);
+            if (len > int.MaxValue) return $"bad PNG chunk length {len} at byte {i}";
+            bool end = d.Slice((int)i + 4, 4).SequenceEqual("IEND"u8);
+            i += 12L + len;
+            if (i > d.Length) return "truncated: the file ends inside a PNG chunk" + (end ? " (IEND)" : "");
+            if (end) return null;
         }
     }
 }
