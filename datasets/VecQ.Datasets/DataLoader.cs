@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using VecQ.Tensors;
 
 namespace VecQ.Datasets;
@@ -20,8 +20,24 @@ public sealed class DataLoaderOptions
     public float[]? Mean { get; init; }
     /// <summary>Per-channel standard deviation dividing x/255 − mean; null: the dataset's default.</summary>
     public float[]? Std { get; init; }
-    /// <summary>Batches prepared ahead by a background task while the consumer computes (default 2; 0: none).</summary>
+    /// <summary>
+    /// Batches prepared ahead by background workers while the consumer computes (default 2; 0: none, every batch is
+    /// prepared on the consuming thread). At most max(<see cref="Prefetch"/>, <see cref="Workers"/>) batches are held
+    /// ahead of the consumer (finished or in preparation), which bounds the loader's memory.
+    /// </summary>
     public int Prefetch { get; init; } = 2;
+    /// <summary>
+    /// Background workers preparing batches when <see cref="Prefetch"/> &gt; 0 (default 1). Each worker prepares whole
+    /// batches (gathering, decoding, augmenting, normalising); batches reach the consumer in step order, and their
+    /// contents do not depend on the worker count. More than one pays off for decoding sources (<see cref="ImageFolderDataset"/>).
+    /// </summary>
+    public int Workers { get; init; } = 1;
+    /// <summary>
+    /// A random augmentation applied to each example's 8-bit pixels before normalisation (null: none), e.g.
+    /// <see cref="ImageAugment.Cifar"/>. Its generator is seeded per example from (<see cref="Seed"/>, epoch, index):
+    /// see <see cref="DataLoader.ExampleSeed"/>.
+    /// </summary>
+    public IImageAugment? Augment { get; init; }
     /// <summary>Device of the batch tensors (default: CPU).</summary>
     public Device? Device { get; init; }
 }
@@ -103,12 +119,16 @@ public sealed class Batch : IDisposable
 }
 
 /// <summary>
-/// Batches an in-memory image dataset: normalised float32 images [B, C, H, W] and int32 labels [B].
+/// Batches an image dataset (in memory, or decoded on demand): normalised float32 images [B, C, H, W] and int32 labels [B].
 /// The example order of epoch e is a pure function of (seed, e) — a run resumed at epoch e, step s
 /// (<see cref="Epoch(int, int)"/> with startStep s) sees exactly the batches the original run would have.
-/// With <see cref="DataLoaderOptions.Prefetch"/> &gt; 0, a bounded background task prepares the next batches
-/// (gathering and normalising pixels) while the consumer computes; the batches are identical to those without
-/// prefetch. Leaving a foreach early or disposing the loader stops the task.
+/// Each example goes through: the source's pixels (<see cref="IImageDataset.Image"/>, or <see cref="IImageSource.ReadImage"/>
+/// with a generator seeded by <see cref="ExampleSeed"/>), then <see cref="DataLoaderOptions.Augment"/> with the same
+/// generator, then (x/255 − mean[c]) / std[c]. So an example's floats depend only on (seed, epoch, index): not on the
+/// batch size, the prefetch depth or the number of workers.
+/// With <see cref="DataLoaderOptions.Prefetch"/> &gt; 0, <see cref="DataLoaderOptions.Workers"/> background workers prepare
+/// the next batches while the consumer computes, at most max(Prefetch, Workers) batches ahead; the batches are
+/// identical to those without prefetch. Leaving a foreach early or disposing the loader stops the workers.
 /// </summary>
 /// <example><code>
 /// using var loader = new DataLoader(train, new DataLoaderOptions { BatchSize = 64, Seed = 1 });
@@ -118,24 +138,35 @@ public sealed class Batch : IDisposable
 /// </code></example>
 public sealed class DataLoader : IDisposable
 {
+    /// <summary>Mixed into the seed of the per-example generators, so they differ from the shuffle's stream.</summary>
+    private const ulong ExampleSalt = 0xA0761D6478BD642FUL;
+
     private readonly float[][] _lut; // per channel: byte value → normalised float
     private readonly CancellationTokenSource _disposed = new();
     private readonly HashSet<Task> _producers = [];
-    private readonly int[] _imageDims; // C, H, W
+    private readonly int[] _imageDims; // C, H, W of the batches (after the augmentation)
+    private readonly ImageDims _sourceDims; // C, H, W of the source's images
+    private readonly IImageDataset? _memory; // the source when its pixels are in memory
 
-    /// <summary>A loader over <paramref name="dataset"/> with <paramref name="options"/> (default: batch 64, shuffle, seed 0, prefetch 2).</summary>
-    public DataLoader(IImageDataset dataset, DataLoaderOptions? options = null)
+    /// <summary>A loader over <paramref name="dataset"/> with <paramref name="options"/> (default: batch 64, shuffle, seed 0, prefetch 2, one worker).</summary>
+    public DataLoader(IImageSource dataset, DataLoaderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         options ??= new DataLoaderOptions();
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "data loader: batch size must be at least 1");
         if (options.Limit is < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Limit, "data loader: limit must be ≥ 0");
         if (options.Prefetch < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Prefetch, "data loader: prefetch must be ≥ 0");
+        if (options.Workers < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Workers, "data loader: workers must be at least 1");
         Dataset = dataset;
         Options = options;
+        _memory = dataset as IImageDataset;
         Count = Math.Min(dataset.Count, options.Limit ?? int.MaxValue);
-        int c = dataset.Channels;
-        _imageDims = [c, dataset.Height, dataset.Width];
+        _sourceDims = new ImageDims(dataset.Channels, dataset.Height, dataset.Width);
+        if (_sourceDims.Channels < 1 || _sourceDims.Height < 1 || _sourceDims.Width < 1)
+            throw new ArgumentException($"data loader: {dataset.Name} has image shape {_sourceDims}; every dimension must be positive");
+        var outDims = options.Augment?.OutputDims(_sourceDims) ?? _sourceDims;
+        int c = outDims.Channels;
+        _imageDims = [c, outDims.Height, outDims.Width];
         Mean = PerChannel(options.Mean ?? dataset.DefaultMean, c, "mean");
         Std = PerChannel(options.Std ?? dataset.DefaultStd, c, "std");
         _lut = new float[c][];
@@ -149,7 +180,7 @@ public sealed class DataLoader : IDisposable
     }
 
     /// <summary>The dataset.</summary>
-    public IImageDataset Dataset { get; }
+    public IImageSource Dataset { get; }
     /// <summary>The options.</summary>
     public DataLoaderOptions Options { get; }
     /// <summary>Examples used per epoch (the dataset's count, or <see cref="DataLoaderOptions.Limit"/> when smaller).</summary>
@@ -162,6 +193,15 @@ public sealed class DataLoader : IDisposable
     public float[] Std { get; }
     /// <summary>Batches per epoch: Count / BatchSize, rounded up unless <see cref="DataLoaderOptions.DropLast"/>.</summary>
     public int StepsPerEpoch => Options.DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
+    /// <summary>The shape of one example in the batches, [C, H, W] (the source's, or the augmentation's output).</summary>
+    public ImageDims ExampleDims => new(_imageDims[0], _imageDims[1], _imageDims[2]);
+
+    /// <summary>
+    /// The seed of the generator that example <paramref name="index"/> uses in <paramref name="epoch"/>, for the source's
+    /// random preprocessing and then the augmentation: <c>Rng.Hash(Rng.Hash(Seed ^ salt, epoch), index)</c>.
+    /// A pure function of (seed, epoch, index).
+    /// </summary>
+    public ulong ExampleSeed(int epoch, int index) => Rng.Hash(Rng.Hash(Options.Seed ^ ExampleSalt, (ulong)epoch), (ulong)index);
 
     /// <summary>
     /// The example order of <paramref name="epoch"/>: a permutation of 0..Count-1 (identity without shuffle).
@@ -242,54 +282,88 @@ public sealed class DataLoader : IDisposable
 
     private IEnumerable<HostBatch> Prefetched(int epoch, int startStep)
     {
+        // Workers claim steps in increasing order, each waiting for a slot first: a slot is held from the claim until the
+        // consumer takes the batch, so at most `capacity` batches exist ahead of the consumer. Finished batches (or the
+        // error a step hit) wait in `ready` until the consumer reaches their step.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
-        using var queue = new BlockingCollection<HostBatch>(Options.Prefetch);
+        int capacity = Math.Max(Options.Prefetch, Options.Workers);
+        using var slots = new SemaphoreSlim(capacity, capacity);
+        var ready = new Dictionary<int, (HostBatch? Batch, ExceptionDispatchInfo? Error)>();
+        var gate = new object();
         int steps = StepsPerEpoch;
+        int nextClaim = startStep;
         var token = stop.Token;
-        var producer = Task.Run(() =>
+        var order = Order(epoch);
+
+        void Work()
         {
-            try
+            while (!token.IsCancellationRequested)
             {
-                var order = Order(epoch);
-                for (int s = startStep; s < steps; s++)
-                {
-                    token.ThrowIfCancellationRequested();
-                    queue.Add(Prepare(order, epoch, s), token); // blocks while the queue is full
-                }
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                // The consumer left early or the loader was disposed.
-            }
-            finally
-            {
-                queue.CompleteAdding();
-            }
-        }, CancellationToken.None);
-        lock (_producers) _producers.Add(producer);
-        try
-        {
-            while (true)
-            {
-                HostBatch? next;
                 try
                 {
-                    if (!queue.TryTake(out next, Timeout.Infinite, _disposed.Token)) break; // completed and empty
+                    slots.Wait(token);
                 }
                 catch (OperationCanceledException)
                 {
-                    throw new ObjectDisposedException(nameof(DataLoader), "the data loader was disposed during the epoch");
+                    return; // the consumer left early or the loader was disposed
                 }
-                yield return next;
+                int s = Interlocked.Increment(ref nextClaim) - 1;
+                if (s >= steps)
+                {
+                    slots.Release();
+                    return;
+                }
+                HostBatch? batch = null;
+                ExceptionDispatchInfo? error = null;
+                try
+                {
+                    batch = Prepare(order, epoch, s);
+                }
+                catch (Exception e)
+                {
+                    error = ExceptionDispatchInfo.Capture(e);
+                }
+                lock (gate)
+                {
+                    ready[s] = (batch, error);
+                    Monitor.PulseAll(gate);
+                }
+                if (error is not null) return; // the consumer rethrows it at step s and stops the others
             }
-            producer.GetAwaiter().GetResult(); // surface an error the producer hit
+        }
+
+        var workers = new Task[Options.Workers];
+        for (int w = 0; w < workers.Length; w++)
+            workers[w] = Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        lock (_producers)
+            foreach (var t in workers) _producers.Add(t);
+        using var wake = _disposed.Token.Register(() => { lock (gate) Monitor.PulseAll(gate); });
+        try
+        {
+            for (int s = startStep; s < steps; s++)
+            {
+                (HostBatch? Batch, ExceptionDispatchInfo? Error) item;
+                lock (gate)
+                {
+                    while (!ready.Remove(s, out item))
+                    {
+                        if (_disposed.IsCancellationRequested)
+                            throw new ObjectDisposedException(nameof(DataLoader), "the data loader was disposed during the epoch");
+                        Monitor.Wait(gate);
+                    }
+                }
+                slots.Release();
+                item.Error?.Throw(); // the error the worker hit preparing this step, with its own stack trace
+                yield return item.Batch!;
+            }
         }
         finally
         {
             stop.Cancel();
-            try { producer.Wait(); }
-            catch (AggregateException) { /* already surfaced above, or the consumer is unwinding from its own error */ }
-            lock (_producers) _producers.Remove(producer);
+            try { Task.WaitAll(workers); }
+            catch (AggregateException) { /* workers catch their own errors; nothing should reach here */ }
+            lock (_producers)
+                foreach (var t in workers) _producers.Remove(t);
         }
     }
 
@@ -301,12 +375,32 @@ public sealed class DataLoader : IDisposable
         var indices = order.AsSpan(start, size).ToArray();
         var images = new float[size * chw];
         var labels = new int[size];
+        var augment = Options.Augment;
+        // Scratch for a decoded source image and for the augmented one (not needed for plain in-memory data).
+        var decoded = _memory is null ? new byte[_sourceDims.Size] : null;
+        var augmented = augment is null ? null : new byte[chw];
         for (int b = 0; b < size; b++)
         {
             int idx = indices[b];
-            var src = Dataset.Image(idx);
-            if (src.Length != chw)
-                throw new InvalidDataException($"{Dataset.Name}: image {idx} has {src.Length} bytes, expected {c}×{_imageDims[1]}×{_imageDims[2]} = {chw}");
+            ReadOnlySpan<byte> src;
+            Rng? rng = null;
+            if (_memory is not null)
+            {
+                src = _memory.Image(idx);
+                if (src.Length != _sourceDims.Size)
+                    throw new InvalidDataException($"{Dataset.Name}: image {idx} has {src.Length} bytes, expected {_sourceDims} = {_sourceDims.Size}");
+            }
+            else
+            {
+                rng = new Rng(ExampleSeed(epoch, idx));
+                Dataset.ReadImage(idx, rng, decoded!);
+                src = decoded;
+            }
+            if (augment is not null)
+            {
+                augment.Apply(src, _sourceDims, rng ?? new Rng(ExampleSeed(epoch, idx)), augmented!);
+                src = augmented!;
+            }
             var dst = images.AsSpan(b * chw, chw);
             for (int ch = 0; ch < c; ch++)
             {
@@ -335,7 +429,7 @@ public sealed class DataLoader : IDisposable
         throw new ArgumentException($"data loader: {values.Length} {what} values for {channels} channels (give 1 or {channels})");
     }
 
-    /// <summary>Stops every background producer and waits for it to finish; enumerations in progress then throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>Stops every background worker and waits for it to finish; enumerations in progress then throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         if (_disposed.IsCancellationRequested) return;

@@ -32,7 +32,18 @@ public sealed record DatasetFile(string FileName, string? Md5 = null);
 /// <param name="Files">Files that must all be present in one folder.</param>
 /// <param name="BaseUrls">Official download addresses; file URL = base + file name. Tried in order.</param>
 /// <param name="Verify">Optional full check of a downloaded file (e.g. parse it as IDX); throws when invalid.</param>
-public sealed record DatasetSpec(string Name, IReadOnlyList<DatasetFile> Files, IReadOnlyList<Uri> BaseUrls, Action<string>? Verify = null);
+/// <example><code>
+/// var spec = new DatasetSpec("cifar10", [new DatasetFile("test_batch.bin")], []) { Subfolders = ["cifar-10-batches-bin"] };
+/// </code></example>
+public sealed record DatasetSpec(string Name, IReadOnlyList<DatasetFile> Files, IReadOnlyList<Uri> BaseUrls, Action<string>? Verify = null)
+{
+    /// <summary>
+    /// Folder names the files may sit in below each searched folder, tried after the folder itself, e.g.
+    /// "cifar-10-batches-bin" (the folder the official archive unpacks to): then <c>--data DIR</c> may name that folder,
+    /// its parent, or DIR/&lt;name&gt; holding it. Candidates that do not exist are skipped without a report line.
+    /// </summary>
+    public IReadOnlyList<string> Subfolders { get; init; } = [];
+}
 
 /// <summary>Progress of one download: bytes received so far and the total when the server sent it.</summary>
 public readonly record struct DownloadProgress(string FileName, Uri Url, long BytesReceived, long? TotalBytes);
@@ -172,11 +183,11 @@ public sealed class DataLocator
 
         // 3. cache
         string cache = CacheDirectory(name);
-        if (TryFolder(spec, log, "cache", DatasetSource.Cache, cache, out location)) return true;
+        if (TryFolderAndSubfolders(spec, log, "cache", DatasetSource.Cache, cache, out location)) return true;
 
         // 4. Debian's /usr/share/datasets/<name>
         string system = Path.Combine(SystemDirectory, name);
-        if (TryFolder(spec, log, $"system folder (Debian package dataset-{name})", DatasetSource.System, system, out location)) return true;
+        if (TryFolderAndSubfolders(spec, log, $"system folder (Debian package dataset-{name})", DatasetSource.System, system, out location)) return true;
 
         // 5. download into the cache
         if (!AllowDownload)
@@ -192,9 +203,24 @@ public sealed class DataLocator
 
     private bool TryFolders(DatasetSpec spec, List<string> log, string what, DatasetSource source, string dir, [NotNullWhen(true)] out DatasetLocation? location)
     {
-        // DIR itself, then DIR/<name>.
+        // DIR itself, then DIR/<name>, each also with the spec's subfolders (DIR/sub, DIR/<name>/sub).
         if (TryFolder(spec, log, what, source, dir, out location)) return true;
-        return TryFolder(spec, log, what, source, Path.Combine(dir, spec.Name), out location);
+        if (TrySubfolders(spec, log, what, source, dir, out location)) return true;
+        return TryFolderAndSubfolders(spec, log, what, source, Path.Combine(dir, spec.Name), out location);
+    }
+
+    private bool TryFolderAndSubfolders(DatasetSpec spec, List<string> log, string what, DatasetSource source, string dir, [NotNullWhen(true)] out DatasetLocation? location) =>
+        TryFolder(spec, log, what, source, dir, out location) || TrySubfolders(spec, log, what, source, dir, out location);
+
+    private bool TrySubfolders(DatasetSpec spec, List<string> log, string what, DatasetSource source, string dir, [NotNullWhen(true)] out DatasetLocation? location)
+    {
+        location = null;
+        foreach (var sub in spec.Subfolders)
+        {
+            var candidate = Path.Combine(dir, sub);
+            if (Directory.Exists(candidate) && TryFolder(spec, log, what, source, candidate, out location)) return true;
+        }
+        return false;
     }
 
     private bool TryFolder(DatasetSpec spec, List<string> log, string what, DatasetSource source, string dir, [NotNullWhen(true)] out DatasetLocation? location)

@@ -82,9 +82,9 @@ public sealed class MnistDataset : IImageDataset
     /// <summary>The class names by label (Fashion-MNIST: T-shirt/top … Ankle boot; MNIST: "0" … "9").</summary>
     public IReadOnlyList<string> ClassNames => Name == FashionMnist ? FashionMnistClasses : MnistClasses;
 
-    int IImageDataset.Channels => 1;
-    int IImageDataset.Height => Rows;
-    int IImageDataset.Width => Cols;
+    int IImageSource.Channels => 1;
+    int IImageSource.Height => Rows;
+    int IImageSource.Width => Cols;
 
     /// <summary>Mean of x/255 over the training split: Fashion-MNIST 0.2860, MNIST 0.1307.</summary>
     public float[] DefaultMean => [Name == FashionMnist ? 0.2860f : 0.1307f];
