@@ -25,6 +25,7 @@ internal static class Cli
             QuantizeCommand.Build(output),
             PlotCommand.Build(output),
             SummaryCommand.Build(output),
+            PredictCommand.Build(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -34,12 +34,13 @@ internal static class EvalCommand
             var (model, config, meta, quant, packedBytes) = CheckpointModel.LoadForEval(path);
             model.To(dev);
             string name = p.GetValue(dataset) ?? (meta.Extra.TryGetValue("dataset", out var ds) ? ds : "fashion-mnist");
-            if (name is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{name}': expected fashion-mnist or mnist");
-            var test = MnistDataset.Load(name, DatasetSplit.Test, new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) });
-            using var loader = new DataLoader(test, new DataLoaderOptions { BatchSize = 100, Shuffle = false, Limit = p.GetValue(limit) });
+            TrainingData.Check(name, p.GetValue(data));
+            int? size = config.Sizes.TryGetValue("image_size", out int sz) ? sz : null;
+            var test = TrainingData.Load(name, DatasetSplit.Test, new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) }, size);
+            using var loader = new DataLoader(test.Source, new DataLoaderOptions { BatchSize = 100, Shuffle = false, Limit = p.GetValue(limit) });
             var (acc, loss) = Trainer.Evaluate(model, loader);
             double seconds = clock.Elapsed.TotalSeconds;
-            int n = Math.Min(test.Count, p.GetValue(limit) ?? int.MaxValue);
+            int n = Math.Min(test.Source.Count, p.GetValue(limit) ?? int.MaxValue);
             output.Out.WriteLine($"{config.Model} ({path}{(packedBytes is null ? "" : ", packed")}) on {name} test ({n} images{(test.IsSample ? ", embedded sample" : "")}): accuracy {100 * acc:F2}%, loss {loss:F4}");
             if (p.GetValue(json))
             {

@@ -9,8 +9,8 @@ internal static class TrainCommand
     public static Command Build(Output output)
     {
         var d = new TrainOptions();
-        var model = new Option<string>("--model") { Description = "model to train (lenet5)", DefaultValueFactory = _ => d.Model };
-        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist or mnist", DefaultValueFactory = _ => d.Dataset };
+        var model = new Option<string>("--model") { Description = $"model to train: {string.Join(", ", ModelFactory.Names)}", DefaultValueFactory = _ => d.Model };
+        var dataset = new Option<string>("--dataset") { Description = $"dataset: {string.Join(", ", TrainingData.Names)}", DefaultValueFactory = _ => d.Dataset };
         var data = new Option<string?>("--data") { Description = "folder holding the dataset's IDX files (else VECQ_DATA, the cache, /usr/share/datasets, download, embedded sample)" };
         var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => d.Epochs };
         var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => d.BatchSize };
@@ -41,6 +41,7 @@ internal static class TrainCommand
         var biases = LayerOptions.QuantizeBiases();
         var actQuant = LayerOptions.ActQuant();
         var device = DeviceOption.Create();
+        var imageSize = new Option<int?>("--image-size") { Description = "image side for --dataset imagefolder (default 224)" };
         var keep = new Option<int>("--keep-checkpoints") { Description = "epoch checkpoints to keep besides best and last (default 0)", DefaultValueFactory = _ => 0 };
         var plot = new Option<bool>("--plot") { Description = "draw the training curves into <out>/curves.png at the end" };
         var stopAfter = new Option<int?>("--stop-after-steps") { Description = "stop abruptly after N steps, as if killed (for testing --resume)", Hidden = true };
@@ -49,7 +50,7 @@ internal static class TrainCommand
         {
             model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
             seed, threads, outDir, resume, limitTrain, limitTest, every, json, stopAfter,
-            wbits, abits, quantizer, lambda, granularity, firstBits, lastBits, biases, actQuant, device, keep, plot,
+            wbits, abits, quantizer, lambda, granularity, firstBits, lastBits, biases, actQuant, device, keep, plot, imageSize,
         };
         cmd.SetAction(p =>
         {
@@ -67,7 +68,7 @@ internal static class TrainCommand
                 Lambda = p.GetValue(lambda)!, Granularity = p.GetValue(granularity)!,
                 FirstLayerBits = p.GetValue(firstBits), LastLayerBits = p.GetValue(lastBits), QuantizeBiases = p.GetValue(biases),
                 ActQuant = p.GetValue(actQuant), Device = p.GetValue(device)!,
-                KeepCheckpoints = p.GetValue(keep), Plot = p.GetValue(plot), ProgressInPlace = output.ErrIsTerminal,
+                KeepCheckpoints = p.GetValue(keep), ImageSize = p.GetValue(imageSize), Plot = p.GetValue(plot), ProgressInPlace = output.ErrIsTerminal,
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();

@@ -27,6 +27,8 @@ internal sealed record TrainOptions
     public bool Json { get; init; }
     /// <summary>Where to compute: cpu, sim[:N] (cuda[:N] is refused until its backend exists).</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Image side for image folders (random-resized crops in training, centre crops in evaluation; default 224).</summary>
+    public int? ImageSize { get; init; }
     /// <summary>Epoch checkpoints to keep besides best and last (0: none, the default).</summary>
     public int KeepCheckpoints { get; init; }
     /// <summary>Draw the training curves (RUN_DIR/curves.png) at the end.</summary>
@@ -66,7 +68,8 @@ internal sealed record TrainOptions
     public void Validate()
     {
         if (!ModelFactory.Names.Contains(Model)) throw new OptionException($"--model '{Model}': expected one of {string.Join(", ", ModelFactory.Names)}");
-        if (Dataset is not ("fashion-mnist" or "mnist")) throw new OptionException($"--dataset '{Dataset}': expected fashion-mnist or mnist");
+        TrainingData.Check(Dataset, DataDir);
+        if (ImageSize is < 1) throw new OptionException($"--image-size {ImageSize}: expected a positive size");
         if (Epochs < 1) throw new OptionException($"--epochs {Epochs}: expected an integer >= 1");
         if (BatchSize < 1) throw new OptionException($"--batch-size {BatchSize}: expected an integer >= 1");
         if (!(Lr > 0) || double.IsInfinity(Lr)) throw new OptionException($"--lr {Lr}: expected a positive number");

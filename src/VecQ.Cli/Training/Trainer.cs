@@ -40,6 +40,8 @@ internal sealed class Trainer
 {
     private readonly TrainOptions _o;
     private readonly TextWriter _log;
+    private EvalPreprocess? _preprocess;
+    private IReadOnlyList<string> _classNames = [];
 
     public Trainer(TrainOptions options, TextWriter log)
     {
@@ -58,11 +60,13 @@ internal sealed class Trainer
     {
         if (_o.Threads is int t) Parallelism.Threads = t;
         var locator = new DataLocator { ExplicitDirectory = _o.DataDir, Report = line => _log.WriteLine(line) };
-        var train = MnistDataset.Load(_o.Dataset, DatasetSplit.Train, locator);
-        var test = MnistDataset.Load(_o.Dataset, DatasetSplit.Test, locator);
+        var train = TrainingData.Load(_o.Dataset, DatasetSplit.Train, locator, _o.ImageSize);
+        var test = TrainingData.Load(_o.Dataset, DatasetSplit.Test, locator, _o.ImageSize);
         _log.WriteLine($"data: {train}; {test}");
+        _preprocess = test.Preprocess;
+        _classNames = train.ClassNames;
 
-        var config = ModelFactory.DefaultConfig(_o.Model, numClasses: train.ClassNames.Count);
+        var config = ModelFactory.DefaultConfig(_o.Model, numClasses: train.ClassNames.Count, imageSize: train.Input.Size, channels: train.Input.Channels);
         var initRng = new Rng(_o.Seed);
         var quant = _o.Quant;
         Module model;
@@ -88,10 +92,14 @@ internal sealed class Trainer
         model.To(device);
         using var optimizer = MakeOptimizer(model);
         var rngs = new Dictionary<string, Rng> { ["init"] = initRng };
-        using var trainLoader = new DataLoader(train, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain });
+        int workers = _o.Dataset == "imagefolder" ? Math.Max(1, Parallelism.Threads) : 1;   // decoding JPEGs wants every core
+        using var trainLoader = new DataLoader(train.Source, new DataLoaderOptions
+        {
+            BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain, Augment = train.Augment, Workers = workers,
+        });
         // evaluation runs at the training batch size: its buffers have the sizes training already pooled,
         // so evaluating adds no memory to a run's peak (batch 500 added ~170 MB)
-        using var testLoader = new DataLoader(test, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = false, Limit = _o.LimitTest });
+        using var testLoader = new DataLoader(test.Source, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = false, Limit = _o.LimitTest, Workers = workers });
         int stepsPerEpoch = trainLoader.StepsPerEpoch;
         var schedule = MakeSchedule(stepsPerEpoch);
 
@@ -269,6 +277,8 @@ internal sealed class Trainer
             ["test_accuracy"] = accuracy.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             ["seed"] = _o.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (_preprocess is { } pre) extra["eval_preprocess"] = pre.ToJson();
+        extra["class_names"] = System.Text.Json.JsonSerializer.Serialize(_classNames);
         _o.Quant.WriteTo(extra);
         return new()
         {

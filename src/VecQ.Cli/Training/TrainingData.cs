@@ -1,0 +1,57 @@
+using VecQ.Datasets;
+
+namespace VecQ.Cli.Training;
+
+/// <summary>
+/// The datasets `vecq train` and `vecq eval` read, by name: one split as a source for the data loader, with
+/// its training augmentation and the evaluation preprocessing that is recorded in checkpoints (so eval and
+/// predict prepare images exactly as training's evaluation did).
+/// </summary>
+internal sealed record TrainingData(IImageSource Source, IImageAugment? Augment, EvalPreprocess Preprocess, IReadOnlyList<string> ClassNames, bool IsSample)
+{
+    /// <summary>The dataset names the CLI reads.</summary>
+    public static readonly string[] Names = ["fashion-mnist", "mnist", "cifar10", "cifar100", "imagefolder"];
+
+    /// <summary>Throws <see cref="OptionException"/> unless <paramref name="name"/> is known (and imagefolder has --data).</summary>
+    public static void Check(string name, string? dataDir)
+    {
+        if (!Names.Contains(name)) throw new OptionException($"--dataset '{name}': expected one of {string.Join(", ", Names)}");
+        if (name == "imagefolder" && string.IsNullOrWhiteSpace(dataDir))
+            throw new OptionException("--dataset imagefolder needs --data DIR (a folder with train/<class>/… and val/<class>/…)");
+    }
+
+    /// <summary>
+    /// Loads one split of <paramref name="name"/>. CIFAR trains with pad-4 random crops and flips; an image folder
+    /// trains with random-resized crops and flips at <paramref name="imageSize"/> (default 224) and evaluates on the
+    /// resized, centre-cropped image; MNIST-style data has no augmentation.
+    /// </summary>
+    public static TrainingData Load(string name, DatasetSplit split, DataLocator locator, int? imageSize)
+    {
+        switch (name)
+        {
+            case "cifar10":
+            case "cifar100":
+            {
+                var ds = CifarDataset.Load(name, split, locator);
+                return new TrainingData(ds, split == DatasetSplit.Train ? ImageAugment.Cifar : null, ds.EvalPreprocess, ds.ClassNames, false);
+            }
+            case "imagefolder":
+            {
+                var ds = ImageFolderDataset.Load(locator, split, new ImageFolderOptions { ImageSize = imageSize ?? 224 });
+                return new TrainingData(ds, null, ds.EvalPreprocess, ds.ClassNames, false);
+            }
+            default:
+            {
+                var ds = MnistDataset.Load(name, split, locator);
+                var pre = new EvalPreprocess { ResizeShorter = ds.Rows, CropSize = ds.Rows, Mean = ds.DefaultMean, Std = ds.DefaultStd, Channels = PixelOrder.Grey };
+                return new TrainingData(ds, null, pre, ds.ClassNames, ds.IsSample);
+            }
+        }
+    }
+
+    /// <summary>Image side and channels of the examples.</summary>
+    public (int Size, int Channels) Input => (Source.Height, Source.Channels);
+
+    /// <inheritdoc/>
+    public override string ToString() => Source.ToString() ?? Source.Name;
+}
