@@ -10,7 +10,7 @@ public sealed class OptionErrorTests
     [InlineData(new[] { "train", "--lr", "0" }, "--lr 0")]
     [InlineData(new[] { "train", "--optimizer", "rmsprop" }, "--optimizer 'rmsprop'")]
     [InlineData(new[] { "train", "--model", "resnet99" }, "--model 'resnet99'")]
-    [InlineData(new[] { "train", "--dataset", "cifar100" }, "--dataset 'cifar100'")]
+    [InlineData(new[] { "train", "--dataset", "svhn" }, "--dataset 'svhn'")]
     [InlineData(new[] { "train", "--schedule", "multistep" }, "needs --milestones")]
     [InlineData(new[] { "train", "--schedule", "multistep", "--milestones", "3,x" }, "'x' is not an integer")]
     [InlineData(new[] { "train", "--momentum", "1.5" }, "--momentum 1.5")]
