@@ -212,6 +212,6 @@ public sealed record EvalPreprocess
         h.Add(Channels);
         foreach (var v in Mean) h.Add(v);
         foreach (var v in Std) h.Add(v);
-        return h.GetHashCode();
+        return h.ToHashCode();
     }
 }
