@@ -114,3 +114,35 @@ public class EvalPreprocessTests
         Assert.Throws<ArgumentException>(() => new EvalPreprocess { CropSize = 300 }.PreprocessFile(huge));
     }
 }
+
+[Collection(EnvironmentCollection.Name)]
+public class DatasetCatalogTests
+{
+    [Fact]
+    public void Load_ByName_AndTheStandardAugmentAndPreprocessOfEach()
+    {
+        using var tmp = new TempDir();
+        using var env = EnvScope.Clean(tmp.Sub("cache"));
+        var data = tmp.Sub("data");
+        FakeCifar.Write10(Path.Combine(data, "cifar-10-batches-bin"));
+        var locator = FakeCifar.Locator(data, tmp);
+        var cifar = DatasetCatalog.Load("CIFAR-10", DatasetSplit.Test, locator, cifar: new CifarOptions { AnyRecordCount = true });
+        Assert.IsType<CifarDataset>(cifar);
+        Assert.Same(ImageAugment.Cifar, DatasetCatalog.TrainAugment(cifar));
+        Assert.Equal(((CifarDataset)cifar).EvalPreprocess, DatasetCatalog.EvalPreprocess(cifar));
+
+        var mnist = DatasetCatalog.Load("fashion_mnist", DatasetSplit.Test, locator);
+        Assert.Null(DatasetCatalog.TrainAugment(mnist));
+        Assert.Equal(new EvalPreprocess { ResizeShorter = 28, CropSize = 28, Mean = [0.2860f], Std = [0.3530f], Channels = PixelOrder.Grey },
+            DatasetCatalog.EvalPreprocess(mnist));
+
+        TestImages.Png(Path.Combine(data, "train", "a", "0.png"), 12, 12, 1);
+        TestImages.Png(Path.Combine(data, "val", "a", "0.png"), 12, 12, 2);
+        var folder = DatasetCatalog.Load("imagefolder", DatasetSplit.Test, locator, new ImageFolderOptions { ImageSize = 10, ResizeShorter = 11 });
+        Assert.Equal(new EvalPreprocess { ResizeShorter = 11, CropSize = 10 }, DatasetCatalog.EvalPreprocess(folder));
+        Assert.Null(DatasetCatalog.TrainAugment(folder));
+
+        var e = Assert.Throws<ArgumentException>(() => DatasetCatalog.Load("imagenet-21k", DatasetSplit.Train, locator));
+        Assert.Contains("known: mnist, fashion-mnist, cifar10, cifar100, imagefolder", e.Message);
+    }
+}
