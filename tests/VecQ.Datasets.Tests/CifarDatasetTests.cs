@@ -76,8 +76,7 @@ public class CifarDatasetTests
         Assert.Equal(15, ds.Count);
         Assert.Equal(FakeCifar.Cifar10Names, ds.ClassNames);
         Assert.Null(ds.CoarseLabels);
-        IImageDataset i = ds;
-        Assert.Equal((3, 32, 32), (i.Channels, i.Height, i.Width));
+        Assert.Equal((3, 32, 32), (ds.Channels, ds.Height, ds.Width));
         for (int b = 1; b <= 5; b++)
             for (int r = 0; r < 3; r++)
             {
