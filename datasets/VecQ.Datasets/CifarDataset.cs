@@ -165,12 +165,20 @@ public sealed class CifarDataset : IImageDataset
     /// <summary>Bytes per record: 1 + 3072 (CIFAR-10) or 2 + 3072 (CIFAR-100).</summary>
     public static int RecordBytes(string name) => (Canonical(name) == Cifar10 ? 1 : 2) + PixelBytes;
 
-    /// <summary>What <see cref="DataLocator"/> needs to find one split (no download: the official files come as one archive).</summary>
+    /// <summary>What <see cref="DataLocator"/> needs to find one split: the files, the folder the archive unpacks to, and the official archive (downloaded and unpacked into the cache when the network allows).</summary>
     public static DatasetSpec Spec(string name, DatasetSplit split)
     {
         name = Canonical(name);
         var files = DataFileNames(name, split).Concat(MetaFileNames(name)).Select(f => new DatasetFile(f)).ToList();
-        return new DatasetSpec(name, files, []) { Subfolders = [name == Cifar10 ? Cifar10Folder : Cifar100Folder] };
+        // The official binary archives and their MD5s as published on https://www.cs.toronto.edu/~kriz/cifar.html.
+        var archive = name == Cifar10
+            ? new DatasetFile("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")
+            : new DatasetFile("cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8");
+        return new DatasetSpec(name, files, [new Uri("https://www.cs.toronto.edu/~kriz/")])
+        {
+            Subfolders = [name == Cifar10 ? Cifar10Folder : Cifar100Folder],
+            Archive = archive,
+        };
     }
 
     /// <summary>
@@ -186,7 +194,7 @@ public sealed class CifarDataset : IImageDataset
         {
             string archive = name == Cifar10 ? "cifar-10-binary.tar.gz" : "cifar-100-binary.tar.gz";
             throw new DatasetNotFoundException(name, [.. steps,
-                $"{name}: get {archive} (the binary version) from https://www.cs.toronto.edu/~kriz/cifar.html, unpack it and pass --data with the folder it makes"]);
+                $"{name}: get {archive} (the binary version) from https://www.cs.toronto.edu/~kriz/cifar.html, unpack it and pass --data with the folder it makes (or its parent)"]);
         }
         return Read(name, split, location.Directory, location.PathOf, options ?? new CifarOptions(), location.Source);
     }
