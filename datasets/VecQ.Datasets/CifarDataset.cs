@@ -51,10 +51,10 @@ public sealed class CifarDataset : IImageDataset
     public const string Cifar10Folder = "cifar-10-batches-bin";
     /// <summary>The folder the official CIFAR-100 archive (cifar-100-binary.tar.gz) unpacks to.</summary>
     public const string Cifar100Folder = "cifar-100-binary";
-    /// <summary>Channels, rows, columns of every image.</summary>
-    public const int Channels = 3, Rows = 32, Cols = 32;
+    /// <summary>The side of every image (32: images are 3×32×32).</summary>
+    public const int Side = 32;
     /// <summary>Pixel bytes per record (3×32×32).</summary>
-    public const int PixelBytes = Channels * Rows * Cols;
+    public const int PixelBytes = 3 * Side * Side;
     /// <summary>Records per official CIFAR-10 batch file, and in CIFAR-100's test.bin.</summary>
     public const int OfficialBatchRecords = 10000;
     /// <summary>Records in CIFAR-100's official train.bin.</summary>
@@ -108,9 +108,12 @@ public sealed class CifarDataset : IImageDataset
     /// <summary>Which step of the search found it (null when read with <see cref="FromDirectory"/>).</summary>
     public DatasetSource? Source { get; }
 
-    int IImageSource.Channels => Channels;
-    int IImageSource.Height => Rows;
-    int IImageSource.Width => Cols;
+    /// <summary>3 (R, G, B planes).</summary>
+    public int Channels => 3;
+    /// <summary>32.</summary>
+    public int Height => Side;
+    /// <summary>32.</summary>
+    public int Width => Side;
 
     /// <summary>Per-channel (R, G, B) mean of x/255 over the training split: CIFAR-10 (0.4914, 0.4822, 0.4465), CIFAR-100 (0.5071, 0.4865, 0.4409).</summary>
     public float[] DefaultMean => Name == Cifar10 ? [0.4914f, 0.4822f, 0.4465f] : [0.5071f, 0.4865f, 0.4409f];
@@ -118,7 +121,7 @@ public sealed class CifarDataset : IImageDataset
     public float[] DefaultStd => Name == Cifar10 ? [0.2470f, 0.2435f, 0.2616f] : [0.2673f, 0.2564f, 0.2762f];
 
     /// <summary>The evaluation preprocessing of a model trained on this dataset: 32×32 RGB (no resize, no crop for 32×32 inputs) and the default normalisation.</summary>
-    public EvalPreprocess EvalPreprocess => new() { ResizeShorter = Rows, CropSize = Rows, Mean = DefaultMean, Std = DefaultStd, Channels = PixelOrder.Rgb };
+    public EvalPreprocess EvalPreprocess => new() { ResizeShorter = Side, CropSize = Side, Mean = DefaultMean, Std = DefaultStd, Channels = PixelOrder.Rgb };
 
     /// <summary>The 3×32×32 pixels of example <paramref name="index"/> (R plane, G plane, B plane).</summary>
     public ReadOnlySpan<byte> Image(int index)
@@ -132,7 +135,7 @@ public sealed class CifarDataset : IImageDataset
     public int Label(int index) => _labels[index];
 
     /// <summary>E.g. "cifar10 train: 50000 images 3×32×32 from /data/cifar-10-batches-bin".</summary>
-    public override string ToString() => $"{Name} {Split.ToString().ToLowerInvariant()}: {Count} images {Channels}×{Rows}×{Cols} from {Origin}";
+    public override string ToString() => $"{Name} {Split.ToString().ToLowerInvariant()}: {Count} images {Channels}×{Height}×{Width} from {Origin}";
 
     /// <summary>"cifar10" or "cifar100" from a user's spelling (case-insensitive; "cifar-10", "cifar_10" accepted).</summary>
     public static string Canonical(string name)
@@ -162,12 +165,20 @@ public sealed class CifarDataset : IImageDataset
     /// <summary>Bytes per record: 1 + 3072 (CIFAR-10) or 2 + 3072 (CIFAR-100).</summary>
     public static int RecordBytes(string name) => (Canonical(name) == Cifar10 ? 1 : 2) + PixelBytes;
 
-    /// <summary>What <see cref="DataLocator"/> needs to find one split (no download: the official files come as one archive).</summary>
+    /// <summary>What <see cref="DataLocator"/> needs to find one split: the files, the folder the archive unpacks to, and the official archive (downloaded and unpacked into the cache when the network allows).</summary>
     public static DatasetSpec Spec(string name, DatasetSplit split)
     {
         name = Canonical(name);
         var files = DataFileNames(name, split).Concat(MetaFileNames(name)).Select(f => new DatasetFile(f)).ToList();
-        return new DatasetSpec(name, files, []) { Subfolders = [name == Cifar10 ? Cifar10Folder : Cifar100Folder] };
+        // The official binary archives and their MD5s as published on https://www.cs.toronto.edu/~kriz/cifar.html.
+        var archive = name == Cifar10
+            ? new DatasetFile("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")
+            : new DatasetFile("cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8");
+        return new DatasetSpec(name, files, [new Uri("https://www.cs.toronto.edu/~kriz/")])
+        {
+            Subfolders = [name == Cifar10 ? Cifar10Folder : Cifar100Folder],
+            Archive = archive,
+        };
     }
 
     /// <summary>
@@ -183,7 +194,7 @@ public sealed class CifarDataset : IImageDataset
         {
             string archive = name == Cifar10 ? "cifar-10-binary.tar.gz" : "cifar-100-binary.tar.gz";
             throw new DatasetNotFoundException(name, [.. steps,
-                $"{name}: get {archive} (the binary version) from https://www.cs.toronto.edu/~kriz/cifar.html, unpack it and pass --data with the folder it makes"]);
+                $"{name}: get {archive} (the binary version) from https://www.cs.toronto.edu/~kriz/cifar.html, unpack it and pass --data with the folder it makes (or its parent)"]);
         }
         return Read(name, split, location.Directory, location.PathOf, options ?? new CifarOptions(), location.Source);
     }

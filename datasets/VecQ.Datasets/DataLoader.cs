@@ -4,6 +4,10 @@ using VecQ.Tensors;
 namespace VecQ.Datasets;
 
 /// <summary>Settings of a <see cref="DataLoader"/>.</summary>
+/// <example><code>
+/// var cifar = new DataLoaderOptions { BatchSize = 128, Seed = 1, Augment = ImageAugment.Cifar };      // pad-4 crop + flip
+/// var imagenet = new DataLoaderOptions { BatchSize = 64, Seed = 1, Workers = 2, Prefetch = 4 };     // decoding on 2 workers
+/// </code></example>
 public sealed class DataLoaderOptions
 {
     /// <summary>Examples per batch (default 64).</summary>

@@ -43,6 +43,14 @@ public sealed record DatasetSpec(string Name, IReadOnlyList<DatasetFile> Files, 
     /// its parent, or DIR/&lt;name&gt; holding it. Candidates that do not exist are skipped without a report line.
     /// </summary>
     public IReadOnlyList<string> Subfolders { get; init; } = [];
+
+    /// <summary>
+    /// A .tar.gz archive holding the files (at its top or in one of the <see cref="Subfolders"/>), as CIFAR is published;
+    /// null: the files are downloaded one by one. When set, the download step fetches the archive from
+    /// <see cref="BaseUrls"/>, checks its MD5 when known, unpacks its regular files into the cache folder (refusing
+    /// absolute paths and "..") and deletes it.
+    /// </summary>
+    public DatasetFile? Archive { get; init; }
 }
 
 /// <summary>Progress of one download: bytes received so far and the total when the server sent it.</summary>
@@ -264,6 +272,7 @@ public sealed class DataLocator
 
     private bool TryDownload(DatasetSpec spec, string cache, List<string> log, [NotNullWhen(true)] out DatasetLocation? location)
     {
+        if (spec.Archive is not null) return TryDownloadArchive(spec, spec.Archive, cache, log, out location);
         location = null;
         var download = Downloader ?? DefaultDownloader;
         bool created = !Directory.Exists(cache);
@@ -305,6 +314,120 @@ public sealed class DataLocator
         Step(log, $"{spec.Name}: using {cache} ({Describe(DatasetSource.Download)})");
         location = new DatasetLocation(spec.Name, DatasetSource.Download, cache, found, log);
         return true;
+    }
+
+    private bool TryDownloadArchive(DatasetSpec spec, DatasetFile archive, string cache, List<string> log, [NotNullWhen(true)] out DatasetLocation? location)
+    {
+        location = null;
+        var download = Downloader ?? DefaultDownloader;
+        bool created = !Directory.Exists(cache);
+        try
+        {
+            Directory.CreateDirectory(cache);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Step(log, $"{spec.Name}: download: cannot create the cache folder {cache}: {e.Message}");
+            return false;
+        }
+        string? error = null;
+        foreach (var baseUrl in spec.BaseUrls)
+        {
+            var url = new Uri(baseUrl, archive.FileName);
+            error = DownloadArchive(spec, archive, url, cache, download);
+            if (error is null) break;
+            Step(log, $"{spec.Name}: download {url} failed: {error}");
+        }
+        if (error is not null)
+        {
+            Step(log, $"{spec.Name}: could not download {archive.FileName}; put the files in one of the folders above (or pass --data DIR)");
+            if (created) RemoveIfEmpty(cache);
+            return false;
+        }
+        if (TryFolderAndSubfolders(spec, log, "downloaded archive", DatasetSource.Download, cache, out location)) return true;
+        Step(log, $"{spec.Name}: {archive.FileName} did not hold the files listed above");
+        return false;
+    }
+
+    /// <summary>Downloads the archive to a temp file, checks its MD5, unpacks it into <paramref name="cache"/>. Returns null or the error.</summary>
+    private string? DownloadArchive(DatasetSpec spec, DatasetFile archive, Uri url, string cache, DatasetDownloader download)
+    {
+        string temp = Path.Combine(cache, $"{archive.FileName}.{Guid.NewGuid():N}.part");
+        string staging = Path.Combine(cache, $".unpack-{Guid.NewGuid():N}");
+        try
+        {
+            Notify($"{spec.Name}: downloading {url}");
+            using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                download(url, output, (got, total) => Progress?.Invoke(new DownloadProgress(archive.FileName, url, got, total)));
+            }
+            if (archive.Md5 is not null)
+            {
+                string md5 = Md5Hex(temp);
+                if (!string.Equals(md5, archive.Md5, StringComparison.OrdinalIgnoreCase))
+                    return $"checksum mismatch: MD5 {md5}, expected {archive.Md5}";
+            }
+            Notify($"{spec.Name}: unpacking {archive.FileName} into {cache}");
+            Directory.CreateDirectory(staging);
+            UnpackTarGz(temp, staging);
+            // Move what was unpacked into place, replacing leftovers of an earlier attempt.
+            foreach (var entry in new DirectoryInfo(staging).EnumerateFileSystemInfos())
+            {
+                string target = Path.Combine(cache, entry.Name);
+                if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+                else if (File.Exists(target)) File.Delete(target);
+                if (entry is DirectoryInfo d) d.MoveTo(target);
+                else ((FileInfo)entry).MoveTo(target);
+            }
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return e switch
+            {
+                DatasetException d => $"downloaded archive is invalid: {d.Problem}",
+                HttpRequestException { InnerException: System.Net.Sockets.SocketException } => $"{e.Message} (no network connection?)",
+                TaskCanceledException => $"timed out ({e.Message})",
+                InvalidDataException => $"downloaded archive is invalid: {e.Message}",
+                _ => e.Message,
+            };
+        }
+        finally
+        {
+            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>Unpacks the regular files and folders of a .tar.gz into <paramref name="destination"/>; an absolute path or ".." is an error, links and devices are skipped.</summary>
+    internal static void UnpackTarGz(string archive, string destination)
+    {
+        using var file = File.OpenRead(archive);
+        using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+        using var tar = new System.Formats.Tar.TarReader(gzip);
+        string root = Path.GetFullPath(destination) + Path.DirectorySeparatorChar;
+        System.Formats.Tar.TarEntry? entry;
+        while ((entry = tar.GetNextEntry()) is not null)
+        {
+            string name = entry.Name.Replace('\\', '/');
+            if (name.StartsWith('/') || name.Split('/').Contains(".."))
+                throw new DatasetException(archive, $"unsafe path in the archive: {entry.Name}");
+            string target = Path.GetFullPath(Path.Combine(destination, name));
+            if (!target.StartsWith(root, StringComparison.Ordinal) && target + Path.DirectorySeparatorChar != root)
+                throw new DatasetException(archive, $"unsafe path in the archive: {entry.Name}");
+            switch (entry.EntryType)
+            {
+                case System.Formats.Tar.TarEntryType.Directory:
+                    Directory.CreateDirectory(target);
+                    break;
+                case System.Formats.Tar.TarEntryType.RegularFile or System.Formats.Tar.TarEntryType.V7RegularFile:
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    entry.ExtractToFile(target, overwrite: true);
+                    break;
+                default:
+                    break; // links, devices, global headers: not needed for data files
+            }
+        }
     }
 
     /// <summary>Downloads one file to a temp file beside <paramref name="target"/>, verifies it, then renames it. Returns null or the error.</summary>

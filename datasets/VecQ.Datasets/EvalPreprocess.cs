@@ -28,6 +28,8 @@ public sealed record EvalPreprocess
     /// <summary>The only interpolation used (ImageSharp's triangle filter, antialiased when shrinking), written "bilinear".</summary>
     public const string Interpolation = "bilinear";
 
+    private static readonly Lazy<ImageFileReader> DefaultReader = new(() => new ImageFileReader(new ImageLimits()));
+
     /// <summary>The shorter side after resizing (default 256).</summary>
     public int ResizeShorter { get; init; } = 256;
     /// <summary>The side of the centred square crop (default 224); at most <see cref="ResizeShorter"/>.</summary>
@@ -73,7 +75,7 @@ public sealed record EvalPreprocess
         ArgumentNullException.ThrowIfNull(path);
         Validate();
         var pixels = new byte[ChannelCount * CropSize * CropSize];
-        new ImageFileReader(limits ?? new ImageLimits()).Eval(path, ResizeShorter, CropSize, Channels, pixels);
+        (limits is null ? DefaultReader.Value : new ImageFileReader(limits)).Eval(path, ResizeShorter, CropSize, Channels, pixels);
         return pixels;
     }
 
@@ -212,6 +214,6 @@ public sealed record EvalPreprocess
         h.Add(Channels);
         foreach (var v in Mean) h.Add(v);
         foreach (var v in Std) h.Add(v);
-        return h.GetHashCode();
+        return h.ToHashCode();
     }
 }

@@ -288,31 +288,34 @@ internal sealed class ImageFileReader
         int plane = box.Width * box.Height;
         if (destination.Length != channels * plane)
             throw new ArgumentException($"destination has {destination.Length} bytes, expected {channels}×{box.Height}×{box.Width}");
-        var pixels = ArrayPool<Rgb24>.Shared.Rent(image.Width * image.Height);
+        // Only the box's rows are read (PixelAccessor cannot reach a Span parameter, hence the pooled scratch).
+        var scratch = ArrayPool<byte>.Shared.Rent(destination.Length);
         try
         {
-            var all = pixels.AsSpan(0, image.Width * image.Height);
-            image.CopyPixelDataTo(all);
-            for (int y = 0; y < box.Height; y++)
+            image.ProcessPixelRows(rows =>
             {
-                var row = all.Slice((box.Top + y) * image.Width + box.Left, box.Width);
-                for (int x = 0; x < box.Width; x++)
+                for (int y = 0; y < box.Height; y++)
                 {
-                    var p = row[flip ? box.Width - 1 - x : x];
-                    int o = y * box.Width + x;
-                    if (channels == 3)
+                    var row = rows.GetRowSpan(box.Top + y).Slice(box.Left, box.Width);
+                    for (int x = 0; x < box.Width; x++)
                     {
-                        destination[o] = p.R;
-                        destination[plane + o] = p.G;
-                        destination[2 * plane + o] = p.B;
+                        var p = row[flip ? box.Width - 1 - x : x];
+                        int o = y * box.Width + x;
+                        if (channels == 3)
+                        {
+                            scratch[o] = p.R;
+                            scratch[plane + o] = p.G;
+                            scratch[2 * plane + o] = p.B;
+                        }
+                        else scratch[o] = (byte)((p.R * 19595 + p.G * 38470 + p.B * 7471 + 0x8000) >> 16);
                     }
-                    else destination[o] = (byte)((p.R * 19595 + p.G * 38470 + p.B * 7471 + 0x8000) >> 16);
                 }
-            }
+            });
+            scratch.AsSpan(0, destination.Length).CopyTo(destination);
         }
         finally
         {
-            ArrayPool<Rgb24>.Shared.Return(pixels);
+            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 }

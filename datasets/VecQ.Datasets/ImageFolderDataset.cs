@@ -33,6 +33,9 @@ public sealed record ImageFolderOptions
     public float[]? Std { get; init; }
     /// <summary>File-size and pixel limits checked before decoding.</summary>
     public ImageLimits Limits { get; init; } = new();
+    /// <summary>Keep only the first N files of each class (in dataset order; null: all): a balanced subset for quick runs,
+    /// unlike <see cref="DataLoaderOptions.Limit"/>, which takes the first N examples and so the first classes only.</summary>
+    public int? MaxPerClass { get; init; }
     /// <summary>File extensions read (case-insensitive), torchvision's list by default; other files are ignored.</summary>
     public IReadOnlyList<string> Extensions { get; init; } = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"];
 
@@ -209,7 +212,7 @@ public sealed class ImageFolderDataset : IImageSource
             string dir = Path.Combine(folder, classes[label]);
             if (!Directory.Exists(dir)) continue; // an evaluation folder may lack a training class
             int before = files.Count;
-            foreach (var f in ListImages(dir, extensions))
+            foreach (var f in ListImages(dir, extensions).Take(options.MaxPerClass ?? int.MaxValue))
             {
                 files.Add(f);
                 labels.Add(label);
@@ -227,6 +230,7 @@ public sealed class ImageFolderDataset : IImageSource
         if (o.EffectiveResizeShorter < o.ImageSize) throw new ArgumentException($"imagefolder: resize {o.EffectiveResizeShorter} is smaller than the image size {o.ImageSize}");
         if (!(o.MinScale > 0 && o.MinScale <= o.MaxScale && o.MaxScale <= 1)) throw new ArgumentException($"imagefolder: scale range ({o.MinScale}, {o.MaxScale}) must satisfy 0 < min ≤ max ≤ 1");
         if (!(o.MinRatio > 0 && o.MinRatio <= o.MaxRatio)) throw new ArgumentException($"imagefolder: ratio range ({o.MinRatio}, {o.MaxRatio}) must satisfy 0 < min ≤ max");
+        if (o.MaxPerClass is < 1) throw new ArgumentException($"imagefolder: MaxPerClass {o.MaxPerClass} must be at least 1");
         ArgumentNullException.ThrowIfNull(o.Limits);
         ArgumentNullException.ThrowIfNull(o.Extensions);
     }

@@ -76,8 +76,7 @@ public class CifarDatasetTests
         Assert.Equal(15, ds.Count);
         Assert.Equal(FakeCifar.Cifar10Names, ds.ClassNames);
         Assert.Null(ds.CoarseLabels);
-        IImageDataset i = ds;
-        Assert.Equal((3, 32, 32), (i.Channels, i.Height, i.Width));
+        Assert.Equal((3, 32, 32), (ds.Channels, ds.Height, ds.Width));
         for (int b = 1; b <= 5; b++)
             for (int r = 0; r < 3; r++)
             {
@@ -279,5 +278,84 @@ public class CifarDatasetTests
         Assert.Equal((32, 32, PixelOrder.Rgb), (pre.ResizeShorter, pre.CropSize, pre.Channels));
         Assert.Equal(ds.DefaultMean, pre.Mean);
         Assert.Equal(ds.DefaultStd, pre.Std);
+    }
+}
+
+[Collection(EnvironmentCollection.Name)]
+public class CifarDownloadTests
+{
+    /// <summary>A .tar.gz of <paramref name="dir"/>'s files under <paramref name="folder"/>/ (as the official archive), plus extra entries.</summary>
+    private static byte[] TarGz(string dir, string folder, params (string Name, byte[] Data)[] extra)
+    {
+        var ms = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        using (var tar = new System.Formats.Tar.TarWriter(gz, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+        {
+            tar.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.Directory, folder + "/"));
+            foreach (var f in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
+                tar.WriteEntry(f, $"{folder}/{Path.GetFileName(f)}");
+            foreach (var (name, data) in extra)
+                tar.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
+        }
+        return ms.ToArray();
+    }
+
+    private static DataLocator Downloading(TempDir tmp, byte[] archive, List<Uri> requests, List<string> lines) => new()
+    {
+        SystemDirectory = Path.Combine(tmp.Path, "no-system"),
+        Report = lines.Add,
+        Downloader = (url, dest, progress) =>
+        {
+            requests.Add(url);
+            dest.Write(archive);
+            progress?.Invoke(archive.Length, archive.Length);
+        },
+    };
+
+    [Fact]
+    public void Download_FetchesTheOfficialArchive_ChecksItsMd5_UnpacksIntoTheCache()
+    {
+        using var tmp = new TempDir();
+        using var env = EnvScope.Clean(tmp.Sub("cache"));
+        var archive = TarGz(FakeCifar.Write10(tmp.Sub("src"), perBatch: 2), "cifar-10-batches-bin");
+        var requests = new List<Uri>();
+        var lines = new List<string>();
+        var spec = CifarDataset.Spec("cifar10", DatasetSplit.Train);
+        Assert.Equal("c32a1d4ab5d03f1284b67883e8d87530", spec.Archive!.Md5);
+        // The fake archive is not the official one: its checksum is refused …
+        var e = Assert.Throws<DatasetNotFoundException>(() => CifarDataset.Load("cifar10", DatasetSplit.Train, Downloading(tmp, archive, requests, lines)));
+        Assert.Equal([new Uri("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz")], requests);
+        Assert.Contains("checksum mismatch", e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(tmp.Path, "cache")));
+        // … and with its own MD5 it is unpacked into the cache, where the next search finds it without downloading.
+        string md5 = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(archive));
+        var withMd5 = spec with { Archive = spec.Archive with { Md5 = md5 } };
+        var location = Downloading(tmp, archive, requests, lines).Locate(withMd5);
+        Assert.Equal(DatasetSource.Download, location.Source);
+        string unpacked = Path.Combine(tmp.Path, "cache", "cifar10", "cifar-10-batches-bin");
+        Assert.Equal(unpacked, location.Directory);
+        Assert.Equal(["batches.meta.txt", "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"],
+            Directory.GetFiles(unpacked).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Single(Directory.GetFileSystemEntries(Path.Combine(tmp.Path, "cache", "cifar10"))); // the archive and temp files are gone
+        var ds = CifarDataset.Load("cifar10", DatasetSplit.Train, new DataLocator { AllowDownload = false, Report = null, SystemDirectory = tmp.Sub("none") }, new CifarOptions { AnyRecordCount = true });
+        Assert.Equal(DatasetSource.Cache, ds.Source);
+        Assert.Equal(10, ds.Count);
+        Assert.Equal(FakeCifar.Pixel(3, 1, 77), ds.Image(5)[77]);
+        Assert.Contains(lines, l => l.Contains("unpacking cifar-10-binary.tar.gz"));
+    }
+
+    [Fact]
+    public void Download_RefusesAnArchiveWithAPathOutsideTheCache()
+    {
+        using var tmp = new TempDir();
+        using var env = EnvScope.Clean(tmp.Sub("cache"));
+        var archive = TarGz(FakeCifar.Write10(tmp.Sub("src")), "cifar-10-batches-bin", ("../../evil.txt", [1, 2, 3]));
+        var spec = CifarDataset.Spec("cifar10", DatasetSplit.Test);
+        spec = spec with { Archive = spec.Archive! with { Md5 = null } };
+        var lines = new List<string>();
+        Assert.False(Downloading(tmp, archive, [], lines).TryLocate(spec, out _, out var steps));
+        Assert.Contains(steps, s => s.Contains("unsafe path in the archive: ../../evil.txt"));
+        Assert.False(File.Exists(Path.Combine(tmp.Path, "evil.txt")));
+        Assert.False(Directory.Exists(Path.Combine(tmp.Path, "cache", "cifar10"))); // created for the download, removed again
     }
 }

@@ -39,6 +39,8 @@ public class ImageFolderTests
         File.WriteAllText(Path.Combine(root, "labels.csv"), "a file beside the class folders");
         var ds = ImageFolderDataset.FromFolder(root, DatasetSplit.Test, Exact10);
         Assert.Equal(["Cat", "ant", "dog"], ds.ClassNames);
+        var two = ImageFolderDataset.FromFolder(root, DatasetSplit.Test, Exact10 with { MaxPerClass = 2 });
+        Assert.Equal([Path.Combine(root, "Cat", "z.png"), expected[0], expected[1], Path.Combine(root, "dog", "1.png")], two.Files);
         Assert.Equal([Path.Combine(root, "Cat", "z.png"), .. expected, Path.Combine(root, "dog", "1.png")], ds.Files);
         Assert.Equal([0, 1, 1, 1, 1, 1, 2], ds.Labels);
         Assert.Equal(7, ds.Count);
