@@ -131,7 +131,8 @@ public class DatasetCatalogTests
         Assert.Same(ImageAugment.Cifar, DatasetCatalog.TrainAugment(cifar));
         Assert.Equal(((CifarDataset)cifar).EvalPreprocess, DatasetCatalog.EvalPreprocess(cifar));
 
-        var mnist = DatasetCatalog.Load("fashion_mnist", DatasetSplit.Test, locator);
+        // no --data: nothing is found, so Fashion-MNIST is the embedded sample (with --data it would be an error)
+        var mnist = DatasetCatalog.Load("fashion_mnist", DatasetSplit.Test, FakeCifar.Locator(null, tmp));
         Assert.Null(DatasetCatalog.TrainAugment(mnist));
         Assert.Equal(new EvalPreprocess { ResizeShorter = 28, CropSize = 28, Mean = [0.2860f], Std = [0.3530f], Channels = PixelOrder.Grey },
             DatasetCatalog.EvalPreprocess(mnist));

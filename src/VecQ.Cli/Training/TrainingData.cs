@@ -10,7 +10,7 @@ namespace VecQ.Cli.Training;
 internal sealed record TrainingData(IImageSource Source, IImageAugment? Augment, EvalPreprocess Preprocess, IReadOnlyList<string> ClassNames, bool IsSample)
 {
     /// <summary>The dataset names the CLI reads.</summary>
-    public static readonly string[] Names = ["fashion-mnist", "mnist", "cifar10", "cifar100", "imagefolder"];
+    public static IReadOnlyList<string> Names => DatasetCatalog.Names;
 
     /// <summary>Throws <see cref="OptionException"/> unless <paramref name="name"/> is known (and imagefolder has --data).</summary>
     public static void Check(string name, string? dataDir)
@@ -27,26 +27,9 @@ internal sealed record TrainingData(IImageSource Source, IImageAugment? Augment,
     /// </summary>
     public static TrainingData Load(string name, DatasetSplit split, DataLocator locator, int? imageSize)
     {
-        switch (name)
-        {
-            case "cifar10":
-            case "cifar100":
-            {
-                var ds = CifarDataset.Load(name, split, locator);
-                return new TrainingData(ds, split == DatasetSplit.Train ? ImageAugment.Cifar : null, ds.EvalPreprocess, ds.ClassNames, false);
-            }
-            case "imagefolder":
-            {
-                var ds = ImageFolderDataset.Load(locator, split, new ImageFolderOptions { ImageSize = imageSize ?? 224 });
-                return new TrainingData(ds, null, ds.EvalPreprocess, ds.ClassNames, false);
-            }
-            default:
-            {
-                var ds = MnistDataset.Load(name, split, locator);
-                var pre = new EvalPreprocess { ResizeShorter = ds.Rows, CropSize = ds.Rows, Mean = ds.DefaultMean, Std = ds.DefaultStd, Channels = PixelOrder.Grey };
-                return new TrainingData(ds, null, pre, ds.ClassNames, ds.IsSample);
-            }
-        }
+        var source = DatasetCatalog.Load(name, split, locator, new ImageFolderOptions { ImageSize = imageSize ?? 224 });
+        return new TrainingData(source, split == DatasetSplit.Train ? DatasetCatalog.TrainAugment(source) : null, DatasetCatalog.EvalPreprocess(source),
+            source.ClassNames, source is MnistDataset { IsSample: true });
     }
 
     /// <summary>Image side and channels of the examples.</summary>
