@@ -15,12 +15,11 @@ using Autograd = VecQ.Autograd.Autograd;
 /// </summary>
 public class TorchCheckpointTests
 {
-    private const string Python = "/usr/bin/python3";
 
     [TorchFact]
     public void PyTorchLoadsOurCheckpointAndAgrees()
     {
-        if (!TorchAvailable(out string why)) Assert.Fail($"PyTorch checkpoint test: install Debian's PyTorch with `apt-get install python3-torch` (or set VECQ_SKIP_TORCH=1 to skip): {why}");
+        if (!TorchSupport.Available(out string why)) Assert.Fail($"PyTorch checkpoint test: install Debian's PyTorch with `apt-get install python3-torch` (or set VECQ_SKIP_TORCH=1 to skip): {why}");
 
         var model = new LeNet5(rng: new Rng(2024));   // the full-size model
         // Move the running statistics away from their defaults with a few training-mode batches.
@@ -41,7 +40,7 @@ public class TorchCheckpointTests
         try
         {
             Safetensors.Save(path, model.StateDict(), new Dictionary<string, string> { ["model"] = "LeNet5" });
-            var (code, stdout, stderr) = Run(Python, Script(), "--check-checkpoint", path, "--batch", "2");
+            var (code, stdout, stderr) = TorchSupport.Run(TorchSupport.Python, Script(), "--check-checkpoint", path, "--batch", "2");
             Assert.True(code == 0, $"make_lenet5_fixture.py --check-checkpoint failed ({code}):\n{stderr}\n{stdout}");
             string line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
             using var doc = JsonDocument.Parse(line);
@@ -55,43 +54,4 @@ public class TorchCheckpointTests
     }
 
     private static string Script() => Path.Combine(RepoRoot(), "tools", "fixtures", "make_lenet5_fixture.py");
-
-    /// <summary>A fact reported as Skipped (never Passed) when VECQ_SKIP_TORCH=1 and PyTorch cannot be imported.</summary>
-    private sealed class TorchFactAttribute : FactAttribute
-    {
-        public TorchFactAttribute()
-        {
-            if (Environment.GetEnvironmentVariable("VECQ_SKIP_TORCH") == "1" && !TorchAvailable(out string why))
-                Skip = $"VECQ_SKIP_TORCH=1 and PyTorch is not available: {why}";
-        }
-    }
-
-    // True when python3 and torch are there.
-    private static bool TorchAvailable(out string why)
-    {
-        why = "";
-        if (!File.Exists(Python)) why = $"{Python} not found";
-        else
-        {
-            var (code, _, stderr) = Run(Python, "-c", "import torch");
-            if (code != 0) why = $"python3 cannot import torch ({stderr.Trim().Split('\n').Last()})";
-        }
-        return why.Length == 0;
-    }
-
-    private static (int Code, string Stdout, string Stderr) Run(string exe, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"{exe} {string.Join(' ', args)} did not finish in 3 minutes");
-        }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
 }

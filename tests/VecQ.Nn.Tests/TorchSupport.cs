@@ -37,6 +37,16 @@ internal static class TorchSupport
     }
 }
 
+/// <summary>A fact reported as Skipped (never Passed) when VECQ_SKIP_TORCH=1 and PyTorch cannot be imported.</summary>
+internal sealed class TorchFactAttribute : FactAttribute
+{
+    public TorchFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("VECQ_SKIP_TORCH") == "1" && !TorchSupport.Available(out string why, "torch"))
+            Skip = $"VECQ_SKIP_TORCH=1 and PyTorch is not available: {why}";
+    }
+}
+
 /// <summary>A fact reported as Skipped (never Passed) when VECQ_SKIP_TORCH=1 and torch (and torchvision) cannot be imported.</summary>
 internal sealed class TorchVisionFactAttribute : FactAttribute
 {
