@@ -275,16 +275,7 @@ public sealed class DataLocator
         if (spec.Archive is not null) return TryDownloadArchive(spec, spec.Archive, cache, log, out location);
         location = null;
         var download = Downloader ?? DefaultDownloader;
-        bool created = !Directory.Exists(cache);
-        try
-        {
-            Directory.CreateDirectory(cache);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Step(log, $"{spec.Name}: download: cannot create the cache folder {cache}: {e.Message}");
-            return false;
-        }
+        if (!CreateCache(spec, cache, log, out bool created)) return false;
         var found = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var f in spec.Files)
         {
@@ -295,17 +286,8 @@ public sealed class DataLocator
                 continue;
             }
             target = Path.Combine(cache, f.FileName);
-            string? error = null;
-            foreach (var baseUrl in spec.BaseUrls)
+            if (!FromMirrors(spec, f.FileName, log, url => DownloadOne(spec, f, url, target, download)))
             {
-                var url = new Uri(baseUrl, f.FileName);
-                error = DownloadOne(spec, f, url, target, download);
-                if (error is null) break;
-                Step(log, $"{spec.Name}: download {url} failed: {error}");
-            }
-            if (error is not null)
-            {
-                Step(log, $"{spec.Name}: could not download {f.FileName}; put the files in one of the folders above (or pass --data DIR)");
                 if (created) RemoveIfEmpty(cache);
                 return false;
             }
@@ -316,31 +298,44 @@ public sealed class DataLocator
         return true;
     }
 
-    private bool TryDownloadArchive(DatasetSpec spec, DatasetFile archive, string cache, List<string> log, [NotNullWhen(true)] out DatasetLocation? location)
+    // Creates the cache folder (created: it did not exist before); a failure is a step saying why.
+    private bool CreateCache(DatasetSpec spec, string cache, List<string> log, out bool created)
     {
-        location = null;
-        var download = Downloader ?? DefaultDownloader;
-        bool created = !Directory.Exists(cache);
+        created = !Directory.Exists(cache);
         try
         {
             Directory.CreateDirectory(cache);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Step(log, $"{spec.Name}: download: cannot create the cache folder {cache}: {e.Message}");
             return false;
         }
-        string? error = null;
+    }
+
+    // Fetches fileName from each base address in turn until one works (fetch returns null or an error); each failure
+    // is a step, and when every address failed a last step says what to do instead.
+    private bool FromMirrors(DatasetSpec spec, string fileName, List<string> log, Func<Uri, string?> fetch)
+    {
         foreach (var baseUrl in spec.BaseUrls)
         {
-            var url = new Uri(baseUrl, archive.FileName);
-            error = DownloadArchive(spec, archive, url, cache, download);
-            if (error is null) break;
+            var url = new Uri(baseUrl, fileName);
+            string? error = fetch(url);
+            if (error is null) return true;
             Step(log, $"{spec.Name}: download {url} failed: {error}");
         }
-        if (error is not null)
+        Step(log, $"{spec.Name}: could not download {fileName}; put the files in one of the folders above (or pass --data DIR)");
+        return false;
+    }
+
+    private bool TryDownloadArchive(DatasetSpec spec, DatasetFile archive, string cache, List<string> log, [NotNullWhen(true)] out DatasetLocation? location)
+    {
+        location = null;
+        var download = Downloader ?? DefaultDownloader;
+        if (!CreateCache(spec, cache, log, out bool created)) return false;
+        if (!FromMirrors(spec, archive.FileName, log, url => DownloadArchive(spec, archive, url, cache, download)))
         {
-            Step(log, $"{spec.Name}: could not download {archive.FileName}; put the files in one of the folders above (or pass --data DIR)");
             if (created) RemoveIfEmpty(cache);
             return false;
         }
