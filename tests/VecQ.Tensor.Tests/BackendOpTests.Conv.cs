@@ -200,6 +200,8 @@ public partial class BackendOpTests
         new(1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
         new(2, 3, 4, 4, 4, 4, 1, 1, 2, 2),     // windows half in the padding
         new(20, 32, 28, 28, 2, 2, 2, 2, 0, 0),  // LeNet pool1 (parallel over planes)
+        new(2, 3, 9, 37, 3, 3, 2, 2, 1, 1),     // ResNet's stem pool, wide enough for eight-column gathers
+        new(1, 2, 6, 29, 3, 2, 1, 3, 0, 1),     // stride 3 across, 2-wide windows
     };
 
     [BackendTheory]
@@ -225,10 +227,13 @@ public partial class BackendOpTests
             ("constant", Enumerable.Repeat(0.5f, 36).ToArray()),
             ("all -inf", Enumerable.Repeat(float.NegativeInfinity, 36).ToArray()),
             ("NaN", Enumerable.Range(0, 36).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
+            ("wide ties", Enumerable.Range(0, 120).Select(i => (float)(i % 3 == 0 ? 1 : 0)).ToArray()),
+            ("wide all -inf", Enumerable.Repeat(float.NegativeInfinity, 120).ToArray()),
+            ("wide NaN", Enumerable.Range(0, 120).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
         })
             SameAll(b, $"max_pool2d {name}", d =>
             {
-                using var x = d.T(values, 1, 1, 6, 6);
+                using var x = d.T(values, 1, 1, 6, values.Length / 6);
                 var (y, idx) = ConvOps.MaxPool2d(x, (3, 3), (2, 2), (1, 1));
                 return [y, idx];
             }, 0, 0);

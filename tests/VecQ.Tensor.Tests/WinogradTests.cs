@@ -53,6 +53,8 @@ public class WinogradTests
         { 2, 19, 5, 8, 23, 5, 4 },      // padding r − 1 (outputs larger than the input)
         { 1, 16, 2, 3, 16, 3, 1 },      // fewer outputs than one tile
         { 2, 33, 32, 32, 16, 3, 1 },    // many tiles, channels not a multiple of 8
+        { 5, 20, 7, 7, 24, 3, 1 },      // 4 tiles a sample: the samples side by side (20 columns)
+        { 3, 16, 10, 6, 19, 3, 1 },     // 6 tiles a sample, partial tiles, columns not a multiple of 8
     };
 
     /// <summary>A theory reported as Skipped on a CPU without AVX2 and FMA, where the Winograd path does not exist.</summary>
@@ -86,6 +88,36 @@ public class WinogradTests
         using var dxRef = ConvOps.Conv2dBackwardData(dy64, w64, x.Dims, (1, 1), (pad, pad));
         Close($"y {Shape.Format(x.Dims)} k{k} p{pad}", yRef.ToArray<double>(), y.ToArray());
         Close($"dx {Shape.Format(x.Dims)} k{k} p{pad}", dxRef.ToArray<double>(), dx.ToArray());
+    }
+
+    [Avx2Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void SamplesSideBySide_GiveTheSameBitsWhateverTheBlock(int maxBlock)
+    {
+        // 7×7 outputs, 4 tiles a sample: blocks of maxBlock samples (the last one partial) against the whole batch in one
+        var g = Conv2dGeometry.Create(5, 24, 7, 7, 40, 3, 3, (1, 1), (1, 1), (1, 1), 1);
+        var rng = new Rng(41);
+        using var x = Tensor.RandN([5, 24, 7, 7], rng);
+        using var wt = Tensor.RandN([40, 24, 3, 3], rng, 0, 0.1);
+        using var b = Tensor.RandN([40], rng);
+        using var dy = Tensor.RandN([5, 40, 7, 7], rng);
+        using var y = Tensor.Empty([5, 40, 7, 7]);
+        using var yBlocked = Tensor.Empty([5, 40, 7, 7]);
+        using var dx = Tensor.Empty([5, 24, 7, 7]);
+        using var dxBlocked = Tensor.Empty([5, 24, 7, 7]);
+        CpuBackend.WinogradForTests(x, wt, b, g, y, backwardData: false);
+        CpuBackend.WinogradForTests(x, wt, b, g, yBlocked, backwardData: false, maxBlock);
+        CpuBackend.WinogradForTests(dy, wt, null, g, dx, backwardData: true);
+        CpuBackend.WinogradForTests(dy, wt, null, g, dxBlocked, backwardData: true, maxBlock);
+        Assert.Equal(y.ToArray(), yBlocked.ToArray());
+        Assert.Equal(dx.ToArray(), dxBlocked.ToArray());
+        using var x64 = x.Cast(DType.Float64);
+        using var w64 = wt.Cast(DType.Float64);
+        using var b64 = b.Cast(DType.Float64);
+        using var yRef = ConvOps.Conv2d(x64, w64, b64, (1, 1), (1, 1));
+        Close($"y blocks of {maxBlock}", yRef.ToArray<double>(), yBlocked.ToArray());
     }
 
     // Every value within 1e-4 of the exact outputs' RMS (the direct convolution's error is about 2e-6 of it,

@@ -57,6 +57,66 @@ public static partial class Functions
                 ConvOps.ReluBatchNormMaxPool2dBackward(g, extra[0], extra[1], xs, mu, inv, gm, kernel, stride, padding, needGamma, needBeta));
     }
 
+    /// <summary>
+    /// Evaluation-mode batch norm with given statistics, in one pass: y = (x − mean[c])·invStd[c]·γ[c] + β[c] for x: [N, C, …]
+    /// and mean, invStd: [C] constants (running statistics); gamma/beta: [C] or null. Backward: dx = dy·γ·invStd,
+    /// dγ = Σ dy·(x − mean)·invStd, dβ = Σ dy (sums over every axis but 1).
+    /// </summary>
+    /// <example><code>using var y = Functions.BatchNormInference(x, runningMean, invStd, gamma, beta); // x: [N, C, H, W]</code></example>
+    public static Variable BatchNormInference(Variable x, Tensor mean, Tensor invStd, Variable? gamma, Variable? beta)
+    {
+        const string name = "batch_norm_inference";
+        if (x.Value.Rank < 2) throw new ArgumentException($"{name}: input {x.Describe()} must be [N, C] or [N, C, …]");
+        int c = x.Shape[1], rank = x.Value.Rank;
+        foreach (var p in new[] { gamma, beta })
+            if (p != null && !Shape.Equal(p.Shape, [c]))
+                throw new ArgumentException($"{name}: parameter {p.Describe()} must be [{c}] for input {x.Describe()}");
+        var y = NnOps.BatchNormForward(x.Value, mean, invStd, gamma?.Value, beta?.Value);     // like x
+        bool hasGamma = gamma != null, hasBeta = beta != null;
+        var inputs = new List<Variable> { x };
+        if (gamma != null) inputs.Add(gamma);
+        if (beta != null) inputs.Add(beta);
+        // the node keeps its own copies of the statistics: the caller's may change after this call
+        Tensor[] saved = [x.Value, mean.Clone(), invStd.Clone(), .. (gamma != null ? new[] { gamma.Value } : [])];
+        try
+        {
+            return Graph.Record(name, y, inputs.ToArray(), saved, (g, ctx) =>
+            {
+                var s = ctx.Saved;
+                int[] bshape = Enumerable.Range(0, rank).Select(i => i == 1 ? c : 1).ToArray();     // [1, C, 1, …]
+                int[] others = Enumerable.Range(0, rank).Where(i => i != 1).ToArray();
+                int gammaAt = 1, betaAt = hasGamma ? 2 : 1;
+                var grads = new Tensor?[inputs.Count];
+                using var inv = s[2].Reshape(bshape);                                             // [1, C, 1, …]
+                if (ctx.NeedsGrad(0))
+                {
+                    if (hasGamma)
+                    {
+                        using var gm = s[3].Reshape(bshape);
+                        using var scale = gm.Mul(inv);
+                        grads[0] = g.Mul(scale);                                                      // like x
+                    }
+                    else grads[0] = g.Mul(inv);
+                }
+                if (hasGamma && ctx.NeedsGrad(gammaAt))
+                {
+                    using var mu = s[1].Reshape(bshape);
+                    using var centred = s[0].Sub(mu);
+                    using var xhat = centred.Mul(inv);
+                    using var prod = g.Mul(xhat);
+                    grads[gammaAt] = prod.Sum(others);                                                // [C]
+                }
+                if (hasBeta && ctx.NeedsGrad(betaAt)) grads[betaAt] = g.Sum(others);               // [C]
+                return grads;
+            });
+        }
+        finally
+        {
+            saved[1].Dispose();
+            saved[2].Dispose();
+        }
+    }
+
     /// <summary>A training-mode backward: (dx, dγ, dβ) from the output gradient g, x, the batch mean and 1/σ, the forward's extra tensors and γ.</summary>
     private delegate (Tensor Dx, Tensor? DGamma, Tensor? DBeta) BatchNormBackwardFn(Tensor g, Tensor x, Tensor mean, Tensor invStd,
         IReadOnlyList<Tensor> extra, Tensor? gamma, bool needGamma, bool needBeta);

@@ -11,7 +11,7 @@ namespace VecQ.Cli.Commands;
 /// <summary>
 /// `vecq bench`: times the train step (forward + backward + SGD update) and inference of a model on
 /// synthetic data, median (and best) over steps, with the FMA peak measured in the same run; with
-/// `--profile`, also where the train step's time goes, backend operation by operation.
+/// `--profile`, also where the train step's and the inference's time goes, backend operation by operation.
 /// </summary>
 internal static class BenchCommand
 {
@@ -43,14 +43,16 @@ internal static class BenchCommand
             if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
             var dev = DeviceOption.Parse(p.GetValue(device)!);
             var r = Run(name, b, n, quant, p.GetValue(profile), dev, p.GetValue(size), p.GetValue(classes));
-            if (r.Profile is { } ops)
+            void PrintProfile(string what, IReadOnlyList<ProfilingBackend.OpTotal> ops)
             {
                 double total = ops.Sum(o => o.Milliseconds);
-                output.Out.WriteLine($"train step by backend operation ({n} profiled steps; ms and calls per step):");
+                output.Out.WriteLine($"{what} by backend operation ({n} profiled steps; ms and calls per step):");
                 foreach (var o in ops)
                     output.Out.WriteLine($"  {o.Op,-28} {o.Milliseconds / n,8:F2} ms {100 * o.Milliseconds / total,5:F1}% {(double)o.Calls / n,6:F0} calls");
                 output.Out.WriteLine($"  {"total inside the backend",-28} {total / n,8:F2} ms");
             }
+            if (r.Profile is { } trainOps) PrintProfile("train step", trainOps);
+            if (r.InferProfile is { } inferOps) PrintProfile("inference", inferOps);
             output.Out.WriteLine($"{name} W{quant.WBits}/A{quant.ABits} batch {b} ({Parallelism.Threads} threads): train step {r.TrainMs:F1} ms (best {r.TrainBestMs:F1}; {b / r.TrainMs * 1000:F0} img/s), inference {r.InferMs:F1} ms (best {r.InferBestMs:F1}; {b / r.InferMs * 1000:F0} img/s); FMA peak {r.PeakGflops:F0} GFLOP/s");
             if (r.CostVsFloat is double cost)
                 output.Out.WriteLine($"float train step, timed alternately: {r.FloatTrainMs:F1} ms; the W{quant.WBits}/A{quant.ABits} step costs {cost:F3}x the float step (median over {n} step pairs)");
@@ -70,11 +72,13 @@ internal static class BenchCommand
                     fields["float_train_ms_per_step"] = r.FloatTrainMs;
                     fields["train_cost_vs_float"] = c;
                 }
-                if (r.Profile is { } prof)
-                    fields["profile"] = prof.Select(o => new Dictionary<string, object?>
+                static List<Dictionary<string, object?>> Rows(IReadOnlyList<ProfilingBackend.OpTotal> ops, int n) =>
+                    ops.Select(o => new Dictionary<string, object?>
                     {
                         ["op"] = o.Op, ["ms_per_step"] = o.Milliseconds / n, ["calls_per_step"] = (double)o.Calls / n,
                     }).ToList();
+                if (r.Profile is { } prof) fields["profile"] = Rows(prof, n);
+                if (r.InferProfile is { } iprof) fields["inference_profile"] = Rows(iprof, n);
                 JsonLine.Write(output.Out, fields);
             }
             return 0;
@@ -88,11 +92,13 @@ internal static class BenchCommand
     /// <param name="TrainBestMs">Fastest train step.</param>
     /// <param name="InferBestMs">Fastest inference.</param>
     /// <param name="PeakGflops">FMA peak measured before and after (mean).</param>
-    /// <param name="Profile">Per-operation totals over the profiled steps, or null.</param>
+    /// <param name="Profile">Per-operation totals over the profiled train steps, or null.</param>
+    /// <param name="InferProfile">Per-operation totals over as many profiled inferences, or null.</param>
     /// <param name="FloatTrainMs">For a quantized model: the median step of the float model, timed alternately with it; else null.</param>
     /// <param name="CostVsFloat">For a quantized model: the median over step pairs of quantized / float step time; else null.</param>
     public readonly record struct Result(double TrainMs, double InferMs, double TrainBestMs, double InferBestMs, double PeakGflops,
-        IReadOnlyList<ProfilingBackend.OpTotal>? Profile, double? FloatTrainMs = null, double? CostVsFloat = null);
+        IReadOnlyList<ProfilingBackend.OpTotal>? Profile, IReadOnlyList<ProfilingBackend.OpTotal>? InferProfile = null,
+        double? FloatTrainMs = null, double? CostVsFloat = null);
 
     /// <summary>
     /// Times <paramref name="steps"/> train steps and inferences after 3 warm-up steps on <paramref name="device"/>
@@ -150,6 +156,19 @@ internal static class BenchCommand
             ratios.Add(t / f);
         }
         net.Eval();
+        IReadOnlyList<ProfilingBackend.OpTotal>? inferOps = null;
+        if (profile)
+        {
+            var profiler = new ProfilingBackend(Backend.Cpu);
+            using (Autograd.Autograd.NoGrad())
+            using (Backend.Use(profiler))
+                for (int i = 0; i < steps; i++)
+                {
+                    using var scope = TensorScope.Begin();
+                    net.Forward(new Variable(images.Contiguous()));
+                }
+            inferOps = profiler.Totals();
+        }
         var infer = new List<double>();
         using (Autograd.Autograd.NoGrad())
             for (int i = 0; i < steps + 3; i++)
@@ -160,7 +179,7 @@ internal static class BenchCommand
                 if (i >= 3) infer.Add(sw.Elapsed.TotalMilliseconds);
             }
         double peakAfter = FmaPeak.Measure(Parallelism.Threads, 0.2);
-        return new Result(Median(train), Median(infer), train.Min(), infer.Min(), 0.5 * (peakBefore + peakAfter), ops,
+        return new Result(Median(train), Median(infer), train.Min(), infer.Min(), 0.5 * (peakBefore + peakAfter), ops, inferOps,
             floatNet == null ? null : Median(floatTrain), floatNet == null ? null : Median(ratios));
     }
 

@@ -16,7 +16,7 @@ namespace VecQ.Nn;
 /// running = (1 − m)·running + m·batch, where the variance enters unbiased, σ²_B·n/(n − 1)
 /// (n = elements per channel), and num_batches_tracked += 1. With momentum null, m = 1/num_batches_tracked
 /// (a cumulative average). Evaluation with running statistics:
-/// y = x·s + (β − running_mean·s), s = γ/√(running_var + ε).
+/// y = (x − running_mean)·γ/√(running_var + ε) + β in one pass (<see cref="Functions.BatchNormInference"/>).
 /// </remarks>
 /// <example><code>
 /// var bn = new BatchNorm2d(32);
@@ -161,20 +161,10 @@ public abstract class BatchNorm : Module
 
     private protected Variable RunningStatistics(Variable x, Variable? gamma, Variable? beta)
     {
-        int rank = x.Value.Rank;
-        int[] bshape = Enumerable.Range(0, rank).Select(i => i == 1 ? NumFeatures : 1).ToArray();   // [1, C, 1, …]
         using var varEps = RunningVar!.Value.Add(Eps);
         using var std = varEps.Sqrt();
-        using var invStdT = 1.0 / std;                                                              // [C]
-        using var invStd = new Variable(invStdT.Reshape(NumFeatures));                            // [C] constant
-        using var runMean = new Variable(RunningMean!.Value.Clone());                              // [C] constant (a copy: later updates must not reach a saved graph)
-        using var scale = gamma != null ? Functions.Mul(gamma, invStd) : Functions.Mul(invStd, 1.0);   // s = γ/√(var + ε): [C]
-        using var meanScale = Functions.Mul(runMean, scale);                                       // [C]
-        using var shift = beta != null ? Functions.Sub(beta, meanScale) : Functions.Neg(meanScale);   // β − mean·s: [C]
-        using var scaleB = Functions.Reshape(scale, bshape);                                       // [1, C, 1, …]
-        using var shiftB = Functions.Reshape(shift, bshape);                                       // [1, C, 1, …]
-        using var xs = Functions.Mul(x, scaleB);                                                   // like x
-        return Functions.Add(xs, shiftB);                                                          // like x
+        using var invStd = 1.0 / std;                                                              // [C]
+        return Functions.BatchNormInference(x, RunningMean!.Value, invStd, gamma, beta);           // like x, one pass
     }
 }
 

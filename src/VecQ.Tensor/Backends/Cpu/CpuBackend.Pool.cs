@@ -36,25 +36,68 @@ public sealed unsafe partial class CpuBackend
     private static void MaxPlane(float* plane, float* yo, int* io, in Pool2dGeometry g)
     {
         int width = g.W, height = g.H;
+        // output columns whose windows lie inside the plane's width: [jLo, jHi), eight at a time by gathers
+        int jLo = Math.Min(g.OW, (g.PadW + g.StrideW - 1) / g.StrideW);
+        int jHi = Math.Max(jLo, Math.Min(g.OW, (width - g.KW + g.PadW) / g.StrideW + 1));
+        bool gather = Avx2.IsSupported && jHi - jLo >= 8;
         for (int i = 0; i < g.OH; i++)
         {
             int h0 = i * g.StrideH - g.PadH;
             int ha = Math.Max(h0, 0), hb = Math.Min(h0 + g.KH, height);
-            for (int j = 0; j < g.OW; j++)
+            int j = 0;
+            if (gather)
             {
-                int w0 = j * g.StrideW - g.PadW;
-                int wa = Math.Max(w0, 0), wb = Math.Min(w0 + g.KW, width);
-                float best = float.NegativeInfinity;
-                int at = ha * width + wa; // the first element in the window wins when nothing beats −∞
-                for (int h = ha; h < hb; h++)
-                {
-                    float* row = plane + (long)h * width;
-                    for (int w = wa; w < wb; w++) Take(ref best, ref at, row[w], h * width + w);
-                }
-                yo[(long)i * g.OW + j] = best;
-                io[(long)i * g.OW + j] = at;
+                for (; j < jLo; j++) MaxAt(plane, yo, io, g, i, j, ha, hb);
+                for (; j + 8 <= jHi; j += 8) MaxEight(plane, yo + (long)i * g.OW + j, io + (long)i * g.OW + j, g, j, ha, hb);
+            }
+            for (; j < g.OW; j++) MaxAt(plane, yo, io, g, i, j, ha, hb);
+        }
+    }
+
+    /// <summary>
+    /// Outputs (i, j … j + 7) of a max pool whose windows lie inside the plane's width: the window's elements
+    /// gathered in row-major order (the order of <see cref="MaxAt"/>), value and index selected by <see cref="TakeMask"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaxEight(float* plane, float* yo, int* io, in Pool2dGeometry g, int j, int ha, int hb)
+    {
+        int width = g.W;
+        var cols = (Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) + Vector256.Create(j)) * g.StrideW - Vector256.Create(g.PadW);   // w0 per lane
+        var best = Vector256.Create(float.NegativeInfinity);
+        var at = cols + Vector256.Create(ha * width);    // the first element wins when nothing beats −∞
+        for (int h = ha; h < hb; h++)
+        {
+            float* row = plane + (long)h * width;
+            var rowAt = Vector256.Create(h * width);
+            for (int kw = 0; kw < g.KW; kw++)
+            {
+                var idx = cols + Vector256.Create(kw);
+                var v = Avx2.GatherVector256(row, idx, 4);
+                var take = Vector256.GreaterThan(v, best) | Vector256.AndNot(Vector256.Equals(best, best), Vector256.Equals(v, v));
+                best = Vector256.ConditionalSelect(take, v, best);
+                at = Vector256.ConditionalSelect(take.AsInt32(), idx + rowAt, at);
             }
         }
+        best.Store(yo);
+        at.Store(io);
+    }
+
+    /// <summary>Output (i, j) of a max pool over rows [ha, hb): the first largest element of its clipped window.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaxAt(float* plane, float* yo, int* io, in Pool2dGeometry g, int i, int j, int ha, int hb)
+    {
+        int width = g.W;
+        int w0 = j * g.StrideW - g.PadW;
+        int wa = Math.Max(w0, 0), wb = Math.Min(w0 + g.KW, width);
+        float best = float.NegativeInfinity;
+        int at = ha * width + wa; // the first element in the window wins when nothing beats −∞
+        for (int h = ha; h < hb; h++)
+        {
+            float* row = plane + (long)h * width;
+            for (int w = wa; w < wb; w++) Take(ref best, ref at, row[w], h * width + w);
+        }
+        yo[(long)i * g.OW + j] = best;
+        io[(long)i * g.OW + j] = at;
     }
 
     /// <summary>
