@@ -65,6 +65,8 @@ public partial class BackendOpTests
         new(2, 24, 6, 5, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2, false),       // groups, dilation, uneven padding: transposed backward
         new(3, 20, 7, 9, 5, 2, 3, 1, 1, 0, 1, 1, 1, 1, true),        // 20 input channels: transposed backward, edge tiles
         new(2, 25, 5, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, false),       // 25 input channels: transposed backward, partial tile
+        new(7, 12, 7, 7, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, true),       // small outputs: samples side by side, a partial last block
+        new(5, 9, 7, 6, 11, 3, 3, 1, 1, 1, 1, 2, 1, 1, true),        // side by side with dilation
     };
 
     private static (int, int) Pair(int a, int b) => (a, b);
