@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace VecQ.Tensors;
 
@@ -25,20 +26,32 @@ public sealed unsafe partial class CpuBackend
             {
                 float mu = mp[ch];
                 float scale = gp != null ? ip[ch] * gp[ch] : ip[ch];
+                float shift = bp != null ? bp[ch] : 0f;
                 for (int i = 0; i < n; i++)
                 {
                     long off = ((long)i * c + ch) * s;
-                    var xr = new ReadOnlySpan<float>(xp + off, s);
-                    var yr = new Span<float>(yp + off, s);
-                    TensorPrimitives.Subtract(xr, mu, yr);                 // x − mean
-                    TensorPrimitives.Multiply(yr, scale, yr);              // · invStd·γ
-                    if (bp != null) TensorPrimitives.Add(yr, bp[ch], yr);  // + β
+                    AffinePlane(xp + off, yp + off, s, mu, scale, shift);
                 }
             }
         }
         int chunks = ChunksFor(c, (long)n * c * s * 2);
         if (chunks == 1) Channels(0, c);
         else ForChunks(c, chunks, (_, s0, e0) => Channels(s0, e0));
+    }
+
+    /// <summary>
+    /// y[i] = (x[i] − mu)·scale + shift for i &lt; s in one pass, each step rounded on its own (the fused conv tail
+    /// computes the same three roundings, so the two agree bit for bit).
+    /// </summary>
+    private static void AffinePlane(float* x, float* y, int s, float mu, float scale, float shift)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> m = Vector256.Create(mu), a = Vector256.Create(scale), b = Vector256.Create(shift);
+            for (; i <= s - 8; i += 8) ((Vector256.Load(x + i) - m) * a + b).Store(y + i);
+        }
+        for (; i < s; i++) y[i] = (x[i] - mu) * scale + shift;
     }
 
     /// <inheritdoc/>
