@@ -19,16 +19,30 @@ public static partial class Functions
     }
 
     /// <summary>
-    /// Embedding lookup: rows of weight [V, D] for int32 ids of any shape → [ids…, D]. The
-    /// gradient of each used row is the sum of dy over its occurrences.
+    /// Embedding lookup: rows of weight [V, D] for int32 ids of any shape → [ids…, D]. The gradient of each used
+    /// row is the sum of dy over its occurrences (added at the ids, no one-hot product); with
+    /// <paramref name="paddingIdx"/> (PyTorch's padding_idx) that row gets no gradient.
     /// </summary>
-    /// <example><code>using var e = Functions.Embedding(table, tokens); // [V, D], [B, T] → [B, T, D]</code></example>
-    public static Variable Embedding(Variable weight, Tensor ids)
+    /// <example><code>using var e = Functions.Embedding(table, tokens, paddingIdx: 0); // [V, D], [B, T] → [B, T, D]</code></example>
+    public static Variable Embedding(Variable weight, Tensor ids, int? paddingIdx = null)
     {
         if (weight.Value.Rank != 2) throw new ArgumentException($"embedding: weight {weight.Describe()} must be 2-D [V, D]");
+        int v = weight.Shape[0], d = weight.Shape[1];
+        if (paddingIdx is int pad && (pad < 0 || pad >= v))
+            throw new ArgumentException($"embedding: padding index {pad} is outside the vocabulary of {v} rows");
+        if (ids.DType != DType.Int32) throw new ArgumentException($"embedding: ids {ids.ShapeText} must be int32, got {ids.DType.Name()}");
         using var flat = ids.Reshape(-1);                                   // [K]
-        using var rows = IndexSelect(weight, 0, flat);                      // [K, D]
-        return Reshape(rows, [.. ids.Dims, weight.Shape[1]]);
+        var rows = weight.Value.IndexSelect(0, flat);                       // [K, D]; the op rejects ids outside [0, V)
+        Tensor y;
+        using (rows) y = rows.Reshape([.. ids.Dims, d]);                    // [ids…, D]
+        return Graph.Record("embedding", y, [weight], [flat], (g, ctx) =>
+        {
+            var dw = Tensor.Zeros([v, d], g.DType, g.Device);               // [V, D]
+            using (var g2 = g.Reshape(-1, d)) dw.IndexAdd_(0, ctx.Saved[0], g2);
+            if (paddingIdx is int p)
+                using (var row = dw.Narrow(0, p, 1)) row.Fill(0);
+            return [dw];
+        });
     }
 
     /// <summary>y[i…] = x[i… with the axis coordinate replaced by index[i…]] (PyTorch's gather). dx = zeros with dy scatter-added (ScatterAdd_).</summary>
