@@ -71,18 +71,18 @@ public sealed class Conv1d : Module
     }
 }
 
-/// <summary>1-D max pool over [N, C, L] (PyTorch's nn.MaxPool1d; stride defaults to the kernel).</summary>
-/// <example><code>var pool = new MaxPool1d(4); using var y = pool.Forward(x); // [N, C, 96] → [N, C, 24]</code></example>
-public sealed class MaxPool1d : Module
+/// <summary>What the 1-D pools share: window length, step (default the window) and padding, checked as the 2-D pools'.</summary>
+public abstract class Pool1dBase : Module
 {
-    /// <summary>Creates the pool.</summary>
+    /// <summary>Checks and keeps the geometry.</summary>
+    /// <param name="name">The layer's name for messages.</param>
     /// <param name="kernel">Window length.</param>
     /// <param name="stride">Step (default the kernel).</param>
-    /// <param name="padding">−∞ padding on each end (at most half the kernel).</param>
-    public MaxPool1d(int kernel, int? stride = null, int padding = 0)
+    /// <param name="padding">Padding on each end (at most half the kernel).</param>
+    private protected Pool1dBase(string name, int kernel, int? stride, int padding)
     {
         (Kernel, Stride, Padding) = (kernel, stride ?? kernel, padding);
-        Pool.Check("MaxPool1d", (1, kernel), (1, Stride), (0, padding));
+        Pool.Check(name, (1, kernel), (1, Stride), (0, padding));
     }
 
     /// <summary>Window length.</summary>
@@ -91,7 +91,12 @@ public sealed class MaxPool1d : Module
     public int Stride { get; }
     /// <summary>Padding on each end.</summary>
     public int Padding { get; }
+}
 
+/// <summary>1-D max pool over [N, C, L] (PyTorch's nn.MaxPool1d; stride defaults to the kernel; −∞ padding).</summary>
+/// <example><code>var pool = new MaxPool1d(4); using var y = pool.Forward(x); // [N, C, 96] → [N, C, 24]</code></example>
+public sealed class MaxPool1d(int kernel, int? stride = null, int padding = 0) : Pool1dBase("MaxPool1d", kernel, stride, padding)
+{
     /// <summary>x: [N, C, L] → [N, C, L'].</summary>
     /// <example><code>using var y = pool.Forward(x);</code></example>
     public override Variable Forward(Variable x) => Traced(Functions.MaxPool1d(x, Kernel, Stride, Padding));
@@ -99,25 +104,8 @@ public sealed class MaxPool1d : Module
 
 /// <summary>1-D average pool over [N, C, L] (PyTorch's nn.AvgPool1d; padding counts in the divisor).</summary>
 /// <example><code>var pool = new AvgPool1d(2); using var y = pool.Forward(x); // [N, C, 10] → [N, C, 5]</code></example>
-public sealed class AvgPool1d : Module
+public sealed class AvgPool1d(int kernel, int? stride = null, int padding = 0) : Pool1dBase("AvgPool1d", kernel, stride, padding)
 {
-    /// <summary>Creates the pool.</summary>
-    /// <param name="kernel">Window length.</param>
-    /// <param name="stride">Step (default the kernel).</param>
-    /// <param name="padding">Zero padding on each end (at most half the kernel).</param>
-    public AvgPool1d(int kernel, int? stride = null, int padding = 0)
-    {
-        (Kernel, Stride, Padding) = (kernel, stride ?? kernel, padding);
-        Pool.Check("AvgPool1d", (1, kernel), (1, Stride), (0, padding));
-    }
-
-    /// <summary>Window length.</summary>
-    public int Kernel { get; }
-    /// <summary>Step.</summary>
-    public int Stride { get; }
-    /// <summary>Padding on each end.</summary>
-    public int Padding { get; }
-
     /// <summary>x: [N, C, L] → [N, C, L'].</summary>
     /// <example><code>using var y = pool.Forward(x);</code></example>
     public override Variable Forward(Variable x) => Traced(Functions.AvgPool1d(x, Kernel, Stride, Padding));
