@@ -297,6 +297,11 @@ public sealed class DataLocator
     {
         if (spec.Archive is not null) return TryDownloadArchive(spec, spec.Archive, cache, log, out location);
         location = null;
+        if (spec.Files.Count == 0)
+        {
+            Step(log, $"{spec.Name}: no files or archive to download");
+            return false;
+        }
         var download = Downloader ?? DefaultDownloader;
         if (!CreateCache(spec, cache, log, out bool created)) return false;
         var found = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -212,6 +212,15 @@ public class NpyTests
                 using (var r = npz.OpenArray(n)) r.ReadAllInt64();
         });
         Assert.Equal(path, e3.FilePath);
+        // A directory that declares a member far larger than its compressed data could give: refused before reading.
+        NpyBytes.Npz(path, [("y_train", NpyBytes.Int32("(3,)", [0, 1, 0]))]);
+        var zip = File.ReadAllBytes(path);
+        int central = zip.AsSpan().LastIndexOf("PK\x01\x02"u8);
+        BinaryPrimitives.WriteUInt32LittleEndian(zip.AsSpan(central + 24), 0x7FFFFFFF);   // uncompressed size
+        File.WriteAllBytes(path, zip);
+        var e5 = Assert.Throws<DatasetException>(() => ImdbDataset.ReadNpz(path, DatasetSplit.Train));
+        Assert.Equal(path, e5.FilePath);
+        Assert.Contains("y_train.npy: 2147483647 bytes declared from 140 compressed bytes, more than deflate can produce", e5.Message);
         // A member whose header declares more data than the member holds.
         NpyBytes.Npz(path, [("y_train", NpyBytes.Int32("(5,)", [0, 1, 0]))]);
         var e4 = Assert.Throws<DatasetException>(() => ImdbDataset.ReadNpz(path, DatasetSplit.Train));

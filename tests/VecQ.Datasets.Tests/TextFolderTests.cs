@@ -358,3 +358,61 @@ public class TextLoaderTests
         Assert.Throws<ArgumentException>(() => new EncodedTextDataset("x", DatasetSplit.Train, [0, 1, 2], 2, [0], ["a"], 5));
     }
 }
+
+[Collection(EnvironmentCollection.Name)]
+public class ImdbDownloadTests
+{
+    /// <summary>A .tar.gz of the tree under <paramref name="parent"/> (paths relative to it), as the official aclImdb_v1.tar.gz.</summary>
+    private static byte[] TarGz(string parent)
+    {
+        var ms = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        using (var tar = new System.Formats.Tar.TarWriter(gz, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var f in Directory.GetFiles(parent, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                tar.WriteEntry(f, Path.GetRelativePath(parent, f).Replace('\\', '/'));
+        }
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public void NothingFound_DownloadsTheOfficialArchive_AfterLookingForTheNpz()
+    {
+        using var tmp = new TempDir();
+        using var env = EnvScope.Clean(tmp.Sub("cache"));
+        TextTrees.AclImdb(tmp.Sub("src"));
+        var archive = TarGz(Path.Combine(tmp.Path, "src"));
+        var requests = new List<Uri>();
+        var lines = new List<string>();
+        var locator = new DataLocator
+        {
+            SystemDirectory = tmp.Sub("no-system"),
+            Report = lines.Add,
+            Downloader = (url, dest, _) =>
+            {
+                requests.Add(url);
+                dest.Write(archive);
+            },
+        };
+        var data = TextDatasetCatalog.Load("imdb", locator, new TextDataOptions { MaxLength = 6 });
+        Assert.Equal([new Uri("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz")], requests);
+        Assert.Equal(Path.Combine(tmp.Path, "cache", "imdb", "aclImdb"), data.Location);
+        Assert.Equal(5, data.Train!.Count);
+        Assert.Contains(lines, l => l.Contains("downloaded from the official address"));
+        // The next search finds the cache without downloading.
+        var again = TextDatasetCatalog.Load("imdb", locator, new TextDataOptions { MaxLength = 6 });
+        Assert.Single(requests);
+        Assert.Equal(data.Train.TokenArray.ToArray(), again.Train!.TokenArray.ToArray());
+        // No network and nothing anywhere: every place tried is in the error, the npz files included.
+        Directory.Delete(Path.Combine(tmp.Path, "cache", "imdb"), recursive: true);
+        var offline = new DataLocator
+        {
+            SystemDirectory = tmp.Sub("no-system"), Report = null,
+            Downloader = (url, _, _) => throw new HttpRequestException($"no network in tests ({url})"),
+        };
+        var e = Assert.Throws<DatasetNotFoundException>(() => TextDatasetCatalog.Load("imdb", offline));
+        Assert.Contains("imdb: no aclImdb folder (train/neg, train/pos, test/neg, test/pos) in these places; imdb: no imdb_int32.npz in these places; imdb: no imdb.npz in these places", e.Message);
+        Assert.Single(e.Attempts, l => l.EndsWith(": VECQ_DATA not set", StringComparison.Ordinal));   // each place once
+        Assert.Contains("aclImdb_v1.tar.gz failed: no network in tests", e.Message);
+    }
+}

@@ -78,23 +78,31 @@ public static class ImdbDataset
         if (locator.ExplicitDirectory is { } given && File.Exists(given))
             return FromNpz(given, size, sequence, options, train, locator);
 
+        // The same places are searched for each form: each place is reported once, then what was not in any of them.
         var steps = new List<string>();
+        void Missed(IReadOnlyList<string> tried, string? what)
+        {
+            foreach (var line in tried)
+                if (!steps.Contains(line) && !line.EndsWith(": download disabled", StringComparison.Ordinal)) steps.Add(line);
+            if (what is not null) steps.Add($"{DatasetName}: no {what} in these places");
+        }
         var quiet = locator.WithoutDownload();
         var folderSpec = FolderSpec(train || vocabulary is null, true);
         if (quiet.TryLocate(folderSpec, out var found, out var s1))
             return FromFolder(found.Directory, tokenizer, size, sequence, options, vocabulary, train);
-        steps.AddRange(s1);
+        Missed(s1, "aclImdb folder (train/neg, train/pos, test/neg, test/pos)");
         foreach (var file in new[] { ConvertedNpzFile, KerasNpzFile })
         {
             if (quiet.TryLocate(new DatasetSpec(DatasetName, [new DatasetFile(file)], []), out var npz, out var s2))
                 return FromNpz(npz.PathOf(file), size, sequence, options, train, locator);
-            steps.AddRange(s2);
+            Missed(s2, file);
         }
-        if (locator.AllowDownload && string.IsNullOrWhiteSpace(locator.ExplicitDirectory))
+        if (!locator.AllowDownload) steps.Add($"{DatasetName}: download disabled");
+        else if (string.IsNullOrWhiteSpace(locator.ExplicitDirectory))
         {
             if (locator.TryLocate(folderSpec, out var downloaded, out var s3))
                 return FromFolder(downloaded.Directory, tokenizer, size, sequence, options, vocabulary, train);
-            steps.AddRange(s3.Where(l => !steps.Contains(l)));
+            Missed(s3, null);
         }
         throw new DatasetNotFoundException(DatasetName, steps);
     }

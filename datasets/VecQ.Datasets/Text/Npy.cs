@@ -470,6 +470,12 @@ public sealed class NpzArchive : IDisposable
         if (name.EndsWith(".npy", StringComparison.Ordinal)) name = name[..^4];
         if (!_entries.TryGetValue(name, out var entry))
             throw new DatasetException(Path, $"no array '{name}' (the archive holds {(Names.Count == 0 ? "nothing" : string.Join(", ", Names))})");
+        // The sizes the directory declares, checked before any data is read: the compressed data lies in the file, and
+        // deflate cannot expand more than 1032:1, so a member cannot claim more than that (a stored one claims its own size).
+        if (entry.CompressedLength > _file.Length)
+            throw new DatasetException(Path, $"{entry.FullName}: {entry.CompressedLength} compressed bytes declared, the file has {_file.Length}");
+        if (entry.Length > entry.CompressedLength * 1032 + 1024)
+            throw new DatasetException(Path, $"{entry.FullName}: {entry.Length} bytes declared from {entry.CompressedLength} compressed bytes, more than deflate can produce");
         Stream s;
         try
         {
