@@ -211,13 +211,16 @@ public sealed class DataLoader : IDisposable
     /// The example order of <paramref name="epoch"/>: a permutation of 0..Count-1 (identity without shuffle).
     /// Fisher–Yates driven by <c>new Rng(Rng.Hash(seed, epoch))</c>, so it depends only on (seed, epoch).
     /// </summary>
-    public int[] Order(int epoch)
+    public int[] Order(int epoch) => EpochOrder(Count, Options.Shuffle, Options.Seed, epoch);
+
+    /// <summary>The order of <see cref="Order"/> for <paramref name="count"/> examples (shared with <see cref="TextLoader"/>).</summary>
+    internal static int[] EpochOrder(int count, bool shuffle, ulong seed, int epoch)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        var order = new int[Count];
+        var order = new int[count];
         for (int i = 0; i < order.Length; i++) order[i] = i;
-        if (!Options.Shuffle) return order;
-        var rng = new Rng(Rng.Hash(Options.Seed, (ulong)epoch));
+        if (!shuffle) return order;
+        var rng = new Rng(Rng.Hash(seed, (ulong)epoch));
         for (int i = order.Length - 1; i > 0; i--)
         {
             int j = rng.NextInt(i + 1);

@@ -51,6 +51,13 @@ public sealed record DatasetSpec(string Name, IReadOnlyList<DatasetFile> Files, 
     /// absolute paths and "..") and deletes it.
     /// </summary>
     public DatasetFile? Archive { get; init; }
+
+    /// <summary>
+    /// A check of a candidate folder beyond <see cref="Files"/> (null: none): it returns null to accept the folder, or why it
+    /// is not used (e.g. aclImdb's "no train/pos folder"). With it, <see cref="Files"/> may be empty: a dataset of many
+    /// files in fixed folders (aclImdb, THUCNews) is recognised by its folders.
+    /// </summary>
+    public Func<string, string?>? AcceptFolder { get; init; }
 }
 
 /// <summary>Progress of one download: bytes received so far and the total when the server sent it.</summary>
@@ -154,6 +161,17 @@ public sealed class DataLocator
     /// <summary>The cache folder of dataset <paramref name="name"/>.</summary>
     public static string CacheDirectory(string name) => Path.Combine(CacheRoot, name);
 
+    /// <summary>The same search without the download step (to look for another form of a dataset before downloading one).</summary>
+    public DataLocator WithoutDownload() => new()
+    {
+        ExplicitDirectory = ExplicitDirectory,
+        SystemDirectory = SystemDirectory,
+        AllowDownload = false,
+        Downloader = Downloader,
+        Report = Report,
+        Progress = Progress,
+    };
+
     /// <summary>Sends <paramref name="line"/> to <see cref="Report"/> (used by loaders for their own notices).</summary>
     public void Notify(string line) => Report?.Invoke(line);
 
@@ -165,7 +183,7 @@ public sealed class DataLocator
     public bool TryLocate(DatasetSpec spec, [NotNullWhen(true)] out DatasetLocation? location, out IReadOnlyList<string> steps)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (spec.Files.Count == 0) throw new ArgumentException($"{spec.Name}: a dataset spec needs at least one file", nameof(spec));
+        if (spec.Files.Count == 0 && spec.AcceptFolder is null) throw new ArgumentException($"{spec.Name}: a dataset spec needs at least one file or a folder check", nameof(spec));
         var log = new List<string>();
         steps = log;
         string name = spec.Name;
@@ -252,6 +270,11 @@ public sealed class DataLocator
             Probe(log, $"{spec.Name}: {what} {dir}: missing {string.Join(", ", missing)}");
             return false;
         }
+        if (spec.AcceptFolder?.Invoke(dir) is { } refused)
+        {
+            Probe(log, $"{spec.Name}: {what} {dir}: {refused}");
+            return false;
+        }
         Step(log, $"{spec.Name}: using {dir} ({Describe(source)})");
         location = new DatasetLocation(spec.Name, source, dir, found, log);
         return true;
@@ -274,6 +297,11 @@ public sealed class DataLocator
     {
         if (spec.Archive is not null) return TryDownloadArchive(spec, spec.Archive, cache, log, out location);
         location = null;
+        if (spec.Files.Count == 0)
+        {
+            Step(log, $"{spec.Name}: no files or archive to download");
+            return false;
+        }
         var download = Downloader ?? DefaultDownloader;
         if (!CreateCache(spec, cache, log, out bool created)) return false;
         var found = new Dictionary<string, string>(StringComparer.Ordinal);

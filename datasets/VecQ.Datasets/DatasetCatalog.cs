@@ -3,6 +3,7 @@ namespace VecQ.Datasets;
 /// <summary>
 /// Every image dataset by name, for a command line: "mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder"
 /// (with <c>--data DIR</c>), with the standard training augmentation and the evaluation preprocessing of each.
+/// The text datasets ("imdb", "thucnews", "textfolder") are in <see cref="TextDatasetCatalog"/>; <see cref="IsText"/> tells them apart.
 /// </summary>
 /// <example><code>
 /// var locator = new DataLocator { ExplicitDirectory = dataDir };
@@ -42,8 +43,13 @@ public static class DatasetCatalog
         if (n is "imagefolder" or "image-folder" or "image_folder") return ImageFolderDataset.DatasetName;
         try { return MnistDataset.Canonical(n); } catch (ArgumentException) { }
         try { return CifarDataset.Canonical(n); } catch (ArgumentException) { }
-        throw new ArgumentException($"unknown dataset '{name}' (known: {string.Join(", ", Names)})", nameof(name));
+        if (TextDatasetCatalog.TryCanonical(n) is { } text)
+            throw new ArgumentException($"'{name}' is a text dataset ({text}): load it with TextDatasetCatalog.Load", nameof(name));
+        throw new ArgumentException($"unknown dataset '{name}' (known: {string.Join(", ", Names)}; text: {string.Join(", ", TextDatasetCatalog.Names)})", nameof(name));
     }
+
+    /// <summary>Whether <paramref name="name"/> is a text dataset (<see cref="TextDatasetCatalog"/>) rather than an image dataset of this catalog.</summary>
+    public static bool IsText(string name) => TextDatasetCatalog.TryCanonical(name) is not null;
 
     /// <summary>
     /// The standard training augmentation to put in <see cref="DataLoaderOptions.Augment"/>: CIFAR's pad-4 crop and flip

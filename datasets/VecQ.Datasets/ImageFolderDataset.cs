@@ -212,7 +212,7 @@ public sealed class ImageFolderDataset : IImageSource
             string dir = Path.Combine(folder, classes[label]);
             if (!Directory.Exists(dir)) continue; // an evaluation folder may lack a training class
             int before = files.Count;
-            foreach (var f in ListImages(dir, extensions).Take(options.MaxPerClass ?? int.MaxValue))
+            foreach (var f in ListFiles(dir, p => extensions.Contains(Path.GetExtension(p))).Take(options.MaxPerClass ?? int.MaxValue))
             {
                 files.Add(f);
                 labels.Add(label);
@@ -236,22 +236,25 @@ public sealed class ImageFolderDataset : IImageSource
     }
 
     /// <summary>The class folders of <paramref name="folder"/>: its subfolders (links to folders included), sorted ordinally.</summary>
-    public static IReadOnlyList<string> ClassFolders(string folder)
+    public static IReadOnlyList<string> ClassFolders(string folder) =>
+        ClassFolders(folder, "no class folders: an image folder holds one subfolder per class (e.g. train/cat/1.png, train/dog/2.png)");
+
+    /// <summary><see cref="ClassFolders(string)"/> with the error message for a folder without subfolders.</summary>
+    internal static IReadOnlyList<string> ClassFolders(string folder, string noneMessage)
     {
         var classes = Directory.EnumerateDirectories(folder).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal).ToList();
-        if (classes.Count == 0)
-            throw new DatasetException(folder, "no class folders: an image folder holds one subfolder per class (e.g. train/cat/1.png, train/dog/2.png)");
+        if (classes.Count == 0) throw new DatasetException(folder, noneMessage);
         return classes.AsReadOnly();
     }
 
-    /// <summary>Image files under <paramref name="dir"/>, recursively, ordered as torchvision does: sorted(os.walk) by folder path, then file name (ordinal).</summary>
-    private static List<string> ListImages(string dir, HashSet<string> extensions)
+    /// <summary>The files under <paramref name="dir"/> that <paramref name="keep"/> accepts (by path), recursively, ordered as torchvision does: sorted(os.walk) by folder path, then file name (ordinal).</summary>
+    internal static List<string> ListFiles(string dir, Func<string, bool> keep)
     {
         var byFolder = new List<(string Folder, string[] Files)>();
         void Walk(string d, int depth)
         {
             if (depth > 64) throw new DatasetException(d, "folders nested more than 64 deep (a link loop?)");
-            var names = Directory.EnumerateFiles(d).Where(f => extensions.Contains(Path.GetExtension(f))).Select(Path.GetFileName).OfType<string>()
+            var names = Directory.EnumerateFiles(d).Where(keep).Select(Path.GetFileName).OfType<string>()
                 .Order(StringComparer.Ordinal).ToArray();
             byFolder.Add((d, names));
             foreach (var sub in Directory.EnumerateDirectories(d)) Walk(sub, depth + 1);
