@@ -27,21 +27,12 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wordnet_corpus import is_test  # noqa: E402  (the one train/test split rule, TextFolderCorpus.IsTestFile's)
+
 FILES = ["chinese", "song100", "tang300"]
 ANSI = re.compile(r"\x1b\[[0-9;]*m?")  # colour codes; the file also has a few broken ones ("\x1b[;\x1b[;m")
 DROP = re.compile(r"^\s*(《[^》]*》.*|题目\s*[:：].*|作者\s*[:：].*|--.*|—— .*)$")
-
-
-def fnv1a64(data):
-    h = 14695981039346656037
-    for b in data:
-        h ^= b
-        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def is_test(name, percent):
-    return fnv1a64(name.encode("utf-8")) % 1000000 < round(percent * 10000)
 
 
 def entries(path):
