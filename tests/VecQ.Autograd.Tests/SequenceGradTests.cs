@@ -3,7 +3,7 @@ using static VecQ.Autograd.Tests.TestUtil;
 
 namespace VecQ.Autograd.Tests;
 
-/// <summary>float64 GradCheck of the sequence layers' functions on the reference backend: Embedding with a padding row, Conv1d, the 1-D pools.</summary>
+/// <summary>float64 GradCheck of the sequence layers' functions on the reference backend: Embedding with a padding row, Conv1d, the 1-D pools, the LSTM layer.</summary>
 public class SequenceGradTests
 {
     [Fact]
@@ -44,6 +44,23 @@ public class SequenceGradTests
     {
         Check(v => Functions.MaxPool1d(v[0], 3, stride: 2, padding: 1), RandN([2, 3, 10], 58));
         Check(v => Functions.AvgPool1d(v[0], 4, stride: 3, padding: 2), RandN([2, 3, 11], 59));
+    }
+
+    [Theory]
+    [InlineData(4, 2, 3, 3, false, true)]
+    [InlineData(3, 3, 2, 4, true, true)]    // reverse direction
+    [InlineData(1, 1, 1, 1, false, false)]  // one step, no biases
+    public void Lstm(int steps, int batch, int input, int hidden, bool reverse, bool bias)
+    {
+        // every input of the node: x, h0, c0, weight_ih, weight_hh, b_ih, b_hh; the packed output holds the
+        // outputs and c_n, so one check covers the gradients arriving at y, h_n and c_n
+        var inputs = new List<Tensor>
+        {
+            RandN([steps, batch, input], 62), RandN([batch, hidden], 63), RandN([batch, hidden], 64),
+            RandN([4 * hidden, input], 65), RandN([4 * hidden, hidden], 66),
+        };
+        if (bias) { inputs.Add(RandN([4 * hidden], 67)); inputs.Add(RandN([4 * hidden], 68)); }
+        Check(v => Functions.Lstm(v[0], v[1], v[2], v[3], v[4], bias ? v[5] : null, bias ? v[6] : null, reverse), inputs.ToArray());
     }
 
     [Fact]

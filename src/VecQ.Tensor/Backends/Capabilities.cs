@@ -71,3 +71,26 @@ public interface IFusedLoss
     /// <summary>dlogits[r] = (probs[r] − target[r]) · dloss[r] where target is the smoothed one-hot.</summary>
     void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits);
 }
+
+/// <summary>
+/// The fused LSTM cell: the gate nonlinearities and the state update of one time step in one pass (and its
+/// gradient). Without it, <see cref="RnnOps.LstmCell"/> composes sigmoid, tanh, products and sums
+/// (<see cref="RnnOps.UnfusedLstmCell"/>). Every operand is contiguous, on one device, of one float dtype.
+/// </summary>
+/// <example><code>if (Backend.For(gates) is IFusedLstmCell cell) cell.LstmCell(gates, cPrev, gates, c, h);</code></example>
+public interface IFusedLstmCell
+{
+    /// <summary>
+    /// One LSTM step from the gate pre-activations gates: [B, 4H] (x·W_ihᵀ + h·W_hhᵀ + b, PyTorch's gate order
+    /// i, f, g, o) and cPrev: [B, H]: acts: [B, 4H] = (σ(i), σ(f), tanh(g), σ(o)); c = σ(f)·cPrev + σ(i)·tanh(g);
+    /// h = σ(o)·tanh(c) (c, h: [B, H]). acts may be gates itself (computed in place).
+    /// </summary>
+    void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h);
+    /// <summary>
+    /// Gradient of <see cref="LstmCell"/>: acts: [B, 4H] and c: [B, H] as the forward wrote them, cPrev: [B, H];
+    /// dh, dc: [B, H] the gradients arriving at h and c. With t = tanh(c) and dĉ = dc + dh·o·(1 − t²):
+    /// dgates = (dĉ·g·i(1−i), dĉ·cPrev·f(1−f), dĉ·i·(1−g²), dh·t·o(1−o)) : [B, 4H]; dcPrev = dĉ·f : [B, H].
+    /// dcPrev may be dc itself.
+    /// </summary>
+    void LstmCellBackward(Tensor acts, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor dgates, Tensor dcPrev);
+}

@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -240,6 +240,22 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
     {
         using var _ = Timed("BatchNormBackward");
         _inner.BatchNormBackward(dy, x, mean, invStd, gamma, dx, dgamma, dbeta);
+    }
+
+    /// <inheritdoc/>
+    public void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    {
+        using var _ = Timed("LstmCell");
+        if (_inner is IFusedLstmCell fused) fused.LstmCell(gates, cPrev, acts, c, h);
+        else RnnOps.UnfusedLstmCell(_inner, gates, cPrev, acts, c, h);
+    }
+
+    /// <inheritdoc/>
+    public void LstmCellBackward(Tensor acts, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor dgates, Tensor dcPrev)
+    {
+        using var _ = Timed("LstmCellBackward");
+        if (_inner is IFusedLstmCell fused) fused.LstmCellBackward(acts, cPrev, c, dh, dc, dgates, dcPrev);
+        else RnnOps.UnfusedLstmCellBackward(_inner, acts, cPrev, c, dh, dc, dgates, dcPrev);
     }
 
     /// <inheritdoc/>

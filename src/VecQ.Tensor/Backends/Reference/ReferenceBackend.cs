@@ -16,7 +16,7 @@ namespace VecQ.Tensors;
 ///     using var y = x.MatMul(w); // computed by the loops in ReferenceBackend.MatMul.cs
 /// }
 /// </code></example>
-public sealed partial class ReferenceBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss
+public sealed partial class ReferenceBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell
 {
     /// <inheritdoc/>
     public string Name => "reference";

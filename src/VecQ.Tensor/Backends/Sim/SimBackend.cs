@@ -23,7 +23,7 @@ namespace VecQ.Tensors;
 /// float[] back = y.ToArray();                                             // one download
 /// Console.WriteLine(SimBackend.For(0).Transfers);                         // 1 upload, 1 download
 /// </code></example>
-public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss
+public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell
 {
     private static readonly ConcurrentDictionary<int, SimBackend> Devices = new();
     private readonly MemoryCounter _memory = new();
@@ -208,6 +208,23 @@ public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFus
         var cpu = Cpu;
         if (cpu is IFusedConvTail fused) fused.ReluBatchNormMaxPool2dBackward(hdy, hi, hp, hx, hm, hs, hg, g, hdx, hdg, hdb);
         else ConvOps.UnfusedTailBackward(cpu, hdy, hi, hx, hm, hs, hg, g, hdx, hdg, hdb);
+    }
+
+    /// <inheritdoc/>
+    public void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    {
+        using var hg = H(gates); using var hcp = H(cPrev); using var ha = H(acts); using var hc = H(c); using var hh = H(h);
+        if (Cpu is IFusedLstmCell fused) fused.LstmCell(hg, hcp, ha, hc, hh);
+        else RnnOps.UnfusedLstmCell(Cpu, hg, hcp, ha, hc, hh);
+    }
+
+    /// <inheritdoc/>
+    public void LstmCellBackward(Tensor acts, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor dgates, Tensor dcPrev)
+    {
+        using var ha = H(acts); using var hcp = H(cPrev); using var hc = H(c); using var hdh = H(dh); using var hdc = H(dc);
+        using var hdg = H(dgates); using var hdcp = H(dcPrev);
+        if (Cpu is IFusedLstmCell fused) fused.LstmCellBackward(ha, hcp, hc, hdh, hdc, hdg, hdcp);
+        else RnnOps.UnfusedLstmCellBackward(Cpu, ha, hcp, hc, hdh, hdc, hdg, hdcp);
     }
 
     /// <inheritdoc/>

@@ -1,0 +1,85 @@
+using static VecQ.Tensors.Tests.OpCheck;
+
+namespace VecQ.Tensors.Tests;
+
+// One LSTM layer over a sequence (RnnOps.LstmForward / LstmBackward: GEMMs and the fused cell) on every backend
+// column against the reference, and the op layer's fallback for a backend without IFusedLstmCell.
+public partial class BackendOpTests
+{
+    public static TheoryData<int, int, int, int, bool, bool, bool> LstmCases() => new()
+    {
+        // steps, batch, input, hidden, reverse, bias, strided input
+        { 1, 1, 1, 1, false, true, false },      // all size 1
+        { 5, 3, 4, 7, false, true, false },      // odd hidden: SIMD body and scalar tail
+        { 7, 2, 3, 13, true, true, true },       // reverse, a transposed (strided) input view
+        { 3, 5, 17, 8, false, false, false },    // no bias, prime input size
+        { 11, 64, 6, 32, true, true, false },    // rows in parallel
+    };
+
+    // Forward (outputs, cells, activations) and every gradient of one layer.
+    internal static Tensor[] LstmLayer(BackendCase d, int steps, int batch, int input, int hidden, bool reverse, bool bias, bool strided)
+    {
+        Tensor x;
+        if (strided) { using var xb = d.Rand(1, batch, steps, input); x = xb.Transpose(0, 1); }   // [T, B, In] view of [B, T, In]
+        else x = d.Rand(1, steps, batch, input);
+        using (x)
+        using (var h0 = d.Rand(2, batch, hidden))
+        using (var c0 = d.Rand(3, batch, hidden))
+        using (var wIh = d.Rand(4, 4 * hidden, input))
+        using (var wHh = d.Rand(5, 4 * hidden, hidden))
+        using (var b = bias ? d.Rand(6, 4 * hidden) : null)
+        using (var dy = d.Rand(7, steps, batch, hidden))
+        using (var dcN = d.Rand(8, batch, hidden))
+        {
+            var seq = RnnOps.LstmForward(x, h0, c0, wIh, wHh, b, reverse);
+            using var g = RnnOps.LstmBackward(seq, x, h0, wIh, wHh, dy, dcN, inputGrad: true, stateGrad: true, weightGrad: true, biasGrad: true);
+            return [seq.Output, seq.Cells, seq.Acts, g.Dx!.Clone(), g.Dh0!.Clone(), g.Dc0!.Clone(), g.DWih!.Clone(), g.DWhh!.Clone(), g.DBias!.Clone()];
+        }
+    }
+
+    [BackendTheory]
+    [MemberData(nameof(LstmCases))]
+    public void LstmLayerMatchesReference(BackendCase b, int steps, int batch, int input, int hidden, bool reverse, bool bias, bool strided)
+    {
+        SameAll(b, $"lstm T{steps} B{batch} In{input} H{hidden} reverse={reverse} bias={bias} strided={strided}",
+            d => LstmLayer(d, steps, batch, input, hidden, reverse, bias, strided), 1e-4, 1e-4);
+    }
+
+    [BackendTheory]
+    [MemberData(nameof(LstmCases))]
+    public void LstmFallbackWithoutTheFusedCellMatchesTheFusedOp(BackendCase b, int steps, int batch, int input, int hidden, bool reverse, bool bias,
+        bool strided)
+    {
+        string what = $"lstm fallback T{steps} B{batch} In{input} H{hidden}";
+        var fused = Run(b, d => LstmLayer(d, steps, batch, input, hidden, reverse, bias, strided), what);
+        var fallback = Run(b, d =>
+        {
+            using (Backend.Use(new PrimitivesOnlyBackend(d.Kernels)))
+            {
+                if (d.Device.Kind == DeviceKind.Cpu) Assert.IsNotAssignableFrom<IFusedLstmCell>(Backend.For(Device.Cpu));
+                return LstmLayer(d, steps, batch, input, hidden, reverse, bias, strided);
+            }
+        }, what);
+        string[] names = ["output", "cells", "acts", "dx", "dh0", "dc0", "dW_ih", "dW_hh", "dbias"];
+        for (int i = 0; i < fused.Length; i++)
+        {
+            Assert.True(fused[i].Shape.SequenceEqual(fallback[i].Shape), $"{what} {names[i]}: shapes differ");
+            TestUtil.AssertClose(fused[i].Values, fallback[i].Values, 1e-5, 1e-4, $"{what} {names[i]} on {b.Name}");
+        }
+    }
+
+    [Fact]
+    public void LstmRejectsMismatchedShapesNamingThem()
+    {
+        using var x = Tensor.Zeros([4, 2, 3]);
+        using var h0 = Tensor.Zeros([2, 5]);
+        using var wIh = Tensor.Zeros([20, 4]);   // input size 4, but x has 3 features
+        using var wHh = Tensor.Zeros([20, 5]);
+        var e = Assert.Throws<ArgumentException>(() => RnnOps.LstmForward(x, h0, h0, wIh, wHh, null, reverse: false));
+        Assert.Contains("weight_ih [20, 4] must be [20, 3]", e.Message);
+        using var hBad = Tensor.Zeros([3, 5]);
+        using var w2 = Tensor.Zeros([20, 3]);
+        e = Assert.Throws<ArgumentException>(() => RnnOps.LstmForward(x, hBad, h0, w2, wHh, null, reverse: false));
+        Assert.Contains("h0 [3, 5] must be [2, 5]", e.Message);
+    }
+}
