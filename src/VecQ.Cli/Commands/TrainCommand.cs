@@ -44,6 +44,9 @@ internal static class TrainCommand
         var imageSize = new Option<int?>("--image-size") { Description = "image side for --dataset imagefolder (default 224)" };
         var keep = new Option<int>("--keep-checkpoints") { Description = "epoch checkpoints to keep besides best and last (default 0)", DefaultValueFactory = _ => 0 };
         var plot = new Option<bool>("--plot") { Description = "draw the training curves into <out>/curves.png at the end" };
+        var vocab = TextOptions.VocabSize();
+        var seqLen = TextOptions.SeqLen();
+        var tokenizer = TextOptions.Tokenizer();
         var stopAfter = new Option<int?>("--stop-after-steps") { Description = "stop abruptly after N steps, as if killed (for testing --resume)", Hidden = true };
 
         var cmd = new Command("train", "train a model (default: LeNet5 on Fashion-MNIST)")
@@ -51,6 +54,7 @@ internal static class TrainCommand
             model, dataset, data, epochs, batch, lr, opt, momentum, wd, schedule, milestones, gamma, warmup, smoothing,
             seed, threads, outDir, resume, limitTrain, limitTest, every, json, stopAfter,
             wbits, abits, quantizer, lambda, granularity, firstBits, lastBits, biases, actQuant, device, keep, plot, imageSize,
+            vocab, seqLen, tokenizer,
         };
         cmd.SetAction(p =>
         {
@@ -69,6 +73,7 @@ internal static class TrainCommand
                 FirstLayerBits = p.GetValue(firstBits), LastLayerBits = p.GetValue(lastBits), QuantizeBiases = p.GetValue(biases),
                 ActQuant = p.GetValue(actQuant), Device = p.GetValue(device)!,
                 KeepCheckpoints = p.GetValue(keep), ImageSize = p.GetValue(imageSize), Plot = p.GetValue(plot), ProgressInPlace = output.ErrIsTerminal,
+                VocabSize = p.GetValue(vocab), SeqLen = p.GetValue(seqLen), Tokenizer = p.GetValue(tokenizer),
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();
@@ -122,4 +127,14 @@ internal static class LayerOptions
     {
         Description = "activation quantizers (with --abits 1..16): searched (λ searched on the batch, one step per channel; default) or paper (Gaussian λ_k, one step per tensor, EMA 0.9)",
     };
+}
+
+/// <summary>The text models' data options, shared by train, summary and bench.</summary>
+internal static class TextOptions
+{
+    public static Option<int?> VocabSize() => new("--vocab-size") { Description = "text models: vocabulary size, reserved ids included (default imdb 20000, thucnews 5000)" };
+
+    public static Option<int?> SeqLen() => new("--seq-len") { Description = "text models: token ids per example, pre-padded and pre-truncated (default imdb 100, thucnews 200)" };
+
+    public static Option<string?> Tokenizer() => new("--tokenizer") { Description = "text models: words (lowercased, punctuation split) or chars (default: the dataset's; chars for thucnews)" };
 }

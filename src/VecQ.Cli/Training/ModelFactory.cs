@@ -8,10 +8,36 @@ namespace VecQ.Cli.Training;
 internal static class ModelFactory
 {
     /// <summary>Model names the CLI knows.</summary>
-    public static readonly string[] Names = ["lenet5", "vgg-like", "alexnet", "resnet18", "resnet18-preact", "mobilenet-v1", "mobilenet-v2"];
+    public static readonly string[] Names = ["lenet5", "vgg-like", "alexnet", "resnet18", "resnet18-preact", "mobilenet-v1", "mobilenet-v2", "imdb", "thucnews"];
 
-    /// <summary>The classes of a model's reference task: 10 (MNIST, CIFAR-10) or 1000 (ImageNet).</summary>
-    public static int DefaultClasses(string model) => model is "lenet5" or "vgg-like" ? 10 : 1000;
+    /// <summary>The classes of a model's reference task: 10 (MNIST, CIFAR-10, THUCNews), 2 (IMDB) or 1000 (ImageNet).</summary>
+    public static int DefaultClasses(string model) => model switch
+    {
+        "lenet5" or "vgg-like" or "thucnews" => 10,
+        "imdb" => 2,
+        _ => 1000,
+    };
+
+    /// <summary>True for the sequence models, whose inputs are int32 token ids [B, T].</summary>
+    public static bool IsText(string model) => model is "imdb" or "thucnews";
+
+    /// <summary>The vocabulary size and sequence length a text model is built for by default (its reference's).</summary>
+    public static (int Vocabulary, int SequenceLength) DefaultText(string model) => model == "imdb" ? (20000, 100) : (5000, 200);
+
+    /// <summary>
+    /// The configuration of a text model ("vocab", "seq_len", "classes"); null sizes take the model's reference
+    /// (<see cref="DefaultText"/>).
+    /// </summary>
+    public static ModelConfig TextConfig(string model, int numClasses, int? vocabularySize = null, int? sequenceLength = null)
+    {
+        if (!IsText(model)) throw new OptionException($"--model '{model}' is an image model; text models are imdb and thucnews");
+        var (v, t) = DefaultText(model);
+        int vocab = vocabularySize ?? v, len = sequenceLength ?? t;
+        if (vocab < 4) throw new OptionException($"--vocab-size {vocab}: expected at least 4 (ids 0–2 are reserved for padding, start and out-of-vocabulary)");
+        int min = model == "imdb" ? 8 : 1;
+        if (len < min) throw new OptionException($"--seq-len {len}: {model} needs at least {min} tokens per example");
+        return new ModelConfig(model, new() { ["vocab"] = vocab, ["seq_len"] = len, ["classes"] = numClasses });
+    }
 
     /// <summary>The input size a model is built for by default (its reference's), and the channels.</summary>
     public static (int Size, int Channels) DefaultInput(string model) => model switch
@@ -52,6 +78,11 @@ internal static class ModelFactory
     public static ModelConfig DefaultConfig(string model, int numClasses, int? imageSize = null, int? channels = null)
     {
         if (!Names.Contains(model)) throw new OptionException($"--model '{model}': unknown model; expected one of {string.Join(", ", Names)}");
+        if (IsText(model))
+        {
+            if (imageSize != null || channels != null) throw new OptionException($"--model {model} reads token ids: --image-size and --channels do not apply");
+            return TextConfig(model, numClasses);
+        }
         if (model == "lenet5")
         {
             if (imageSize is int s && s != 28 || channels is int c && c != 1)
@@ -66,10 +97,16 @@ internal static class ModelFactory
         return new ModelConfig(model, new() { ["classes"] = numClasses, ["channels"] = channels ?? ch, ["image_size"] = sz });
     }
 
-    /// <summary>The shape of one input example of the model, [C, H, W].</summary>
-    public static int[] InputShape(ModelConfig config) => config.Model == "lenet5"
-        ? [1, 28, 28]
-        : [config.Sizes["channels"], config.Sizes["image_size"], config.Sizes["image_size"]];
+    /// <summary>The shape of one input example of the model: [C, H, W] for the image models, [T] for the text models.</summary>
+    public static int[] InputShape(ModelConfig config) => config.Model switch
+    {
+        "lenet5" => [1, 28, 28],
+        _ when IsText(config.Model) => [config.Sizes["seq_len"]],
+        _ => [config.Sizes["channels"], config.Sizes["image_size"], config.Sizes["image_size"]],
+    };
+
+    /// <summary>The dtype of the model's input: int32 token ids for the text models, float32 images otherwise.</summary>
+    public static DType InputDType(ModelConfig config) => IsText(config.Model) ? DType.Int32 : DType.Float32;
 
     /// <summary>
     /// Builds the model a configuration describes, initialised from <paramref name="rng"/>; with
@@ -92,6 +129,8 @@ internal static class ModelFactory
             "resnet18-preact" => new PreActResNet18(Get("classes"), Get("channels"), activations: slots, rng: rng),
             "mobilenet-v1" => new MobileNetV1(Get("classes"), Get("channels"), activations: slots, rng: rng),
             "mobilenet-v2" => new MobileNetV2(Get("classes"), Get("channels"), activations: slots, rng: rng),
+            "imdb" => new ImdbCnnLstm(Get("vocab"), Get("classes"), Get("seq_len"), activations: slots, rng: rng),
+            "thucnews" => new CharLstmClassifier(Get("vocab"), Get("classes"), Get("seq_len"), activations: slots, rng: rng),
             _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
         };
     }

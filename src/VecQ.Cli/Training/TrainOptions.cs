@@ -63,12 +63,29 @@ internal sealed record TrainOptions
     public QuantSpec Quant => QuantSpec.Parse(WBits, ABits, Quantizer, Lambda, Granularity).WithOptions(FirstLayerBits, LastLayerBits, QuantizeBiases, ActQuant);
     /// <summary>Stop abruptly after this many steps of this process (no final save): simulates a killed run for tests.</summary>
     public int? StopAfterSteps { get; init; }
+    /// <summary>Text models: vocabulary size (embedding rows; default the model's reference).</summary>
+    public int? VocabSize { get; init; }
+    /// <summary>Text models: token ids per example (default the model's reference).</summary>
+    public int? SeqLen { get; init; }
+    /// <summary>Text models: words or chars (default the dataset's; chars for thucnews).</summary>
+    public string? Tokenizer { get; init; }
 
     /// <summary>Throws <see cref="OptionException"/> naming the first bad option.</summary>
     public void Validate()
     {
         if (!ModelFactory.Names.Contains(Model)) throw new OptionException($"--model '{Model}': expected one of {string.Join(", ", ModelFactory.Names)}");
         TrainingData.Check(Dataset, DataDir);
+        bool textData = VecQ.Datasets.DatasetCatalog.IsText(Dataset), textModel = ModelFactory.IsText(Model);
+        if (textData != textModel)
+            throw new OptionException(textModel
+                ? $"--model {Model} reads text: use --dataset {string.Join(", ", VecQ.Datasets.TextDatasetCatalog.Names)}"
+                : $"--dataset {Dataset} is text: use --model imdb or thucnews (--model {Model} reads images)");
+        if (!textModel && (VocabSize != null || SeqLen != null || Tokenizer != null))
+            throw new OptionException("--vocab-size, --seq-len and --tokenizer apply to the text models (imdb, thucnews) only");
+        if (textModel && ImageSize != null) throw new OptionException($"--image-size does not apply to the text model {Model}");
+        if (VocabSize is < 4) throw new OptionException($"--vocab-size {VocabSize}: expected at least 4 (ids 0–2 are reserved)");
+        if (SeqLen is < 1) throw new OptionException($"--seq-len {SeqLen}: expected a positive length");
+        _ = TextTraining.ParseTokenizer(Tokenizer);
         if (ImageSize is < 1) throw new OptionException($"--image-size {ImageSize}: expected a positive size");
         if (Epochs < 1) throw new OptionException($"--epochs {Epochs}: expected an integer >= 1");
         if (BatchSize < 1) throw new OptionException($"--batch-size {BatchSize}: expected an integer >= 1");

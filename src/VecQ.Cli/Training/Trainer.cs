@@ -42,6 +42,7 @@ internal sealed class Trainer
     private readonly TextWriter _log;
     private EvalPreprocess? _preprocess;
     private IReadOnlyList<string> _classNames = [];
+    private readonly List<IDisposable> _loaders = new();   // the image loaders' workers, stopped when Run returns
 
     public Trainer(TrainOptions options, TextWriter log)
     {
@@ -58,15 +59,15 @@ internal sealed class Trainer
 
     public TrainResult Run()
     {
+        try { return RunCore(); }
+        finally { foreach (var l in _loaders) l.Dispose(); _loaders.Clear(); }
+    }
+
+    private TrainResult RunCore()
+    {
         if (_o.Threads is int t) Parallelism.Threads = t;
         var locator = new DataLocator { ExplicitDirectory = _o.DataDir, Report = line => _log.WriteLine(line) };
-        var train = TrainingData.Load(_o.Dataset, DatasetSplit.Train, locator, _o.ImageSize);
-        var test = TrainingData.Load(_o.Dataset, DatasetSplit.Test, locator, _o.ImageSize);
-        _log.WriteLine($"data: {train}; {test}");
-        _preprocess = test.Preprocess;
-        _classNames = train.ClassNames;
-
-        var config = ModelFactory.DefaultConfig(_o.Model, numClasses: train.ClassNames.Count, imageSize: train.Input.Size, channels: train.Input.Channels);
+        var (trainBatches, testBatches, config, usedSample) = LoadData(locator);
         var initRng = new Rng(_o.Seed);
         var quant = _o.Quant;
         Module model;
@@ -92,15 +93,7 @@ internal sealed class Trainer
         model.To(device);
         using var optimizer = MakeOptimizer(model);
         var rngs = new Dictionary<string, Rng> { ["init"] = initRng };
-        int workers = _o.Dataset == "imagefolder" ? Math.Max(1, Parallelism.Threads) : 1;   // decoding JPEGs wants every core
-        using var trainLoader = new DataLoader(train.Source, new DataLoaderOptions
-        {
-            BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain, Augment = train.Augment, Workers = workers,
-        });
-        // evaluation runs at the training batch size: its buffers have the sizes training already pooled,
-        // so evaluating adds no memory to a run's peak (batch 500 added ~170 MB)
-        using var testLoader = new DataLoader(test.Source, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = false, Limit = _o.LimitTest, Workers = workers });
-        int stepsPerEpoch = trainLoader.StepsPerEpoch;
+        int stepsPerEpoch = trainBatches.StepsPerEpoch;
         var schedule = MakeSchedule(stepsPerEpoch);
 
         int startEpoch = 0, startStep = 0;
@@ -131,13 +124,13 @@ internal sealed class Trainer
             var epochClock = Stopwatch.StartNew();
             var lastReport = Stopwatch.StartNew();
             int step = epoch == startEpoch ? startStep : 0;
-            foreach (var batch in trainLoader.Epoch(epoch, step))
+            foreach (var batch in trainBatches.Epoch(epoch, step))
             {
                 using (batch)
                 {
                     optimizer.Lr = schedule.LrAt(epoch, step, stepsPerEpoch);
                     var before = Backend.Transfers(device);
-                    var (loss, hits) = TrainStep(model, optimizer, batch.Images, batch.Labels, _o.LabelSmoothing);
+                    var (loss, hits) = TrainStep(model, optimizer, batch.Inputs, batch.Labels, _o.LabelSmoothing);
                     var moved = Backend.Transfers(device) - before;
                     steps++; transfers += moved.Calls; bytes += moved.Bytes; maxTransfers = Math.Max(maxTransfers, moved.Calls);
                     if (!double.IsFinite(loss))
@@ -160,7 +153,7 @@ internal sealed class Trainer
                 }
             }
             progress.End();
-            last = Evaluate(model, testLoader);
+            last = Evaluate(model, testBatches);
             if (!double.IsFinite(last.Loss))
                 throw new TrainingDivergedException($"epoch {epoch + 1}: the test loss is {last.Loss}; stopped without saving this epoch. " +
                     $"The last good checkpoint is {(File.Exists(LastPath) ? LastPath : "none")}");
@@ -181,14 +174,53 @@ internal sealed class Trainer
                 optimizer.Lr, epochClock.Elapsed.TotalSeconds));
         }
         if (_o.Plot && metrics.Rows.Count > 0) CurvePlot.Write(metrics.Rows, Path.Combine(_o.Out, "curves.png"), $"{config.Model} on {_o.Dataset}");
-        if (epochAcc.Count == 0) last = Evaluate(model, testLoader); // resumed a finished run
+        if (epochAcc.Count == 0) last = Evaluate(model, testBatches); // resumed a finished run
         double seconds = clock.Elapsed.TotalSeconds;
         long floatBytes = model.Parameters().Sum(p => (long)p.Data.Numel * 4);
         return new TrainResult(_o.Model, _o.Dataset, _o.Epochs, seconds, images / Math.Max(seconds, 1e-9),
             last.Acc, last.Loss, best, LastPath, BestPath, floatBytes, QuantSpec.QuantizedBytes(model), quant,
-            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), epochAcc, train.IsSample || test.IsSample, device.ToString(),
+            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), epochAcc, usedSample, device.ToString(),
             new StepTraffic(transfers / (double)Math.Max(steps, 1), bytes / (double)Math.Max(steps, 1), maxTransfers,
                 Backend.MemoryStats(device).LiveBytes, Backend.MemoryStats(device).PeakBytes));
+    }
+
+    // The two splits as batches and the model configuration they call for: images through the DataLoader, text
+    // through the TextLoader with a vocabulary built on the training split and saved beside the checkpoints.
+    private (IStepBatches Train, IStepBatches Test, ModelFactory.ModelConfig Config, bool UsedSample) LoadData(DataLocator locator)
+    {
+        if (DatasetCatalog.IsText(_o.Dataset))
+        {
+            var data = TextTraining.Load(_o.Model, _o.Dataset, locator, _o.VocabSize, _o.SeqLen, _o.Tokenizer, vocabulary: null, train: true);
+            _log.WriteLine($"data: {data}");
+            _classNames = data.ClassNames;
+            _preprocess = null;
+            if (data.Vocabulary is { } vocab)
+            {
+                Directory.CreateDirectory(_o.Out);
+                vocab.Save(Path.Combine(_o.Out, TextTraining.VocabularyFile));
+            }
+            var textConfig = ModelFactory.TextConfig(_o.Model, data.ClassNames.Count, data.VocabularySize, data.SequenceLength);
+            var trainText = new TextLoader(data.Train!, new TextLoaderOptions { BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain });
+            var testText = new TextLoader(data.Test, new TextLoaderOptions { BatchSize = _o.BatchSize, Shuffle = false, Limit = _o.LimitTest });
+            return (new TextBatches(trainText), new TextBatches(testText), textConfig, false);
+        }
+        var train = TrainingData.Load(_o.Dataset, DatasetSplit.Train, locator, _o.ImageSize);
+        var test = TrainingData.Load(_o.Dataset, DatasetSplit.Test, locator, _o.ImageSize);
+        _log.WriteLine($"data: {train}; {test}");
+        _preprocess = test.Preprocess;
+        _classNames = train.ClassNames;
+        var config = ModelFactory.DefaultConfig(_o.Model, numClasses: train.ClassNames.Count, imageSize: train.Input.Size, channels: train.Input.Channels);
+        int workers = _o.Dataset == "imagefolder" ? Math.Max(1, Parallelism.Threads) : 1;   // decoding JPEGs wants every core
+        var trainLoader = new DataLoader(train.Source, new DataLoaderOptions
+        {
+            BatchSize = _o.BatchSize, Shuffle = true, Seed = _o.Seed, Limit = _o.LimitTrain, Augment = train.Augment, Workers = workers,
+        });
+        _loaders.Add(trainLoader);
+        // evaluation runs at the training batch size: its buffers have the sizes training already pooled,
+        // so evaluating adds no memory to a run's peak (batch 500 added ~170 MB)
+        var testLoader = new DataLoader(test.Source, new DataLoaderOptions { BatchSize = _o.BatchSize, Shuffle = false, Limit = _o.LimitTest, Workers = workers });
+        _loaders.Add(testLoader);
+        return (new ImageBatches(trainLoader), new ImageBatches(testLoader), config, train.IsSample || test.IsSample);
     }
 
     /// <summary>
@@ -197,7 +229,7 @@ internal sealed class Trainer
     /// </summary>
     public static (double Loss, long Correct) TrainStep(Module model, Optimizer optimizer, Tensor images, Tensor labels, double labelSmoothing)
     {
-        // images: [B, 1, 28, 28], labels: [B] int32, on the host or the model's device
+        // images: [B, C, H, W] (or token ids [B, T] int32), labels: [B] int32, on the host or the model's device
         var device = model.Device;
         using var scope = TensorScope.Begin();                        // owns every variable of the step
         using var ys = labels.To(device);
@@ -209,8 +241,11 @@ internal sealed class Trainer
         return (loss.Value.Item(), CountCorrect(logits.Value, labels));
     }
 
-    /// <summary>Accuracy (fraction) and mean cross-entropy on a loader, in eval mode without a graph, on the model's device.</summary>
-    public static (double Acc, double Loss) Evaluate(Module model, DataLoader loader)
+    /// <summary>Accuracy (fraction) and mean cross-entropy on an image loader, in eval mode without a graph, on the model's device.</summary>
+    public static (double Acc, double Loss) Evaluate(Module model, DataLoader loader) => Evaluate(model, new ImageBatches(loader));
+
+    /// <summary>Accuracy (fraction) and mean cross-entropy over the batches of epoch 0, in eval mode without a graph.</summary>
+    public static (double Acc, double Loss) Evaluate(Module model, IStepBatches loader)
     {
         model.Eval();
         var device = model.Device;
@@ -222,7 +257,7 @@ internal sealed class Trainer
                 {
                     using var scope = TensorScope.Begin();
                     using var ys = batch.Labels.To(device);
-                    var logits = model.Forward(new Variable(batch.Images.To(device)));
+                    var logits = model.Forward(new Variable(batch.Inputs.To(device)));
                     var loss = Functions.SoftmaxCrossEntropy(logits, ys, 0, Reduction.Sum);
                     lossSum += loss.Value.Item();
                     correct += CountCorrect(logits.Value, batch.Labels);
@@ -278,6 +313,7 @@ internal sealed class Trainer
             ["seed"] = _o.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (_preprocess is { } pre) extra["eval_preprocess"] = pre.ToJson();
+        if (DatasetCatalog.IsText(_o.Dataset) && File.Exists(Path.Combine(_o.Out, TextTraining.VocabularyFile))) extra["vocabulary"] = TextTraining.VocabularyFile;
         extra["class_names"] = System.Text.Json.JsonSerializer.Serialize(_classNames);
         _o.Quant.WriteTo(extra);
         return new()

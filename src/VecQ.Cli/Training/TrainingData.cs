@@ -9,8 +9,8 @@ namespace VecQ.Cli.Training;
 /// </summary>
 internal sealed record TrainingData(IImageSource Source, IImageAugment? Augment, EvalPreprocess Preprocess, IReadOnlyList<string> ClassNames, bool IsSample)
 {
-    /// <summary>The dataset names the CLI reads.</summary>
-    public static IReadOnlyList<string> Names => DatasetCatalog.Names;
+    /// <summary>The dataset names the CLI reads: the image datasets, then the text ones.</summary>
+    public static IReadOnlyList<string> Names => [.. DatasetCatalog.Names, .. TextDatasetCatalog.Names];
 
     /// <summary>Throws <see cref="OptionException"/> unless <paramref name="name"/> is known (and imagefolder has --data).</summary>
     public static void Check(string name, string? dataDir)
@@ -18,6 +18,8 @@ internal sealed record TrainingData(IImageSource Source, IImageAugment? Augment,
         if (!Names.Contains(name)) throw new OptionException($"--dataset '{name}': expected one of {string.Join(", ", Names)}");
         if (name == "imagefolder" && string.IsNullOrWhiteSpace(dataDir))
             throw new OptionException("--dataset imagefolder needs --data DIR (a folder with train/<class>/… and val/<class>/…)");
+        if (name == "textfolder" && string.IsNullOrWhiteSpace(dataDir) && string.IsNullOrWhiteSpace(System.Environment.GetEnvironmentVariable(DataLocator.DataEnvironmentVariable)))
+            throw new OptionException("--dataset textfolder needs --data DIR (a folder with train/<class>/*.txt and test/<class>/*.txt, or <class>/*.txt)");
     }
 
     /// <summary>

@@ -21,6 +21,12 @@ public enum ActivationPlacement
     /// (conv → quantize → BN → ReLU). The last layer's output (the logits) is never quantized.
     /// </summary>
     ConvOutput,
+    /// <summary>
+    /// The sequence models (IMDB, THUCNews; VECQ.md §4, the LSTM rule): on the LSTM's input features and on its
+    /// output (the last hidden state, which is also its final state h_n, the one the classifier reads); the
+    /// per-step internal states and gate activations stay float.
+    /// </summary>
+    Recurrent,
 }
 
 /// <summary>
