@@ -17,7 +17,8 @@ internal static class BenchCommand
 {
     public static Command Build(Output output)
     {
-        var model = new Option<string>("--model") { Description = $"model: {string.Join(", ", ModelFactory.Names)}", DefaultValueFactory = _ => "lenet5" };
+        var model = new Option<string>("--model") { Description = $"model: {string.Join(", ", ModelFactory.Names)}, or lstm (bench-ref's embedding(20000, 128) + LSTM(128) + linear classifier)", DefaultValueFactory = _ => "lenet5" };
+        var seqLen = new Option<int?>("--seq-len") { Description = "text models: token ids per example (default imdb 100, lstm 200, thucnews 200)" };
         var size = new Option<int?>("--image-size") { Description = "input height and width (default: the model's reference input)" };
         var classes = new Option<int?>("--classes") { Description = "classes (default 10 for lenet5 and vgg-like, 1000 otherwise)" };
         var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => 100 };
@@ -30,7 +31,7 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
         var actQuant = LayerOptions.ActQuant();
         var device = DeviceOption.Create();
-        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, actQuant, profile, json, device, size, classes };
+        var cmd = new Command("bench", "time a model's train step and inference") { model, batch, steps, threads, wbits, abits, quantizer, actQuant, profile, json, device, size, classes, seqLen };
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!;
@@ -40,9 +41,11 @@ internal static class BenchCommand
             if (p.GetValue(threads) is int t) { if (t < 1) throw new OptionException($"--threads {t}: expected >= 1"); Parallelism.Threads = t; }
             var quant = QuantSpec.Parse(p.GetValue(wbits), p.GetValue(abits), p.GetValue(quantizer)!, "gaussian", "tensor")
                 .WithOptions(null, null, false, p.GetValue(actQuant));
-            if (!ModelFactory.Names.Contains(name)) throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}");
+            if (!ModelFactory.Names.Contains(name) && name != "lstm") throw new OptionException($"--model '{name}': expected one of {string.Join(", ", ModelFactory.Names)}, lstm");
+            if (p.GetValue(seqLen) is int sl && (sl < 1 || !(ModelFactory.IsText(name) || name == "lstm")))
+                throw new OptionException($"--seq-len {sl}: a positive length, for the text models (imdb, thucnews, lstm) only");
             var dev = DeviceOption.Parse(p.GetValue(device)!);
-            var r = Run(name, b, n, quant, p.GetValue(profile), dev, p.GetValue(size), p.GetValue(classes));
+            var r = Run(name, b, n, quant, p.GetValue(profile), dev, p.GetValue(size), p.GetValue(classes), p.GetValue(seqLen));
             void PrintProfile(string what, IReadOnlyList<ProfilingBackend.OpTotal> ops)
             {
                 double total = ops.Sum(o => o.Milliseconds);
@@ -109,15 +112,15 @@ internal static class BenchCommand
     /// between two separate runs to compare them within 10%.
     /// </summary>
     public static Result Run(string name, int batch, int steps, QuantSpec? quant = null, bool profile = false, Device? device = null,
-        int? imageSize = null, int? classes = null)
+        int? imageSize = null, int? classes = null, int? seqLen = null)
     {
         var dev = device ?? Device.Cpu;
-        int k = classes ?? ModelFactory.DefaultClasses(name);
-        var config = ModelFactory.DefaultConfig(name, k, imageSize);
+        int k = classes ?? (name == "lstm" ? 2 : ModelFactory.DefaultClasses(name));
+        var config = BenchConfig(name, k, imageSize, seqLen);
         var rng = new Rng(7);
         var net = (quant ?? QuantSpec.Float).Build(config, rng).To(dev);
-        using var optimizer = new Sgd(net, 0.01, momentum: 0.9, weightDecay: 1e-4);
-        using var images = Tensor.RandN([batch, .. ModelFactory.InputShape(config)], rng, device: dev);   // [B, C, H, W]
+        using var optimizer = BenchOptimizer(name, net);
+        using var images = BenchInput(config, batch, rng, dev);   // [B, C, H, W], or token ids [B, T]
         var labelValues = new int[batch];
         for (int i = 0; i < batch; i++) labelValues[i] = rng.NextInt(k);
         using var labels = Tensor.FromArray(labelValues, device: dev);
@@ -133,7 +136,7 @@ internal static class BenchCommand
         }
         bool quantized = quant is { } qs && qs != QuantSpec.Float;
         var floatNet = quantized ? QuantSpec.Float.Build(config, new Rng(7)).To(dev) : null;
-        using var floatOptimizer = floatNet == null ? null : new Sgd(floatNet, 0.01, momentum: 0.9, weightDecay: 1e-4);
+        using var floatOptimizer = floatNet == null ? null : BenchOptimizer(name, floatNet);
         double TimeStep(Module model, Optimizer opt)
         {
             var sw = Stopwatch.StartNew();
@@ -181,6 +184,39 @@ internal static class BenchCommand
         double peakAfter = FmaPeak.Measure(Parallelism.Threads, 0.2);
         return new Result(Median(train), Median(infer), train.Min(), infer.Min(), 0.5 * (peakBefore + peakAfter), ops, inferOps,
             floatNet == null ? null : Median(floatTrain), floatNet == null ? null : Median(ratios));
+    }
+
+    // The model a bench name stands for: the CLI's models, and lstm, bench-ref's LSTM classifier (embedding(20000, 128)
+    // + LSTM(128 → 128) + linear, over 200 steps by default): the thucnews model's structure at those sizes.
+    private static ModelFactory.ModelConfig BenchConfig(string name, int classes, int? imageSize, int? seqLen)
+    {
+        if (name == "lstm")
+            return new ModelFactory.ModelConfig("thucnews", new() { ["vocab"] = 20000, ["seq_len"] = seqLen ?? 200, ["classes"] = classes, ["embed"] = 128, ["hidden"] = 128 });
+        if (ModelFactory.IsText(name))
+        {
+            if (imageSize != null) throw new OptionException($"--image-size does not apply to the text model {name}");
+            return ModelFactory.TextConfig(name, classes, sequenceLength: seqLen);
+        }
+        return ModelFactory.DefaultConfig(name, classes, imageSize);
+    }
+
+    // The optimizer bench-ref times with the same model: Adam 1e-3 for the IMDB model, SGD momentum 0.9 for the LSTM
+    // classifier, SGD momentum 0.9 with weight decay 1e-4 for the image models.
+    private static Optimizer BenchOptimizer(string name, Module net) => name switch
+    {
+        "imdb" => new Adam(net, 1e-3, weightDecay: 0),
+        "lstm" or "thucnews" => new Sgd(net, 0.01, momentum: 0.9, weightDecay: 0),
+        _ => new Sgd(net, 0.01, momentum: 0.9, weightDecay: 1e-4),
+    };
+
+    // A synthetic batch: Gaussian images, or token ids uniform over the vocabulary.
+    private static Tensor BenchInput(ModelFactory.ModelConfig config, int batch, Rng rng, Device dev)
+    {
+        if (!ModelFactory.IsText(config.Model)) return Tensor.RandN([batch, .. ModelFactory.InputShape(config)], rng, device: dev);
+        int t = config.Sizes["seq_len"], v = config.Sizes["vocab"];
+        var ids = new int[batch * t];
+        for (int i = 0; i < ids.Length; i++) ids[i] = rng.NextInt(v);
+        return Tensor.FromArray(ids, [batch, t], dev);
     }
 
     private static double Median(List<double> v)

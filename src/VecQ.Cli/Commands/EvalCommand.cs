@@ -35,13 +35,32 @@ internal static class EvalCommand
             model.To(dev);
             string name = p.GetValue(dataset) ?? (meta.Extra.TryGetValue("dataset", out var ds) ? ds : "fashion-mnist");
             TrainingData.Check(name, p.GetValue(data));
-            int? size = config.Sizes.TryGetValue("image_size", out int sz) ? sz : null;
-            var test = TrainingData.Load(name, DatasetSplit.Test, new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) }, size);
-            using var loader = new DataLoader(test.Source, new DataLoaderOptions { BatchSize = 100, Shuffle = false, Limit = p.GetValue(limit) });
-            var (acc, loss) = Trainer.Evaluate(model, loader);
+            var locator = new DataLocator { ExplicitDirectory = p.GetValue(data), Report = l => output.Err.WriteLine(l) };
+            if (DatasetCatalog.IsText(name) != ModelFactory.IsText(config.Model))
+                throw new OptionException($"--dataset {name}: {path} holds the {(ModelFactory.IsText(config.Model) ? "text" : "image")} model {config.Model}");
+            double acc, loss;
+            int n;
+            string what, sample = "";
+            if (ModelFactory.IsText(config.Model))
+            {
+                // the vocabulary saved beside the checkpoint fixes the tokenizer, the ids and the sequence length
+                var vocab = TextTraining.LoadFor(path, config, meta, required: false);
+                var text = TextTraining.Load(config.Model, name, locator, config.Sizes["vocab"], config.Sizes["seq_len"], null, vocab, train: false);
+                var loader = new TextLoader(text.Test, new TextLoaderOptions { BatchSize = 100, Shuffle = false, Limit = p.GetValue(limit) });
+                (acc, loss) = Trainer.Evaluate(model, new TextBatches(loader));
+                (n, what) = (loader.Count, "texts");
+            }
+            else
+            {
+                int? size = config.Sizes.TryGetValue("image_size", out int sz) ? sz : null;
+                var test = TrainingData.Load(name, DatasetSplit.Test, locator, size);
+                using var loader = new DataLoader(test.Source, new DataLoaderOptions { BatchSize = 100, Shuffle = false, Limit = p.GetValue(limit) });
+                (acc, loss) = Trainer.Evaluate(model, loader);
+                (n, what) = (Math.Min(test.Source.Count, p.GetValue(limit) ?? int.MaxValue), "images");
+                if (test.IsSample) sample = ", embedded sample";
+            }
             double seconds = clock.Elapsed.TotalSeconds;
-            int n = Math.Min(test.Source.Count, p.GetValue(limit) ?? int.MaxValue);
-            output.Out.WriteLine($"{config.Model} ({path}{(packedBytes is null ? "" : ", packed")}) on {name} test ({n} images{(test.IsSample ? ", embedded sample" : "")}): accuracy {100 * acc:F2}%, loss {loss:F4}");
+            output.Out.WriteLine($"{config.Model} ({path}{(packedBytes is null ? "" : ", packed")}) on {name} test ({n} {what}{sample}): accuracy {100 * acc:F2}%, loss {loss:F4}");
             if (p.GetValue(json))
             {
                 var fields = new Dictionary<string, object?>

@@ -45,6 +45,7 @@ internal static class ExportCommand
                 ["epoch"] = meta.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
             spec.WriteTo(extra);
+            if (ModelFactory.IsText(config.Model)) TextTraining.CopyVocabulary(path, dest, meta);   // eval/predict read it beside the packed file
             var size = PackedModel.Export(model, dest, extra);
             output.Out.WriteLine($"{dest}: {spec.Method.Name()} {spec.WBits}-bit weights; float {size.FloatBytes:N0} bytes, packed {size.PackedBytes:N0} bytes (file {size.FileBytes:N0}), ratio {size.Ratio:F2}x");
             if (p.GetValue(json))

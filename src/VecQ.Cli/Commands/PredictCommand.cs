@@ -20,11 +20,13 @@ internal static class PredictCommand
     public static Command Build(Output output)
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "a checkpoint written by vecq train (or a packed .vecq export)", Required = true };
-        var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, …) or folders of them", Arity = ArgumentArity.OneOrMore };
+        var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, …) or folders of them (image models)", Arity = ArgumentArity.ZeroOrMore };
+        var text = new Option<string[]>("--text") { Description = "text models: a text to classify (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var textFile = new Option<string[]>("--file") { Description = "text models: a UTF-8 text file to classify (repeatable)" };
         var top = new Option<int>("--top") { Description = "classes to print per image", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object: the top classes and the logits per image" };
         var device = DeviceOption.Create();
-        var cmd = new Command("predict", "classify image files with a trained model") { checkpoint, images, top, json, device };
+        var cmd = new Command("predict", "classify image files or texts with a trained model") { checkpoint, images, text, textFile, top, json, device };
         cmd.SetAction(p =>
         {
             string path = p.GetValue(checkpoint)!;
@@ -32,14 +34,26 @@ internal static class PredictCommand
             int k = p.GetValue(top);
             if (k < 1) throw new OptionException($"--top {k}: expected an integer >= 1");
             var dev = DeviceOption.Parse(p.GetValue(device)!);
-            var files = Files(p.GetValue(images)!);
             var (model, config, meta, _, _) = CheckpointModel.LoadForEval(path);
             using (model)
             {
                 model.To(dev).Eval();
-                var pre = Preprocess(meta, config, path);
                 var names = ClassNames(meta);
-                var results = Classify(model, pre, files);
+                string[] texts = p.GetValue(text) ?? [], textFiles = p.GetValue(textFile) ?? [], imageArgs = p.GetValue(images) ?? [];
+                List<(string File, float[] Logits)> results;
+                if (ModelFactory.IsText(config.Model))
+                {
+                    if (imageArgs.Length > 0) throw new OptionException($"predict: {path} holds the text model {config.Model}; give --text \"...\" or --file F.txt, not image files");
+                    if (texts.Length + textFiles.Length == 0) throw new OptionException($"predict: {path} holds the text model {config.Model}; give --text \"...\" or --file F.txt");
+                    var vocab = TextTraining.LoadFor(path, config, meta, required: true)!;
+                    results = ClassifyTexts(model, vocab, texts, textFiles);
+                }
+                else
+                {
+                    if (texts.Length + textFiles.Length > 0) throw new OptionException($"predict: {path} holds the image model {config.Model}; --text and --file are for text models");
+                    if (imageArgs.Length == 0) throw new OptionException("predict: name at least one image file or folder");
+                    results = Classify(model, Preprocess(meta, config, path), Files(imageArgs));
+                }
                 var rows = new List<Dictionary<string, object?>>();
                 foreach (var (file, logits) in results)
                 {
@@ -120,6 +134,36 @@ internal static class PredictCommand
             var logits = model.Forward(x).Value.ToArray();                               // [N, classes]
             int k = logits.Length / n;
             for (int i = 0; i < n; i++) results.Add((files[start + i], logits[(i * k)..((i + 1) * k)]));
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Logits per text, encoded with the training vocabulary (its tokenizer, ids and padding); a file is read as strict
+    /// UTF-8 (a file that is not fails, naming it). Texts are labelled by their first 40 characters, files by path.
+    /// </summary>
+    public static List<(string File, float[] Logits)> ClassifyTexts(Module model, Vocabulary vocab, IReadOnlyList<string> texts, IReadOnlyList<string> files)
+    {
+        var items = new List<(string Label, string Text)>();
+        foreach (var t in texts) items.Add((t.Length > 40 ? $"\"{t[..40]}…\"" : $"\"{t}\"", t));
+        foreach (var f in files)
+        {
+            if (!File.Exists(f)) throw new OptionException($"--file {f}: no such file");
+            items.Add((f, TextFiles.ReadUtf8(f)));
+        }
+        var results = new List<(string, float[])>();
+        int len = vocab.Sequence.MaxLength;
+        using var _ = VecQ.Autograd.Autograd.NoGrad();
+        for (int start = 0; start < items.Count; start += 32)
+        {
+            int n = Math.Min(32, items.Count - start);
+            var ids = new int[n * len];
+            for (int i = 0; i < n; i++) vocab.Encode(items[start + i].Text, ids.AsSpan(i * len, len));
+            using var scope = TensorScope.Begin();
+            var x = new Variable(Tensor.FromArray(ids, [n, len], model.Device));   // [N, T] int32
+            var logits = model.Forward(x).Value.ToArray();                       // [N, classes]
+            int k = logits.Length / n;
+            for (int i = 0; i < n; i++) results.Add((items[start + i].Label, logits[(i * k)..((i + 1) * k)]));
         }
         return results;
     }

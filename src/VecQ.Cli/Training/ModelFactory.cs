@@ -130,7 +130,8 @@ internal static class ModelFactory
             "mobilenet-v1" => new MobileNetV1(Get("classes"), Get("channels"), activations: slots, rng: rng),
             "mobilenet-v2" => new MobileNetV2(Get("classes"), Get("channels"), activations: slots, rng: rng),
             "imdb" => new ImdbCnnLstm(Get("vocab"), Get("classes"), Get("seq_len"), activations: slots, rng: rng),
-            "thucnews" => new CharLstmClassifier(Get("vocab"), Get("classes"), Get("seq_len"), activations: slots, rng: rng),
+            "thucnews" => new CharLstmClassifier(Get("vocab"), Get("classes"), Get("seq_len"), embeddingDim: z.GetValueOrDefault("embed", 128),
+                hidden: z.GetValueOrDefault("hidden", 140), activations: slots, rng: rng),
             _ => throw new InvalidDataException($"unknown model '{config.Model}' (known: {string.Join(", ", Names)})"),
         };
     }

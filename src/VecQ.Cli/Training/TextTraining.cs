@@ -39,10 +39,12 @@ internal static class TextTraining
 
     /// <summary>
     /// The vocabulary a checkpoint was trained with: <see cref="VocabularyFile"/> beside it, checked against the
-    /// model's embedding size and sequence length.
+    /// model's embedding size and sequence length; null when the run had none (data that came encoded, such as
+    /// imdb_int32.npz) and <paramref name="required"/> is false.
     /// </summary>
-    public static Vocabulary LoadFor(string checkpoint, ModelFactory.ModelConfig config)
+    public static Vocabulary? LoadFor(string checkpoint, ModelFactory.ModelConfig config, VecQ.Nn.CheckpointMetadata meta, bool required)
     {
+        if (!required && !meta.Extra.ContainsKey("vocabulary")) return null;
         string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".", VocabularyFile);
         if (!File.Exists(path))
             throw new InvalidDataException($"{checkpoint}: text model {config.Model} needs its vocabulary {path} (vecq train writes it beside the checkpoints)");
@@ -51,5 +53,27 @@ internal static class TextTraining
             throw new InvalidDataException($"{path}: vocabulary of {vocab.MaxSize} ids over sequences of {vocab.Sequence.MaxLength} does not match {checkpoint}'s model " +
                 $"({config.Sizes["vocab"]} embedding rows, sequences of {config.Sizes["seq_len"]})");
         return vocab;
+    }
+
+    /// <summary>
+    /// Puts the vocabulary of <paramref name="checkpoint"/> beside <paramref name="dest"/> (a packed export), so eval
+    /// and predict find it there; an identical file already there is kept, a different one is an error (never overwritten).
+    /// </summary>
+    public static void CopyVocabulary(string checkpoint, string dest, VecQ.Nn.CheckpointMetadata meta)
+    {
+        if (!meta.Extra.ContainsKey("vocabulary")) return;
+        string src = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".", VocabularyFile);
+        string dst = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dest)) ?? ".", VocabularyFile);
+        if (!File.Exists(src)) throw new InvalidDataException($"{checkpoint}: its vocabulary {src} is missing (vecq train writes it beside the checkpoints)");
+        if (Path.GetFullPath(src) == Path.GetFullPath(dst)) return;
+        byte[] bytes = File.ReadAllBytes(src);
+        if (File.Exists(dst))
+        {
+            if (File.ReadAllBytes(dst).AsSpan().SequenceEqual(bytes)) return;
+            throw new OptionException($"--out {dest}: {dst} already holds a different vocabulary; export text models of different runs to different folders");
+        }
+        string tmp = dst + ".tmp";
+        File.WriteAllBytes(tmp, bytes);
+        File.Move(tmp, dst, overwrite: true);
     }
 }
