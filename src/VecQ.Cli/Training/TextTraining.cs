@@ -39,7 +39,7 @@ internal static class TextTraining
 
     /// <summary>
     /// The vocabulary a checkpoint was trained with: <see cref="VocabularyFile"/> beside it, checked against the
-    /// model's embedding size and sequence length; null when the run had none (data that came encoded, such as
+    /// model's embedding size (every id must have a row) and sequence length; null when the run had none (data that came encoded, such as
     /// imdb_int32.npz) and <paramref name="required"/> is false.
     /// </summary>
     public static Vocabulary? LoadFor(string checkpoint, ModelFactory.ModelConfig config, VecQ.Nn.CheckpointMetadata meta, bool required)
@@ -49,8 +49,8 @@ internal static class TextTraining
         if (!File.Exists(path))
             throw new InvalidDataException($"{checkpoint}: text model {config.Model} needs its vocabulary {path} (vecq train writes it beside the checkpoints)");
         var vocab = Vocabulary.Load(path);
-        if (vocab.MaxSize != config.Sizes["vocab"] || vocab.Sequence.MaxLength != config.Sizes["seq_len"])
-            throw new InvalidDataException($"{path}: vocabulary of {vocab.MaxSize} ids over sequences of {vocab.Sequence.MaxLength} does not match {checkpoint}'s model " +
+        if (vocab.Count > config.Sizes["vocab"] || vocab.Sequence.MaxLength != config.Sizes["seq_len"])
+            throw new InvalidDataException($"{path}: vocabulary of {vocab.Count} ids over sequences of {vocab.Sequence.MaxLength} does not match {checkpoint}'s model " +
                 $"({config.Sizes["vocab"]} embedding rows, sequences of {config.Sizes["seq_len"]})");
         return vocab;
     }
