@@ -27,6 +27,30 @@ public sealed class QuantizeConfigTests
     }
 
     [Fact]
+    public void Quantize_ImdbModel_EveryWeightIncludingTheLstmsKernels_BiasesWhenAsked_ActivationSlotsAroundTheLstm()
+    {
+        // VECQ.md §4, the LSTM rule: embedding, conv1d, W_ih, W_hh (and the biases when asked) get weight quantizers;
+        // activation quantizers on the LSTM's input features and its output, nothing inside the recurrence
+        var slots = new List<ActivationSlot>();
+        using var model = new ImdbCnnLstm(vocabularySize: 50, sequenceLength: 16, activations: s => { slots.Add(s); return new ActivationQuantizer(8); },
+            rng: new Rng(3));
+        Assert.Equal(["lstm_in_act", "lstm_out_act"], slots.Select(s => s.Name));
+        Assert.Equal([64, 70], slots.Select(s => s.Channels));
+        var attached = model.Quantize(new QuantizeConfig { WeightBits = 4 });
+        Assert.Equal(["embedding.weight", "conv.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "fc.weight"], attached.Select(a => a.Name));
+        var withBiases = model.Quantize(new QuantizeConfig { WeightBits = 4, QuantizeBiases = true }).Select(a => a.Name).ToList();
+        Assert.Contains("lstm.bias_ih_l0", withBiases);
+        Assert.Contains("lstm.bias_hh_l0", withBiases);
+        // a quantized training step runs through every transform and both activation quantizers
+        using var ids = Tensor.FromArray(Enumerable.Range(0, 3 * 16).Select(i => i % 50).ToArray(), [3, 16]);
+        using var logits = model.Forward(new Variable(ids));
+        Assert.Equal([3, 2], logits.Shape);
+        using var loss = Functions.SoftmaxCrossEntropy(logits, Tensor.FromArray(new[] { 0, 1, 1 }), 0);
+        loss.Backward();
+        Assert.All(model.Parameters(), p => Assert.NotNull(p.Grad));
+    }
+
+    [Fact]
     public void Quantize_FirstAndLastLayerOverrides_KeepFloat_AndBiases()
     {
         var model = SmallLeNet();
