@@ -69,6 +69,36 @@ public partial class BackendOpTests
     }
 
     [Fact]
+    public void LstmCellSaturatesLikeTheReferenceAndKeepsNaN()
+    {
+        // the CPU cell's own exp (clamped, polynomial) at the extremes: ±∞ and huge pre-activations saturate σ to 0/1
+        // and tanh to ±1 as the reference's exact functions do; a NaN gate stays NaN (training's divergence check sees it)
+        int hidden = 11;   // one AVX2 vector and a scalar tail
+        float[] special = [float.PositiveInfinity, float.NegativeInfinity, 1e4f, -1e4f, 88f, -88f, 30f, -30f, 1e-6f, -1e-6f, 0f];
+        var g = new float[4 * hidden];
+        for (int k = 0; k < g.Length; k++) g[k] = special[(k * 7 + k / hidden) % special.Length];
+        var cPrev = Enumerable.Range(0, hidden).Select(k => (float)(k - 5) / 3).ToArray();
+        float[] Run(IBackend backend, float[] gates, out float[] h)
+        {
+            using var scope = Backend.Use(backend);
+            using var gt = Tensor.FromArray(gates, [1, 4 * hidden]); using var cp = Tensor.FromArray(cPrev, [1, hidden]);
+            using var a = Tensor.Empty([1, 4 * hidden]); using var c = Tensor.Empty([1, hidden]); using var ht = Tensor.Empty([1, hidden]);
+            RnnOps.LstmCell(gt, cp, a, c, ht);
+            h = ht.ToArray();
+            return a.ToArray();
+        }
+        var aCpu = Run(Backend.Cpu, g, out var hCpu);
+        var aRef = Run(Backend.Reference, g, out var hRef);
+        TestUtil.AssertClose(aRef.Select(v => (double)v).ToArray(), aCpu.Select(v => (double)v).ToArray(), 1e-6, 1e-5, "saturated gate activations");
+        TestUtil.AssertClose(hRef.Select(v => (double)v).ToArray(), hCpu.Select(v => (double)v).ToArray(), 1e-6, 1e-5, "h");
+        g[3] = float.NaN;          // the input gate of the fourth unit (in the vector part)
+        g[hidden + 10] = float.NaN; // the forget gate of the last unit (the scalar tail)
+        var aNan = Run(Backend.Cpu, g, out var hNan);
+        Assert.True(float.IsNaN(aNan[3]) && float.IsNaN(hNan[3]), "NaN input gate");
+        Assert.True(float.IsNaN(aNan[hidden + 10]) && float.IsNaN(hNan[10]), "NaN forget gate in the tail");
+    }
+
+    [Fact]
     public void LstmRejectsMismatchedShapesNamingThem()
     {
         using var x = Tensor.Zeros([4, 2, 3]);

@@ -247,8 +247,9 @@ public static class RnnOps
     // [T, B, F] contiguous → [1, T·B, F] view
     private static Tensor Rows3(Tensor t) => t.Reshape(1, t.Dims[0] * t.Dims[1], t.Dims[2]);
 
-    // w: [R, C] → wᵀ as a [1, C, R] view (the GEMM reads the transposed layout in place)
-    private static Tensor Transposed3(Tensor w) { using var t = w.T(); return t.Unsqueeze(0); }
+    // w: [R, C] → wᵀ as a contiguous [1, C, R] copy: copied once per sequence, it is the plain (not transposed)
+    // B operand every step's small GEMM streams best
+    private static Tensor Transposed3(Tensor w) { using var t = w.T(); using var c = t.Contiguous(); return c.Unsqueeze(0); }
 
     private static (int T, int B, int In, int H) CheckLayer(string op, Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor? bias)
     {

@@ -1,11 +1,10 @@
-using System.Buffers;
-using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace VecQ.Tensors;
 
-// The fused LSTM cell (IFusedLstmCell) in float32: per row of the batch, the gate nonlinearities with
-// TensorPrimitives and the state update / its gradient in one SIMD loop; rows in parallel when large.
+// The fused LSTM cell (IFusedLstmCell) in float32: per row of the batch, the gate nonlinearities, the state
+// update and (backward) its gradient in one SIMD pass; rows in parallel when large.
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
@@ -18,19 +17,7 @@ public sealed unsafe partial class CpuBackend
         void Rows(int r0, int r1)
         {
             for (int r = r0; r < r1; r++)
-            {
-                var g = new ReadOnlySpan<float>(gp + (long)r * 4 * hidden, 4 * hidden);
-                var a = new Span<float>(ap + (long)r * 4 * hidden, 4 * hidden);
-                TensorPrimitives.Sigmoid(g[..(2 * hidden)], a[..(2 * hidden)]);              // i, f
-                TensorPrimitives.Tanh(g.Slice(2 * hidden, hidden), a.Slice(2 * hidden, hidden)); // g
-                TensorPrimitives.Sigmoid(g[(3 * hidden)..], a[(3 * hidden)..]);             // o
-                var cs = new Span<float>(cp + (long)r * hidden, hidden);
-                var hs = new Span<float>(hp + (long)r * hidden, hidden);
-                TensorPrimitives.Multiply(a[..hidden], a.Slice(2 * hidden, hidden), cs);      // i·g
-                TensorPrimitives.FusedMultiplyAdd(a.Slice(hidden, hidden), new ReadOnlySpan<float>(cpp + (long)r * hidden, hidden), cs, cs); // + f·cPrev
-                TensorPrimitives.Tanh(cs, hs);
-                TensorPrimitives.Multiply(a[(3 * hidden)..], hs, hs);                        // o·tanh(c)
-            }
+                RowForward(gp + (long)r * 4 * hidden, cpp + (long)r * hidden, ap + (long)r * 4 * hidden, cp + (long)r * hidden, hp + (long)r * hidden, hidden);
         }
         int chunks = ChunksFor(batch, (long)batch * hidden * 24);
         if (chunks == 1) Rows(0, batch); else ForChunks(batch, chunks, (_, r0, r1) => Rows(r0, r1));
@@ -44,43 +31,93 @@ public sealed unsafe partial class CpuBackend
         float* ap = Ptr(acts), cpp = Ptr(cPrev), cp = Ptr(c), dhp = Ptr(dh), dcp = Ptr(dc), dgp = Ptr(dgates), dcpp = Ptr(dcPrev);
         void Rows(int r0, int r1)
         {
-            float[] tanhC = ArrayPool<float>.Shared.Rent(hidden);
-            try
+            for (int r = r0; r < r1; r++)
             {
-                for (int r = r0; r < r1; r++)
-                {
-                    long row = (long)r * hidden;
-                    TensorPrimitives.Tanh(new ReadOnlySpan<float>(cp + row, hidden), tanhC.AsSpan(0, hidden));
-                    fixed (float* tp = tanhC)
-                        RowBackward(ap + 4 * row, cpp + row, tp, dhp + row, dcp + row, dgp + 4 * row, dcpp + row, hidden);
-                }
+                long row = (long)r * hidden;
+                RowBackward(ap + 4 * row, cpp + row, cp + row, dhp + row, dcp + row, dgp + 4 * row, dcpp + row, hidden);
             }
-            finally { ArrayPool<float>.Shared.Return(tanhC); }
         }
         int chunks = ChunksFor(batch, (long)batch * hidden * 24);
         if (chunks == 1) Rows(0, batch); else ForChunks(batch, chunks, (_, r0, r1) => Rows(r0, r1));
     }
 
-    // One row of the cell gradient: a: [4H] (i, f, g, o), cPrev, tanh(c), dh, dc: [H] → dg: [4H], dcPrev: [H]
-    // (dcPrev may be dc: each element is read before it is written).
-    private static void RowBackward(float* a, float* cPrev, float* t, float* dh, float* dc, float* dg, float* dcPrev, int hidden)
+    // One row of the cell: g: [4H] pre-activations (i, f, g, o), cPrev: [H] → a: [4H] activations (a may be g), c, h: [H];
+    // one pass, SIMD with the scalar tail written the same way (sigmoid and tanh through exp, as SigmoidV/TanhV).
+    private static void RowForward(float* g, float* cPrev, float* a, float* c, float* h, int hidden)
     {
-        int w = Vector<float>.Count, j = 0;
-        var one = Vector<float>.One;
-        for (; j + w <= hidden; j += w)
-        {
-            var i = Load(a + j); var f = Load(a + hidden + j); var g = Load(a + 2 * hidden + j); var o = Load(a + 3 * hidden + j);
-            var tj = Load(t + j); var dhj = Load(dh + j);
-            var dcTotal = Load(dc + j) + dhj * o * (one - tj * tj);
-            Store(dg + j, dcTotal * g * i * (one - i));
-            Store(dg + hidden + j, dcTotal * Load(cPrev + j) * f * (one - f));
-            Store(dg + 2 * hidden + j, dcTotal * i * (one - g * g));
-            Store(dg + 3 * hidden + j, dhj * tj * o * (one - o));
-            Store(dcPrev + j, dcTotal * f);
-        }
+        int j = 0;
+        if (Fma.IsSupported && Avx2.IsSupported)
+            for (; j + 8 <= hidden; j += 8)
+            {
+                var i = SigmoidV(Avx.LoadVector256(g + j)); var f = SigmoidV(Avx.LoadVector256(g + hidden + j));
+                var gg = TanhV(Avx.LoadVector256(g + 2 * hidden + j)); var o = SigmoidV(Avx.LoadVector256(g + 3 * hidden + j));
+                Avx.Store(a + j, i); Avx.Store(a + hidden + j, f); Avx.Store(a + 2 * hidden + j, gg); Avx.Store(a + 3 * hidden + j, o);
+                var cn = f * Avx.LoadVector256(cPrev + j) + i * gg;
+                Avx.Store(c + j, cn);
+                Avx.Store(h + j, o * TanhV(cn));
+            }
         for (; j < hidden; j++)
         {
-            float i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j], tj = t[j];
+            float i = Sigmoid1(g[j]), f = Sigmoid1(g[hidden + j]), gg = Tanh1(g[2 * hidden + j]), o = Sigmoid1(g[3 * hidden + j]);
+            a[j] = i; a[hidden + j] = f; a[2 * hidden + j] = gg; a[3 * hidden + j] = o;
+            float cn = f * cPrev[j] + i * gg;
+            c[j] = cn;
+            h[j] = o * Tanh1(cn);
+        }
+    }
+
+    // σ(x) = 1 / (1 + e^−x) and tanh(x) = 1 − 2 / (e^2x + 1), through ExpV (±∞ give 0/1 and ±1; NaN stays NaN;
+    // tanh near 0 is within ~1e-7 absolute of the exact value). AVX2 + FMA; the scalar forms below serve the tails
+    // and machines without them.
+    private static Vector256<float> SigmoidV(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + ExpV(-x));
+    private static Vector256<float> TanhV(Vector256<float> x) => Vector256<float>.One - Vector256.Create(2f) / (ExpV(x + x) + Vector256<float>.One);
+
+    // e^x within about 2 ulp: x clamped to [−87.3, 88.7] (so the result is finite and normal: e^−87.3 ≈ 1.2e−38, which is
+    // what 0 needs to be for σ and tanh), n = round(x·log₂e), r = x − n·ln2 in two parts, e^r by its Taylor polynomial of
+    // degree 7 (|r| ≤ ln2/2), times 2ⁿ built in the exponent bits. A NaN input gives NaN.
+    private static Vector256<float> ExpV(Vector256<float> x)
+    {
+        var xc = Avx.Min(Avx.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88.7f));
+        var n = Avx.RoundToNearestInteger(Avx.Multiply(xc, Vector256.Create(1.44269504f)));
+        var r = Fma.MultiplyAddNegated(n, Vector256.Create(0.693145752f), xc);
+        r = Fma.MultiplyAddNegated(n, Vector256.Create(1.42860677e-6f), r);
+        var p = Vector256.Create(1f / 5040);
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 720));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 120));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 24));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 6));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
+        p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
+        var scale = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32(n), Vector256.Create(127)), 23).AsSingle();   // 2ⁿ
+        return Avx.BlendVariable(x, Avx.Multiply(p, scale), Avx.CompareEqual(x, x));
+    }
+
+    private static float Sigmoid1(float x) => 1f / (1f + MathF.Exp(-x));
+    private static float Tanh1(float x) => 1f - 2f / (MathF.Exp(x + x) + 1f);
+
+    // One row of the cell gradient: a: [4H] (i, f, g, o), cPrev, c, dh, dc: [H] → dg: [4H], dcPrev: [H]
+    // (dcPrev may be dc: each element is read before it is written).
+    private static void RowBackward(float* a, float* cPrev, float* c, float* dh, float* dc, float* dg, float* dcPrev, int hidden)
+    {
+        int j = 0;
+        var one = Vector256<float>.One;
+        if (Fma.IsSupported && Avx2.IsSupported)
+            for (; j + 8 <= hidden; j += 8)
+            {
+                var i = Avx.LoadVector256(a + j); var f = Avx.LoadVector256(a + hidden + j);
+                var g = Avx.LoadVector256(a + 2 * hidden + j); var o = Avx.LoadVector256(a + 3 * hidden + j);
+                var tj = TanhV(Avx.LoadVector256(c + j)); var dhj = Avx.LoadVector256(dh + j);
+                var dcTotal = Avx.LoadVector256(dc + j) + dhj * o * (one - tj * tj);
+                Avx.Store(dg + j, dcTotal * g * i * (one - i));
+                Avx.Store(dg + hidden + j, dcTotal * Avx.LoadVector256(cPrev + j) * f * (one - f));
+                Avx.Store(dg + 2 * hidden + j, dcTotal * i * (one - g * g));
+                Avx.Store(dg + 3 * hidden + j, dhj * tj * o * (one - o));
+                Avx.Store(dcPrev + j, dcTotal * f);
+            }
+        for (; j < hidden; j++)
+        {
+            float i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j], tj = Tanh1(c[j]);
             float dcTotal = dc[j] + dh[j] * o * (1 - tj * tj);
             dg[j] = dcTotal * g * i * (1 - i);
             dg[hidden + j] = dcTotal * cPrev[j] * f * (1 - f);
@@ -90,7 +127,4 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    private static Vector<float> Load(float* p) => Vector.Load(p);
-
-    private static void Store(float* p, Vector<float> v) => v.Store(p);
 }
