@@ -3,6 +3,9 @@
 
 Usage:
   tables.py accuracy RUN_DIR_LOGS...   each argument a file whose last line is `vecq train --json` output
+  tables.py sized [--scales S] FILE... [--scales S2] FILE...   the same with the model's size (float, or its packed
+                                       k-bit weights) in MiB; --scales labels the following runs whose JSON predates
+                                       the "granularity"/"lambda" keys
   tables.py theory FILE                last line: `vecq theory --json` output
   tables.py dql FILE                   last line: `vecq dql --json` output
 Nothing is typed in: every number comes from those JSON objects.
@@ -32,6 +35,37 @@ def accuracy(paths):
         delta = "" if base is None or r is base else f"{acc - 100 * base['test_accuracy']:+.2f}"
         per = ", ".join(f"{100 * a:.2f}" for a in r["epoch_accuracies"])
         print(f"| {r['wbits']}/{r['abits']} | {act_quant(r)} | {acc:.2f}% | {100 * r['best_accuracy']:.2f}% | {delta} | {per} | {r['peak_memory_mb']:.0f} MB |")
+
+
+def sized(args):
+    """Accuracy rows with the model size: float32 bytes for float weights, else the packed k-bit bytes (vecq export's).
+    The weight quantizer's scales and λ come from the run's "granularity" and "lambda" keys; for JSON from before
+    those keys, `--scales LABEL` labels the files after it (until the next --scales)."""
+    runs, labels, label = [], [], None
+    i = 0
+    while i < len(args):
+        if args[i] == "--scales":
+            label = args[i + 1]
+            i += 2
+            continue
+        runs.append(last_json(args[i]))
+        labels.append(label)
+        i += 1
+    base = next((r for r in runs if r["wbits"] == 32 and r["abits"] == 32), None)
+    print("| W/A | size (MiB) | weight scales | test accuracy | best epoch | vs float | per epoch (%) | seconds |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r, lab in zip(runs, labels):
+        acc = 100 * r["test_accuracy"]
+        delta = "" if base is None or r is base else f"{acc - 100 * base['test_accuracy']:+.2f}"
+        size = (r["model_bytes_float"] if r["wbits"] == 32 else r["model_bytes_quantized"]) / 2 ** 20
+        if r["wbits"] == 32:
+            scales = "–"
+        elif "granularity" in r:
+            scales = ("per channel" if r["granularity"] == "channel" else "per tensor") + (", exact λ" if r.get("lambda") == "exact" else ", λ_k")
+        else:
+            scales = lab or "?"
+        per = ", ".join(f"{100 * a:.2f}" for a in r["epoch_accuracies"])
+        print(f"| {r['wbits']}/{r['abits']} | {size:.2f} | {scales} | {acc:.2f}% | {100 * r['best_accuracy']:.2f}% | {delta} | {per} | {r['seconds']:.0f} |")
 
 
 def act_quant(run):
@@ -110,6 +144,6 @@ def dql(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("accuracy", "theory", "dql"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("accuracy", "sized", "theory", "dql"):
         sys.exit(__doc__)
-    {"accuracy": lambda: accuracy(sys.argv[2:]), "theory": lambda: theory(sys.argv[2]), "dql": lambda: dql(sys.argv[2])}[sys.argv[1]]()
+    {"accuracy": lambda: accuracy(sys.argv[2:]), "sized": lambda: sized(sys.argv[2:]), "theory": lambda: theory(sys.argv[2]), "dql": lambda: dql(sys.argv[2])}[sys.argv[1]]()

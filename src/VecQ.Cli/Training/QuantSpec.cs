@@ -207,6 +207,8 @@ internal sealed record QuantSpec(int WBits = 32, int ABits = 32, QuantMethod Met
         fields["last_layer_bits"] = LastLayerBits;
         fields["quantize_biases"] = QuantizeBiases;
         fields["act_quant"] = ABits < 32 ? ActQuantName : null;
+        fields["granularity"] = WBits < 32 ? (Granularity == Granularity.PerChannel ? "channel" : "tensor") : null;
+        fields["lambda"] = WBits < 32 ? (Lambda == LambdaMode.Exact ? "exact" : "gaussian") : null;
     }
 
     /// <summary>The packed size of <paramref name="model"/> as it is quantized (float bytes when not).</summary>
