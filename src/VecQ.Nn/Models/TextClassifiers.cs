@@ -4,11 +4,53 @@ using VecQ.Tensors;
 namespace VecQ.Nn;
 
 /// <summary>
+/// What the text classifiers share: token ids [B, T] int32 in, logits [B, classes] out; with two classes one dense
+/// output z returned as the logit pair (0, z), whose softmax is (1 − σ(z), σ(z)), so softmax cross-entropy on it is
+/// exactly Keras's dense 1 + sigmoid + binary cross-entropy.
+/// </summary>
+/// <example><code>TextClassifier net = new ImdbCnnLstm(); int t = net.SequenceLength; // 100</code></example>
+public abstract class TextClassifier : Module
+{
+    private readonly string _name;
+
+    private protected TextClassifier(string name, int vocabularySize, int numClasses, int sequenceLength)
+    {
+        if (numClasses < 2) throw new ArgumentException($"{name}: {numClasses} classes; a classifier needs at least 2");
+        if (sequenceLength < 1) throw new ArgumentException($"{name}: sequence length {sequenceLength} must be positive");
+        (_name, VocabularySize, NumClasses, SequenceLength) = (name, vocabularySize, numClasses, sequenceLength);
+    }
+
+    /// <summary>Rows of the embedding (token ids must be below it).</summary>
+    public int VocabularySize { get; }
+    /// <summary>Classes of the output (2: one dense output, returned as the logit pair (0, z)).</summary>
+    public int NumClasses { get; }
+    /// <summary>T, the token ids per example.</summary>
+    public int SequenceLength { get; }
+    /// <summary>The activation slots this model offered, in forward order.</summary>
+    public IReadOnlyList<ActivationSlot> ActivationSlots { get; private protected set; } = [];
+
+    /// <summary>The dense classifier on <paramref name="features"/> inputs: one output for two classes, else one per class.</summary>
+    private protected Linear Head(int features, Rng rng) => Register("fc", new Linear(features, NumClasses == 2 ? 1 : NumClasses, rng: rng));
+
+    private protected void CheckInput(Variable ids)
+    {
+        if (ids.Value.Rank != 2 || ids.Shape[1] != SequenceLength || ids.Value.DType != DType.Int32)
+            throw new ArgumentException($"{_name}: input {ids.Describe()} must be int32 token ids [B, {SequenceLength}]");
+    }
+
+    // logits as they are, or for two classes the pair (0, z) from one dense output
+    private protected Variable Logits(Variable z)
+    {
+        if (NumClasses != 2) return z;                                                 // [B, classes]
+        using var zero = new Variable(Tensor.Zeros([z.Shape[0], 1], z.Value.DType, z.Value.Device));
+        return Functions.Concat([zero, z], 1);                                         // [B, 2] = (0, z)
+    }
+}
+
+/// <summary>
 /// The paper's IMDB model, Keras's imdb_cnn_lstm example layer for layer (VECQ.md §6): embedding(V, 128) over
-/// token ids [B, T] → dropout 0.25 → conv1d 64×5 valid + ReLU → max-pool 4 → LSTM(70) → dense. With two classes
-/// the dense layer has one output z (Keras's dense 1 + sigmoid) and the model returns the logit pair (0, z), whose
-/// softmax is (1 − σ(z), σ(z)): softmax cross-entropy on it is exactly binary cross-entropy, so the same
-/// training, evaluation and prediction code serves both. Parameters: 2,639,175 at V = 20000 (PyTorch's LSTM with
+/// token ids [B, T] → dropout 0.25 → conv1d 64×5 valid + ReLU → max-pool 4 → LSTM(70) → dense (one output for
+/// two classes, Keras's dense 1 + sigmoid: see <see cref="TextClassifier"/>). Parameters: 2,639,175 at V = 20000 (PyTorch's LSTM with
 /// b_ih and b_hh; Keras's single bias makes the paper's 2,638,895). Activation slots (placement
 /// <see cref="ActivationPlacement.Recurrent"/>): <c>lstm_in_act</c> on the LSTM's input features, <c>lstm_out_act</c>
 /// on its last hidden state.
@@ -17,7 +59,7 @@ namespace VecQ.Nn;
 /// using var net = new ImdbCnnLstm(vocabularySize: 20000);
 /// var logits = net.Forward(new Variable(ids));   // ids: [B, 100] int32 → [B, 2]
 /// </code></example>
-public sealed class ImdbCnnLstm : Module
+public sealed class ImdbCnnLstm : TextClassifier
 {
     /// <summary>The activation-quantizer rule of this family.</summary>
     public const ActivationPlacement DefaultPlacement = ActivationPlacement.Recurrent;
@@ -33,12 +75,11 @@ public sealed class ImdbCnnLstm : Module
     /// <summary>Builds the model; the embedding starts uniform in ±0.05 (Keras's default), the rest as PyTorch initialises it.</summary>
     public ImdbCnnLstm(int vocabularySize = 20000, int numClasses = 2, int sequenceLength = 100, int embeddingDim = 128, int filters = 64, int kernel = 5,
         int pool = 4, int hidden = 70, double dropout = 0.25, Func<ActivationSlot, Module?>? activations = null, Rng? rng = null, Device? device = null)
+        : base("ImdbCnnLstm", vocabularySize, numClasses, sequenceLength)
     {
-        if (numClasses < 2) throw new ArgumentException($"ImdbCnnLstm: {numClasses} classes; a classifier needs at least 2");
         if (sequenceLength - kernel + 1 < pool)
             throw new ArgumentException($"ImdbCnnLstm: sequence length {sequenceLength} is too short for conv1d {kernel} then max-pool {pool} (needs at least {kernel + pool - 1})");
         rng ??= Init.DefaultRng;
-        (VocabularySize, NumClasses, SequenceLength) = (vocabularySize, numClasses, sequenceLength);
         var slots = new ActivationSlots(DefaultPlacement, activations);
         _embedding = Register("embedding", new Embedding(vocabularySize, embeddingDim, rng: rng));
         Init.Uniform(_embedding.Weight.Data, rng, -0.05, 0.05);
@@ -48,32 +89,22 @@ public sealed class ImdbCnnLstm : Module
         _inAct = RegisterOptional("lstm_in_act", slots.At(ActivationPlacement.Recurrent, "lstm_in_act", filters));
         _lstm = Register("lstm", new Lstm(filters, hidden, batchFirst: true, rng: rng));
         _outAct = RegisterOptional("lstm_out_act", slots.At(ActivationPlacement.Recurrent, "lstm_out_act", hidden));
-        _fc = Register("fc", new Linear(hidden, numClasses == 2 ? 1 : numClasses, rng: rng));
+        _fc = Head(hidden, rng);
         ActivationSlots = slots.Offered;
         if (device is { } d) To(d);
     }
 
-    /// <summary>Rows of the embedding (token ids must be below it).</summary>
-    public int VocabularySize { get; }
-    /// <summary>Classes of the output (2: one dense output, returned as the logit pair (0, z)).</summary>
-    public int NumClasses { get; }
-    /// <summary>T, the token ids per example.</summary>
-    public int SequenceLength { get; }
-    /// <summary>The activation slots this model offered, in forward order.</summary>
-    public IReadOnlyList<ActivationSlot> ActivationSlots { get; }
-
     /// <summary>ids: [B, T] int32 → logits [B, classes].</summary>
     public override Variable Forward(Variable ids)
     {
-        if (ids.Value.Rank != 2 || ids.Shape[1] != SequenceLength)
-            throw new ArgumentException($"ImdbCnnLstm: input {ids.Describe()} must be int32 token ids [B, {SequenceLength}]");
+        CheckInput(ids);
         var e = _dropout.Forward(_embedding.Forward(ids));              // [B, T, E]
         var c = _conv.Forward(Functions.Transpose(e, 1, 2));            // [B, F, T − k + 1]
         var p = _pool.Forward(Traced(Functions.Relu(c)));               // [B, F, L]
         p = VecQ.Nn.ActivationSlots.Apply(_inAct, p);
         var (_, (hn, _)) = _lstm.Forward(Functions.Transpose(p, 1, 2), null);   // [B, L, F] → h_n: [1, B, H]
         var h = VecQ.Nn.ActivationSlots.Apply(_outAct, Functions.Select(hn, 0, 0));   // [B, H]
-        return TextHead.Logits(_fc.Forward(h), NumClasses);
+        return Logits(_fc.Forward(h));
     }
 }
 
@@ -87,7 +118,7 @@ public sealed class ImdbCnnLstm : Module
 /// using var net = new CharLstmClassifier(vocabularySize: 5000, numClasses: 10, sequenceLength: 200);
 /// var logits = net.Forward(new Variable(ids));   // ids: [B, 200] int32 → [B, 10]
 /// </code></example>
-public sealed class CharLstmClassifier : Module
+public sealed class CharLstmClassifier : TextClassifier
 {
     private readonly Embedding _embedding;
     private readonly Module? _inAct, _outAct;
@@ -97,49 +128,26 @@ public sealed class CharLstmClassifier : Module
     /// <summary>Builds the model, initialised as PyTorch does (embedding N(0, 1), LSTM and dense uniform).</summary>
     public CharLstmClassifier(int vocabularySize = 5000, int numClasses = 10, int sequenceLength = 200, int embeddingDim = 128, int hidden = 140,
         Func<ActivationSlot, Module?>? activations = null, Rng? rng = null, Device? device = null)
+        : base("CharLstmClassifier", vocabularySize, numClasses, sequenceLength)
     {
-        if (numClasses < 2) throw new ArgumentException($"CharLstmClassifier: {numClasses} classes; a classifier needs at least 2");
-        if (sequenceLength < 1) throw new ArgumentException($"CharLstmClassifier: sequence length {sequenceLength} must be positive");
         rng ??= Init.DefaultRng;
-        (VocabularySize, NumClasses, SequenceLength) = (vocabularySize, numClasses, sequenceLength);
         var slots = new ActivationSlots(ImdbCnnLstm.DefaultPlacement, activations);
         _embedding = Register("embedding", new Embedding(vocabularySize, embeddingDim, rng: rng));
         _inAct = RegisterOptional("lstm_in_act", slots.At(ActivationPlacement.Recurrent, "lstm_in_act", 0));
         _lstm = Register("lstm", new Lstm(embeddingDim, hidden, batchFirst: true, rng: rng));
         _outAct = RegisterOptional("lstm_out_act", slots.At(ActivationPlacement.Recurrent, "lstm_out_act", hidden));
-        _fc = Register("fc", new Linear(hidden, numClasses == 2 ? 1 : numClasses, rng: rng));
+        _fc = Head(hidden, rng);
         ActivationSlots = slots.Offered;
         if (device is { } d) To(d);
     }
 
-    /// <summary>Rows of the embedding.</summary>
-    public int VocabularySize { get; }
-    /// <summary>Classes of the output.</summary>
-    public int NumClasses { get; }
-    /// <summary>T, the token ids per example.</summary>
-    public int SequenceLength { get; }
-    /// <summary>The activation slots this model offered, in forward order.</summary>
-    public IReadOnlyList<ActivationSlot> ActivationSlots { get; }
-
     /// <summary>ids: [B, T] int32 → logits [B, classes].</summary>
     public override Variable Forward(Variable ids)
     {
-        if (ids.Value.Rank != 2 || ids.Shape[1] != SequenceLength)
-            throw new ArgumentException($"CharLstmClassifier: input {ids.Describe()} must be int32 token ids [B, {SequenceLength}]");
+        CheckInput(ids);
         var e = VecQ.Nn.ActivationSlots.Apply(_inAct, _embedding.Forward(ids));   // [B, T, E]
         var (_, (hn, _)) = _lstm.Forward(e, null);                        // h_n: [1, B, H]
         var h = VecQ.Nn.ActivationSlots.Apply(_outAct, Functions.Select(hn, 0, 0));
-        return TextHead.Logits(_fc.Forward(h), NumClasses);
-    }
-}
-
-// The text models' output: logits as they are, or for two classes the pair (0, z) from one dense output.
-internal static class TextHead
-{
-    public static Variable Logits(Variable z, int classes)
-    {
-        if (classes != 2) return z;                                                    // [B, classes]
-        using var zero = new Variable(Tensor.Zeros([z.Shape[0], 1], z.Value.DType, z.Value.Device));
-        return Functions.Concat([zero, z], 1);                                         // [B, 2] = (0, z)
+        return Logits(_fc.Forward(h));
     }
 }
