@@ -77,7 +77,7 @@ internal static class TrainCommand
             };
             o.Validate();
             var r = new Trainer(o, output.Err).Run();
-            output.Out.WriteLine($"{r.Model} on {r.Dataset}{(r.UsedSample ? " (embedded sample)" : "")}: test accuracy {100 * r.TestAccuracy:F2}% (best {100 * r.BestAccuracy:F2}%), loss {r.TestLoss:F4}, {r.Seconds:F1}s, {r.ImagesPerSecond:F0} img/s, peak memory {r.PeakMemoryMb:F0} MB");
+            output.Out.WriteLine($"{r.Model} on {r.Dataset}{(r.UsedSample ? " (embedded sample)" : "")}: test accuracy {100 * r.TestAccuracy:F2}% (best {100 * r.BestAccuracy:F2}%), loss {r.TestLoss:F4}, {r.Seconds:F1}s, {r.ImagesPerSecond:F0} {(VecQ.Datasets.DatasetCatalog.IsText(r.Dataset) ? "texts" : "img")}/s, peak memory {r.PeakMemoryMb:F0} MB");
             output.Out.WriteLine($"checkpoints: {r.Checkpoint}, {r.BestCheckpoint}");
             if (o.Json)
             {

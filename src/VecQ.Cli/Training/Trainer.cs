@@ -148,7 +148,7 @@ internal sealed class Trainer
                 {
                     double ips = seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9);
                     long left = (long)(stepsPerEpoch - step) * _o.BatchSize + (long)(_o.Epochs - epoch - 1) * stepsPerEpoch * _o.BatchSize;
-                    progress.Show($"epoch {epoch + 1}/{_o.Epochs} step {step}/{stepsPerEpoch} loss {lossSum / Math.Max(seen, 1):F4} acc {100.0 * correct / Math.Max(seen, 1):F2}% {ips:F0} img/s ETA {Eta(left / Math.Max(ips, 1e-9))}");
+                    progress.Show($"epoch {epoch + 1}/{_o.Epochs} step {step}/{stepsPerEpoch} loss {lossSum / Math.Max(seen, 1):F4} acc {100.0 * correct / Math.Max(seen, 1):F2}% {ips:F0} {(DatasetCatalog.IsText(_o.Dataset) ? "texts" : "img")}/s ETA {Eta(left / Math.Max(ips, 1e-9))}");
                     lastReport.Restart();
                 }
             }
