@@ -148,6 +148,28 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Contains(expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("metadata value")]
+    [InlineData("tensor name")]
+    public void Safetensors_HeaderWithInvalidUtf8_ThrowsInvalidDataNamingTheFile(string where)
+    {
+        // JsonDocument accepts the structure and fails only when the text is read (InvalidOperationException before)
+        string header = where == "metadata value"
+            ? "{\"__metadata__\":{\"note\":\"aXb\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}"
+            : "{\"aXb\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+        byte[] h = System.Text.Encoding.ASCII.GetBytes(header);
+        h[Array.IndexOf(h, (byte)'X')] = 0xFF;                        // not a UTF-8 byte anywhere
+        var bytes = new byte[8 + h.Length + 8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)h.Length);
+        h.CopyTo(bytes, 8);
+        Floats(1, 2).CopyTo(bytes, 8 + h.Length);
+        string path = PathOf($"utf8-{where.Replace(' ', '-')}.safetensors");
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("UTF-8", e.Message);
+    }
+
     [Fact]
     public void Safetensors_MissingFile_ThrowsFileNotFoundNamingIt()
     {

@@ -107,19 +107,28 @@ public static class Safetensors
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad(source, "header JSON is not an object");
             var metadata = new Dictionary<string, string>();
             var specs = new List<(string Name, DType DType, int[] Shape, long Begin, long End)>();
-            foreach (var prop in doc.RootElement.EnumerateObject())
+            try
             {
-                if (prop.Name == "__metadata__")
+                foreach (var prop in doc.RootElement.EnumerateObject())
                 {
-                    if (prop.Value.ValueKind != JsonValueKind.Object) throw Bad(source, "__metadata__ is not an object");
-                    foreach (var m in prop.Value.EnumerateObject())
+                    if (prop.Name == "__metadata__")
                     {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw Bad(source, $"__metadata__ value '{m.Name}' is not a string");
-                        metadata[m.Name] = m.Value.GetString()!;
+                        if (prop.Value.ValueKind != JsonValueKind.Object) throw Bad(source, "__metadata__ is not an object");
+                        foreach (var m in prop.Value.EnumerateObject())
+                        {
+                            if (m.Value.ValueKind != JsonValueKind.String) throw Bad(source, $"__metadata__ value '{m.Name}' is not a string");
+                            metadata[m.Name] = m.Value.GetString()!;
+                        }
+                        continue;
                     }
-                    continue;
+                    specs.Add(ParseSpec(prop, source));
                 }
-                specs.Add(ParseSpec(prop, source));
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument checks the structure but transcodes names and strings only when they are read:
+                // a name or value that is not valid UTF-8 fails there
+                throw Bad(source, $"header holds text that is not valid UTF-8 ({e.Message})");
             }
             // offsets must tile the data region exactly: no overlap, no hole, nothing past the end
             var ordered = specs.OrderBy(s => s.Begin).ToList();
