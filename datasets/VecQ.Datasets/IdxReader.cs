@@ -102,21 +102,48 @@ public static class IdxReader
             // Raw file shorter than its header claims: say so before allocating the (maybe huge) array.
             throw new DatasetException(name, $"truncated: header says {Describe(dims, type, expectedBytes)}, file has {s.Length - s.Position}");
         }
-        var data = Array.CreateInstance(type.ClrType(), (int)count);
-        var bytes = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(data), checked((int)expectedBytes));
+        // A raw file was checked against its length above, so its array is allocated at once. A gzip stream's
+        // decompressed length is unknown until it ends: read it first in chunks that grow from 4 KiB to 1 MiB, so a
+        // tiny file whose header claims a huge array fails as truncated before that array is allocated.
+        Array data;
+        Span<byte> bytes;
         long have = 0;
-        while (have < expectedBytes)
+        if (!gzip)
         {
-            int want = (int)Math.Min(ChunkBytes, expectedBytes - have);
-            int n = Fill(s, bytes.Slice((int)have, want), name);
-            have += n;
-            if (n < want) break;
+            data = Array.CreateInstance(type.ClrType(), (int)count);
+            bytes = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(data), checked((int)expectedBytes));
+            while (have < expectedBytes)
+            {
+                int want = (int)Math.Min(ChunkBytes, expectedBytes - have);
+                int n = Fill(s, bytes.Slice((int)have, want), name);
+                have += n;
+                if (n < want) break;
+            }
+            if (have < expectedBytes)
+                throw new DatasetException(name, $"truncated: header says {Describe(dims, type, expectedBytes)}, file has {have}{after}");
         }
-        if (have < expectedBytes)
-            throw new DatasetException(name, $"truncated: header says {Describe(dims, type, expectedBytes)}, file has {have}{after}");
+        else
+        {
+            var chunks = new List<byte[]>();
+            int size = 4096;
+            while (have < expectedBytes)
+            {
+                var chunk = new byte[(int)Math.Min(size, expectedBytes - have)];
+                size = Math.Min(2 * size, ChunkBytes);
+                int n = Fill(s, chunk, name);
+                have += n;
+                if (n < chunk.Length)
+                    throw new DatasetException(name, $"truncated: header says {Describe(dims, type, expectedBytes)}, file has {have}{after}");
+                chunks.Add(chunk);
+            }
+            data = Array.CreateInstance(type.ClrType(), (int)count);
+            bytes = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(data), checked((int)expectedBytes));
+            long at = 0;
+            foreach (var c in chunks) { c.CopyTo(bytes[(int)at..]); at += c.Length; }
+        }
 
         long trailing = 0;
-        var rest = new byte[64 * 1024];
+        Span<byte> rest = stackalloc byte[4096];
         int r;
         while ((r = Fill(s, rest, name)) > 0) trailing += r;
         if (trailing > 0)
