@@ -48,9 +48,9 @@ public sealed class PackedModel : IDisposable
     public const string FormatName = "vecq-packed";
 
     /// <summary>Value of the "vecq.format_version" metadata key.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
-    private const string KeyFormat = "vecq.format", KeyVersion = "vecq.format_version", KeyBitOrder = "vecq.bit_order", KeyTensors = "vecq.tensors";
+    private const string KeyFormat = "vecq.format", KeyVersion = "vecq.format_version", KeyBitOrder = "vecq.bit_order", KeyTensors = "vecq.tensors", KeyChecksum = "vecq.checksum";
     private const string BitOrder = "lsb-first";
 
     private readonly Dictionary<string, Tensor> _tensors;
@@ -154,6 +154,7 @@ public sealed class PackedModel : IDisposable
             meta[KeyVersion] = FormatVersion.ToString(CultureInfo.InvariantCulture);
             meta[KeyBitOrder] = BitOrder;
             meta[KeyTensors] = Encoding.UTF8.GetString(ms.ToArray());
+            meta[KeyChecksum] = Checksum(meta[KeyTensors], entries);
             Safetensors.Save(path, entries, meta);
             return new PackedSizeReport(floatBytes, packedBytes, new FileInfo(path).Length);
         }
@@ -189,8 +190,15 @@ public sealed class PackedModel : IDisposable
         {
             if (!file.Metadata.TryGetValue(KeyFormat, out var format) || format != FormatName)
                 throw Bad(path, $"metadata '{KeyFormat}' is missing or not '{FormatName}' (not a packed VecQ model)");
-            if (!file.Metadata.TryGetValue(KeyVersion, out var version) || version != FormatVersion.ToString(CultureInfo.InvariantCulture))
-                throw Bad(path, $"format version '{version}' is not supported (expected {FormatVersion})");
+            if (!file.Metadata.TryGetValue(KeyVersion, out var version) || version is not ("1" or "2"))
+                throw Bad(path, $"format version '{version}' is not supported (expected {FormatVersion}, or 1)");
+            // version 2 carries a checksum of every tensor (names, dtypes, shapes, bytes); version 1 files had none
+            if (version == "2")
+            {
+                if (!file.Metadata.TryGetValue(KeyChecksum, out var sum)) throw Bad(path, $"metadata '{KeyChecksum}' is missing");
+                string actual = Checksum(file.Metadata.GetValueOrDefault(KeyTensors, ""), stored);
+                if (sum != actual) throw Bad(path, $"the tensor data does not match its checksum ({sum} recorded, {actual} computed): the file was changed or damaged");
+            }
             if (!file.Metadata.TryGetValue(KeyBitOrder, out var bitOrder) || bitOrder != BitOrder)
                 throw Bad(path, $"bit order '{bitOrder}' is not supported (expected {BitOrder})");
             if (!file.Metadata.TryGetValue(KeyTensors, out var desc)) throw Bad(path, $"metadata '{KeyTensors}' is missing");
@@ -306,6 +314,35 @@ public sealed class PackedModel : IDisposable
 
     private static int GetInt(JsonElement o, string key, string name, string path) =>
         o.TryGetProperty(key, out var e) && e.TryGetInt32(out int v) ? v : throw Bad(path, $"'{name}': '{key}' is missing or not an integer");
+
+    /// <summary>
+    /// "fnv1a64:" and 16 hex digits: FNV-1a over the packing description (<c>vecq.tensors</c>, UTF-8) and then every
+    /// tensor in ordinal name order (its UTF-8 name, dtype name, dimensions as little-endian int32 and its little-endian
+    /// bytes), so any changed code word, scale, name, bit width or shape shows.
+    /// </summary>
+    private static string Checksum(string description, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        var h = new Fnv1a();
+        h.Add(Encoding.UTF8.GetBytes(description));
+        Span<byte> dim = stackalloc byte[4];
+        foreach (var (name, t) in tensors.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            h.Add(Encoding.UTF8.GetBytes(name));
+            h.Add(Encoding.UTF8.GetBytes(t.DType.Name()));
+            foreach (int d in t.Dims)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(dim, d);
+                h.Add(dim);
+            }
+            switch (t.DType)
+            {
+                case DType.Float32: h.Add(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToArray<float>().AsSpan())); break;
+                case DType.Float64: h.Add(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToArray<double>().AsSpan())); break;
+                default: h.Add(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToArray<int>().AsSpan())); break;
+            }
+        }
+        return "fnv1a64:" + h.Value.ToString("x16", CultureInfo.InvariantCulture);
+    }
 
     private static InvalidDataException Bad(string path, string what) => new($"{path}: invalid packed VecQ model: {what}");
 

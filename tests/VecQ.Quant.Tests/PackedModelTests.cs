@@ -246,6 +246,54 @@ public sealed class PackedModelTests : IDisposable
     }
 
     [Fact]
+    public void Load_RefusesATamperedFile_ByItsChecksum_AndStillReadsVersion1Files()
+    {
+        var model = new LeNet5(c1: 2, c2: 3, hidden: 5, rng: new Rng(4));
+        model.Quantize(new QuantizeConfig { WeightBits = 2 });
+        string path = PathOf("tamper.vecq");
+        PackedModel.Export(model, path);
+        byte[] good = File.ReadAllBytes(path);
+        int header = 8 + (int)BitConverter.ToUInt64(good, 0);
+
+        // one code word changed (a bit of the data region): the file still parses, the checksum does not match
+        byte[] bad = (byte[])good.Clone();
+        bad[header + 3] ^= 0x10;
+        string changed = PathOf("changed.vecq");
+        File.WriteAllBytes(changed, bad);
+        var e = Assert.Throws<InvalidDataException>(() => PackedModel.Load(changed));
+        Assert.Contains(changed, e.Message);
+        Assert.Contains("checksum", e.Message);
+
+        // the packing description edited (here by one space, which leaves it valid) is caught too
+        var file = Safetensors.Load(path);
+        try
+        {
+            var meta = new Dictionary<string, string>(file.Metadata);
+            string desc = meta["vecq.tensors"];
+            Assert.Contains("\"bits\":2", desc);
+            meta["vecq.tensors"] = desc.Replace("\"bits\":2", "\"bits\":2 ");
+            string edited = PathOf("edited.vecq");
+            Safetensors.Save(edited, file.Tensors.ToList(), meta);
+            e = Assert.Throws<InvalidDataException>(() => PackedModel.Load(edited));
+            Assert.Contains("checksum", e.Message);
+
+            // a version-2 file without its checksum is refused; a version-1 file (written before checksums) loads
+            meta = new Dictionary<string, string>(file.Metadata);
+            meta.Remove("vecq.checksum");
+            string noSum = PathOf("nosum.vecq");
+            Safetensors.Save(noSum, file.Tensors.ToList(), meta);
+            Assert.Contains("vecq.checksum", Assert.Throws<InvalidDataException>(() => PackedModel.Load(noSum)).Message);
+            meta["vecq.format_version"] = "1";
+            string v1 = PathOf("v1.vecq");
+            Safetensors.Save(v1, file.Tensors.ToList(), meta);
+            using var old = PackedModel.Load(v1);
+            using var current = PackedModel.Load(path);
+            Assert.Equal(current.Quantized.Keys.Order(), old.Quantized.Keys.Order());
+        }
+        finally { foreach (var t in file.Tensors.Values) t.Dispose(); }
+    }
+
+    [Fact]
     public void Export_RejectsReservedMetadataKeys()
     {
         var model = new LeNet5(c1: 2, c2: 2, hidden: 4, rng: new Rng(1));

@@ -148,12 +148,7 @@ public sealed class TextFolderCorpus : ITextCorpus
     public static bool IsTestFile(string relativePath, double testFraction)
     {
         ArgumentNullException.ThrowIfNull(relativePath);
-        ulong h = 14695981039346656037UL;
-        foreach (byte b in Encoding.UTF8.GetBytes(relativePath.Replace('\\', '/')))
-        {
-            h ^= b;
-            h *= 1099511628211UL;
-        }
+        ulong h = VecQ.Tensors.Fnv1a.Of(Encoding.UTF8.GetBytes(relativePath.Replace('\\', '/')));
         return h % 1_000_000UL < (ulong)Math.Round(testFraction * 1_000_000);
     }
 
