@@ -83,7 +83,7 @@ public partial class BackendOpTests
             using var scope = Backend.Use(backend);
             using var gt = Tensor.FromArray(gates, [1, 4 * hidden]); using var cp = Tensor.FromArray(cPrev, [1, hidden]);
             using var a = Tensor.Empty([1, 4 * hidden]); using var c = Tensor.Empty([1, hidden]); using var ht = Tensor.Empty([1, hidden]);
-            RnnOps.LstmCell(gt, cp, a, c, ht);
+            RnnOps.LstmCell(gt, null, cp, a, c, ht);
             h = ht.ToArray();
             return a.ToArray();
         }

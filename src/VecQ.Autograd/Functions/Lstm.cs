@@ -18,6 +18,8 @@ public static partial class Functions
     /// </code></example>
     public static Variable Lstm(Variable x, Variable h0, Variable c0, Variable weightIh, Variable weightHh, Variable? biasIh, Variable? biasHh, bool reverse)
     {
+        if (x.Value.Rank != 3 || weightHh.Value.Rank != 2)
+            throw new ArgumentException($"lstm: input {x.Describe()} must be [T, B, input_size] and weight_hh {weightHh.Describe()} [4·hidden, hidden]");
         Tensor? bias = (biasIh, biasHh) switch
         {
             (null, null) => null,
@@ -25,13 +27,17 @@ public static partial class Functions
             (null, { } b) => b.Value.Contiguous(),
             ({ } a, { } b) => a.Value.Add(b.Value),
         };
+        int steps = x.Shape[0], batch = x.Shape[1], hidden = weightHh.Shape[1];
+        var packed = Tensor.Empty([steps + 1, batch, hidden], x.Value.DType, x.Value.Device);   // [T + 1, B, H]: outputs, then c_n
         LstmSequence seq;
-        using (bias) seq = RnnOps.LstmForward(x.Value, h0.Value, c0.Value, weightIh.Value, weightHh.Value, bias, reverse);
+        try
+        {
+            using var outRows = packed.Narrow(0, 0, Math.Max(steps, 0));                           // the forward writes h_t here
+            using (bias) seq = RnnOps.LstmForward(x.Value, h0.Value, c0.Value, weightIh.Value, weightHh.Value, bias, reverse, outRows);
+        }
+        catch { packed.Dispose(); throw; }
         using (seq)
         {
-            int steps = seq.Steps, batch = x.Shape[1], hidden = seq.Output.Dims[2];
-            var packed = Tensor.Empty([steps + 1, batch, hidden], x.Value.DType, x.Value.Device); // [T + 1, B, H]
-            using (var outRows = packed.Narrow(0, 0, steps)) outRows.CopyFrom(seq.Output);
             using (var last = packed.Select(0, steps)) using (var cn = seq.LastCell()) last.CopyFrom(cn);
             var inputs = new List<Variable> { x, h0, c0, weightIh, weightHh };
             if (biasIh != null) inputs.Add(biasIh);

@@ -77,15 +77,16 @@ public interface IFusedLoss
 /// gradient). Without it, <see cref="RnnOps.LstmCell"/> composes sigmoid, tanh, products and sums
 /// (<see cref="RnnOps.UnfusedLstmCell"/>). Every operand is contiguous, on one device, of one float dtype.
 /// </summary>
-/// <example><code>if (Backend.For(gates) is IFusedLstmCell cell) cell.LstmCell(gates, cPrev, gates, c, h);</code></example>
+/// <example><code>if (Backend.For(gates) is IFusedLstmCell cell) cell.LstmCell(gates, bias, cPrev, gates, c, h);</code></example>
 public interface IFusedLstmCell
 {
     /// <summary>
-    /// One LSTM step from the gate pre-activations gates: [B, 4H] (x·W_ihᵀ + h·W_hhᵀ + b, PyTorch's gate order
-    /// i, f, g, o) and cPrev: [B, H]: acts: [B, 4H] = (σ(i), σ(f), tanh(g), σ(o)); c = σ(f)·cPrev + σ(i)·tanh(g);
-    /// h = σ(o)·tanh(c) (c, h: [B, H]). acts may be gates itself (computed in place).
+    /// One LSTM step from the gate pre-activations gates: [B, 4H] (x·W_ihᵀ + h·W_hhᵀ, PyTorch's gate order i, f, g, o),
+    /// bias: [4H] (b_ih + b_hh, added to every row; null for none) and cPrev: [B, H]: with z = gates + bias,
+    /// acts: [B, 4H] = (σ(z_i), σ(z_f), tanh(z_g), σ(z_o)); c = σ(z_f)·cPrev + σ(z_i)·tanh(z_g); h = σ(z_o)·tanh(c)
+    /// (c, h: [B, H]). acts may be gates itself (computed in place).
     /// </summary>
-    void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h);
+    void LstmCell(Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h);
     /// <summary>
     /// Gradient of <see cref="LstmCell"/>: acts: [B, 4H] and c: [B, H] as the forward wrote them, cPrev: [B, H];
     /// dh, dc: [B, H] the gradients arriving at h and c. With t = tanh(c) and dĉ = dc + dh·o·(1 − t²):

@@ -243,11 +243,11 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
     }
 
     /// <inheritdoc/>
-    public void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    public void LstmCell(Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
     {
         using var _ = Timed("LstmCell");
-        if (_inner is IFusedLstmCell fused) fused.LstmCell(gates, cPrev, acts, c, h);
-        else RnnOps.UnfusedLstmCell(_inner, gates, cPrev, acts, c, h);
+        if (_inner is IFusedLstmCell fused) fused.LstmCell(gates, bias, cPrev, acts, c, h);
+        else RnnOps.UnfusedLstmCell(_inner, gates, bias, cPrev, acts, c, h);
     }
 
     /// <inheritdoc/>

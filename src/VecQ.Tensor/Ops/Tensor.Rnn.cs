@@ -52,16 +52,19 @@ public sealed record LstmGrads(Tensor? Dx, Tensor? Dh0, Tensor? Dc0, Tensor? DWi
 public static class RnnOps
 {
     /// <summary>
-    /// One LSTM step (see <see cref="IFusedLstmCell.LstmCell"/>): gates: [B, 4H], cPrev: [B, H] → acts: [B, 4H],
-    /// c, h: [B, H], all contiguous. acts may be gates itself.
+    /// One LSTM step (see <see cref="IFusedLstmCell.LstmCell"/>): gates: [B, 4H] without the bias, bias: [4H] or null,
+    /// cPrev: [B, H] → acts: [B, 4H], c, h: [B, H], all contiguous. acts may be gates itself.
     /// </summary>
-    /// <example><code>RnnOps.LstmCell(gates, cPrev, gates, c, h);</code></example>
-    public static void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    /// <example><code>RnnOps.LstmCell(gates, bias, cPrev, gates, c, h);</code></example>
+    public static void LstmCell(Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
     {
         CheckCell("lstm_cell", gates, ("cPrev", cPrev), ("acts", acts), ("c", c), ("h", h));
+        if (bias != null && (!Shape.Equal(bias.Dims, [gates.Dims[1]]) || bias.DType != gates.DType || !bias.IsContiguous))
+            throw new ArgumentException($"lstm_cell: bias {bias.ShapeText} must be contiguous [{gates.Dims[1]}] ({gates.DType.Name()})");
+        if (bias != null) Tensor.SameDevice("lstm_cell", gates, bias);
         var b = Backend.For(gates);
-        if (b is IFusedLstmCell fused) fused.LstmCell(gates, cPrev, acts, c, h);
-        else UnfusedLstmCell(b, gates, cPrev, acts, c, h);
+        if (b is IFusedLstmCell fused) fused.LstmCell(gates, bias, cPrev, acts, c, h);
+        else UnfusedLstmCell(b, gates, bias, cPrev, acts, c, h);
     }
 
     /// <summary>Gradient of <see cref="LstmCell"/> (see <see cref="IFusedLstmCell.LstmCellBackward"/>); dcPrev may be dc itself.</summary>
@@ -78,14 +81,17 @@ public static class RnnOps
     /// The generic form of <see cref="IFusedLstmCell.LstmCell"/> from <paramref name="b"/>'s elementwise
     /// primitives: what a backend without the fused kernel runs.
     /// </summary>
-    /// <example><code>RnnOps.UnfusedLstmCell(Backend.For(gates), gates, cPrev, acts, c, h);</code></example>
-    public static void UnfusedLstmCell(IBackend b, Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    /// <example><code>RnnOps.UnfusedLstmCell(Backend.For(gates), gates, bias, cPrev, acts, c, h);</code></example>
+    public static void UnfusedLstmCell(IBackend b, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
     {
         int hs = cPrev.Dims[1];
+        using var z = Tensor.Empty(gates.Dims, gates.DType, gates.Device);             // z = gates + bias: [B, 4H]
+        if (bias != null) using (var bb = bias.Expand(gates.Dims)) b.Binary(new Add(), gates, bb, z);
+        else b.Copy(gates, z);
         using var a = Tensor.Empty(gates.Dims, gates.DType, gates.Device);             // [B, 4H]
-        using (var src = gates.Narrow(1, 0, 2 * hs)) using (var dst = a.Narrow(1, 0, 2 * hs)) b.Unary(new Sigmoid(), src, dst);
-        using (var src = gates.Narrow(1, 2 * hs, hs)) using (var dst = a.Narrow(1, 2 * hs, hs)) b.Unary(new Tanh(), src, dst);
-        using (var src = gates.Narrow(1, 3 * hs, hs)) using (var dst = a.Narrow(1, 3 * hs, hs)) b.Unary(new Sigmoid(), src, dst);
+        using (var src = z.Narrow(1, 0, 2 * hs)) using (var dst = a.Narrow(1, 0, 2 * hs)) b.Unary(new Sigmoid(), src, dst);
+        using (var src = z.Narrow(1, 2 * hs, hs)) using (var dst = a.Narrow(1, 2 * hs, hs)) b.Unary(new Tanh(), src, dst);
+        using (var src = z.Narrow(1, 3 * hs, hs)) using (var dst = a.Narrow(1, 3 * hs, hs)) b.Unary(new Sigmoid(), src, dst);
         b.Copy(a, acts);
         using var i = a.Narrow(1, 0, hs); using var f = a.Narrow(1, hs, hs);
         using var g = a.Narrow(1, 2 * hs, hs); using var o = a.Narrow(1, 3 * hs, hs);
@@ -137,20 +143,24 @@ public static class RnnOps
     /// and bias: [4H] (b_ih + b_hh, or null). reverse runs the steps from t = T − 1 down to 0 (the backward half
     /// of a bidirectional layer); the outputs stay in time order.
     /// </summary>
+    /// <remarks>With <paramref name="output"/> (a contiguous [T, B, H] tensor, typically a view of a larger one) the
+    /// outputs are written there and the returned sequence's <see cref="LstmSequence.Output"/> is a view of it.</remarks>
     /// <example><code>using var seq = RnnOps.LstmForward(x, h0, c0, wIh, wHh, bias, reverse: false); // seq.Output: [T, B, H]</code></example>
-    public static LstmSequence LstmForward(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor? bias, bool reverse)
+    public static LstmSequence LstmForward(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor? bias, bool reverse, Tensor? output = null)
     {
         var (steps, batch, input, hidden) = CheckLayer("lstm", x, h0, c0, wIh, wHh, bias);
+        if (output != null && (!Shape.Equal(output.Dims, [steps, batch, hidden]) || output.DType != x.DType || !output.IsContiguous))
+            throw new ArgumentException($"lstm: output {output.ShapeText} must be contiguous [{steps}, {batch}, {hidden}] ({x.DType.Name()})");
         var b = Backend.For(x);
         var acts = Tensor.Empty([steps, batch, 4 * hidden], x.DType, x.Device);      // pre-activations, then activations in place
-        var output = Tensor.Empty([steps, batch, hidden], x.DType, x.Device);
+        output = output != null ? output.AsStrided(output.Dims, output.Strides, output.Offset) : Tensor.Empty([steps, batch, hidden], x.DType, x.Device);
         var cells = Tensor.Empty([steps + 1, batch, hidden], x.DType, x.Device);
         var seq = new LstmSequence(output, cells, acts, reverse);
         try
         {
-            if (bias != null) acts.CopyFrom(bias);
             using (var x3 = Rows3(x)) using (var a3 = Rows3(acts)) using (var wt = Transposed3(wIh))
-                b.MatMul(x3, wt, a3, 1f, bias != null ? 1f : 0f);                    // [1, T·B, In] × [1, In, 4H]
+                b.MatMul(x3, wt, a3, 1f, 0f);                                         // [1, T·B, In] × [1, In, 4H]; the cell adds the bias
+            using var biasC = bias?.Contiguous();
             using var whhT = Transposed3(wHh);                                        // [1, H, 4H]
             using var h0c = h0.Contiguous();
             using (var first = cells.Select(0, 0)) first.CopyFrom(c0);
@@ -164,7 +174,7 @@ public static class RnnOps
                 using var cPrev = cells.Select(0, s);
                 using var c = cells.Select(0, s + 1);
                 using var h = output.Select(0, t);
-                LstmCell(g2, cPrev, g2, c, h);
+                LstmCell(g2, biasC, cPrev, g2, c, h);
             }
             return seq;
         }

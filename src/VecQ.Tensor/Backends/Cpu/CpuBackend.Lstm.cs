@@ -8,16 +8,17 @@ namespace VecQ.Tensors;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    public void LstmCell(Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
     {
-        if (NotF32(gates)) { ((IFusedLstmCell)Reference).LstmCell(gates, cPrev, acts, c, h); return; } // float64: the reference backend
-        // gates, acts: [B, 4H]; cPrev, c, h: [B, H], contiguous
+        if (NotF32(gates)) { ((IFusedLstmCell)Reference).LstmCell(gates, bias, cPrev, acts, c, h); return; } // float64: the reference backend
+        // gates, acts: [B, 4H]; bias: [4H] or none; cPrev, c, h: [B, H], contiguous
         int batch = gates.Dims[0], hidden = gates.Dims[1] / 4;
         float* gp = Ptr(gates), ap = Ptr(acts), cpp = Ptr(cPrev), cp = Ptr(c), hp = Ptr(h);
+        float* bp = bias is null ? null : Ptr(bias);
         void Rows(int r0, int r1)
         {
             for (int r = r0; r < r1; r++)
-                RowForward(gp + (long)r * 4 * hidden, cpp + (long)r * hidden, ap + (long)r * 4 * hidden, cp + (long)r * hidden, hp + (long)r * hidden, hidden);
+                RowForward(gp + (long)r * 4 * hidden, bp, cpp + (long)r * hidden, ap + (long)r * 4 * hidden, cp + (long)r * hidden, hp + (long)r * hidden, hidden);
         }
         int chunks = ChunksFor(batch, (long)batch * hidden * 24);
         if (chunks == 1) Rows(0, batch); else ForChunks(batch, chunks, (_, r0, r1) => Rows(r0, r1));
@@ -41,16 +42,18 @@ public sealed unsafe partial class CpuBackend
         if (chunks == 1) Rows(0, batch); else ForChunks(batch, chunks, (_, r0, r1) => Rows(r0, r1));
     }
 
-    // One row of the cell: g: [4H] pre-activations (i, f, g, o), cPrev: [H] → a: [4H] activations (a may be g), c, h: [H];
-    // one pass, SIMD with the scalar tail written the same way (sigmoid and tanh through exp, as SigmoidV/TanhV).
-    private static void RowForward(float* g, float* cPrev, float* a, float* c, float* h, int hidden)
+    // One row of the cell: g: [4H] pre-activations (i, f, g, o) without the bias, b: [4H] or null, cPrev: [H] → a: [4H]
+    // activations (a may be g), c, h: [H]; one pass, SIMD with the scalar tail written the same way (sigmoid and tanh
+    // through exp, as SigmoidV/TanhV).
+    private static void RowForward(float* g, float* b, float* cPrev, float* a, float* c, float* h, int hidden)
     {
         int j = 0;
         if (Fma.IsSupported && Avx2.IsSupported)
             for (; j + 8 <= hidden; j += 8)
             {
-                var i = SigmoidV(Avx.LoadVector256(g + j)); var f = SigmoidV(Avx.LoadVector256(g + hidden + j));
-                var gg = TanhV(Avx.LoadVector256(g + 2 * hidden + j)); var o = SigmoidV(Avx.LoadVector256(g + 3 * hidden + j));
+                Vector256<float> Z(int k) => b == null ? Avx.LoadVector256(g + k) : Avx.Add(Avx.LoadVector256(g + k), Avx.LoadVector256(b + k));
+                var i = SigmoidV(Z(j)); var f = SigmoidV(Z(hidden + j));
+                var gg = TanhV(Z(2 * hidden + j)); var o = SigmoidV(Z(3 * hidden + j));
                 Avx.Store(a + j, i); Avx.Store(a + hidden + j, f); Avx.Store(a + 2 * hidden + j, gg); Avx.Store(a + 3 * hidden + j, o);
                 var cn = f * Avx.LoadVector256(cPrev + j) + i * gg;
                 Avx.Store(c + j, cn);
@@ -58,7 +61,9 @@ public sealed unsafe partial class CpuBackend
             }
         for (; j < hidden; j++)
         {
-            float i = Sigmoid1(g[j]), f = Sigmoid1(g[hidden + j]), gg = Tanh1(g[2 * hidden + j]), o = Sigmoid1(g[3 * hidden + j]);
+            float B(int k) => b == null ? 0f : b[k];
+            float i = Sigmoid1(g[j] + B(j)), f = Sigmoid1(g[hidden + j] + B(hidden + j));
+            float gg = Tanh1(g[2 * hidden + j] + B(2 * hidden + j)), o = Sigmoid1(g[3 * hidden + j] + B(3 * hidden + j));
             a[j] = i; a[hidden + j] = f; a[2 * hidden + j] = gg; a[3 * hidden + j] = o;
             float cn = f * cPrev[j] + i * gg;
             c[j] = cn;

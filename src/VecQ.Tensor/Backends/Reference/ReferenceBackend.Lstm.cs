@@ -6,12 +6,12 @@ namespace VecQ.Tensors;
 public sealed partial class ReferenceBackend
 {
     /// <inheritdoc/>
-    public void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    public void LstmCell(Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
     {
         switch (gates.DType)
         {
-            case DType.Float32: LstmCellT<float>(gates, cPrev, acts, c, h); break;
-            case DType.Float64: LstmCellT<double>(gates, cPrev, acts, c, h); break;
+            case DType.Float32: LstmCellT<float>(gates, bias, cPrev, acts, c, h); break;
+            case DType.Float64: LstmCellT<double>(gates, bias, cPrev, acts, c, h); break;
             default: throw Unsupported("lstm_cell", gates);
         }
     }
@@ -32,16 +32,18 @@ public sealed partial class ReferenceBackend
 
     private static T Sigma<T>(T z) where T : IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-z));
 
-    private static void LstmCellT<T>(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void LstmCellT<T>(Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // gates, acts: [B, 4H]; cPrev, c, h: [B, H], contiguous
+        // gates, acts: [B, 4H]; bias: [4H] or none; cPrev, c, h: [B, H], contiguous
         var gs = Rows<T>(gates); var a = Rows<T>(acts); var cp = Rows<T>(cPrev); var cs = Rows<T>(c); var hs = Rows<T>(h);
         int batch = gates.Dims[0], hidden = gates.Dims[1] / 4;
+        var bs = bias is null ? new T[4 * hidden] : Rows<T>(bias).ToArray();   // zeros for none
         for (int r = 0; r < batch; r++)
             for (int j = 0; j < hidden; j++)
             {
                 int g0 = r * 4 * hidden + j, s = r * hidden + j;
-                T i = Sigma(gs[g0]), f = Sigma(gs[g0 + hidden]), g = T.Tanh(gs[g0 + 2 * hidden]), o = Sigma(gs[g0 + 3 * hidden]);
+                T i = Sigma(gs[g0] + bs[j]), f = Sigma(gs[g0 + hidden] + bs[hidden + j]);
+                T g = T.Tanh(gs[g0 + 2 * hidden] + bs[2 * hidden + j]), o = Sigma(gs[g0 + 3 * hidden] + bs[3 * hidden + j]);
                 a[g0] = i; a[g0 + hidden] = f; a[g0 + 2 * hidden] = g; a[g0 + 3 * hidden] = o;
                 T cn = f * cp[s] + i * g;
                 cs[s] = cn;

@@ -211,11 +211,11 @@ public sealed class SimBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFus
     }
 
     /// <inheritdoc/>
-    public void LstmCell(Tensor gates, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    public void LstmCell(Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
     {
-        using var hg = H(gates); using var hcp = H(cPrev); using var ha = H(acts); using var hc = H(c); using var hh = H(h);
-        if (Cpu is IFusedLstmCell fused) fused.LstmCell(hg, hcp, ha, hc, hh);
-        else RnnOps.UnfusedLstmCell(Cpu, hg, hcp, ha, hc, hh);
+        using var hg = H(gates); using var hbias = HOpt(bias); using var hcp = H(cPrev); using var ha = H(acts); using var hc = H(c); using var hh = H(h);
+        if (Cpu is IFusedLstmCell fused) fused.LstmCell(hg, hbias, hcp, ha, hc, hh);
+        else RnnOps.UnfusedLstmCell(Cpu, hg, hbias, hcp, ha, hc, hh);
     }
 
     /// <inheritdoc/>
