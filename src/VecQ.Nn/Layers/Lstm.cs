@@ -94,7 +94,7 @@ public sealed class Lstm : Module
         var owned = new List<Variable>();                     // intermediates this call creates and releases
         try
         {
-            Variable layerIn = BatchFirst ? Keep(owned, Functions.Transpose(x, 0, 1)) : x;   // [T, B, In]
+            Variable layerIn = BatchFirst ? Own(owned, Functions.Transpose(x, 0, 1)) : x;   // [T, B, In]
             int steps = layerIn.Shape[0];
             using var zeros = state is null ? new Variable(Tensor.Zeros([batch, HiddenSize], x.Value.DType, x.Value.Device)) : null;
             var hn = new List<Variable>(); var cn = new List<Variable>();
@@ -105,19 +105,19 @@ public sealed class Lstm : Module
                 {
                     int k = layer * Directions + d;
                     var cell = Cells[k];
-                    var h0 = state is { } s0 ? Keep(owned, Functions.Select(s0.H, 0, k)) : zeros!;   // [B, H]
-                    var c0 = state is { } s1 ? Keep(owned, Functions.Select(s1.C, 0, k)) : zeros!;
+                    var h0 = state is { } s0 ? Own(owned, Functions.Select(s0.H, 0, k)) : zeros!;   // [B, H]
+                    var c0 = state is { } s1 ? Own(owned, Functions.Select(s1.C, 0, k)) : zeros!;
                     using var wIh = new ParameterLease(cell.WIh, Training);
                     using var wHh = new ParameterLease(cell.WHh, Training);
                     using var bIh = new ParameterLease(cell.BIh, Training);
                     using var bHh = new ParameterLease(cell.BHh, Training);
-                    var packed = Keep(owned, Functions.Lstm(layerIn, h0, c0, wIh.Value!, wHh.Value!, bIh.Value, bHh.Value, cell.Reverse)); // [T + 1, B, H]
-                    outs.Add(Keep(owned, Functions.Narrow(packed, 0, 0, steps)));                    // [T, B, H]
-                    hn.Add(Keep(owned, Functions.Select(packed, 0, cell.Reverse ? 0 : steps - 1)));  // [B, H]
-                    cn.Add(Keep(owned, Functions.Select(packed, 0, steps)));
+                    var packed = Own(owned, Functions.Lstm(layerIn, h0, c0, wIh.Value!, wHh.Value!, bIh.Value, bHh.Value, cell.Reverse)); // [T + 1, B, H]
+                    outs.Add(Own(owned, Functions.Narrow(packed, 0, 0, steps)));                    // [T, B, H]
+                    hn.Add(Own(owned, Functions.Select(packed, 0, cell.Reverse ? 0 : steps - 1)));  // [B, H]
+                    cn.Add(Own(owned, Functions.Select(packed, 0, steps)));
                 }
-                var y = outs.Count == 1 ? outs[0] : Keep(owned, Functions.Concat(outs, 2));         // [T, B, D·H]
-                if (layer < NumLayers - 1 && Dropout > 0 && Training) y = Keep(owned, Functions.Dropout(y, Dropout, _dropoutRng ?? Init.DefaultRng));
+                var y = outs.Count == 1 ? outs[0] : Own(owned, Functions.Concat(outs, 2));         // [T, B, D·H]
+                if (layer < NumLayers - 1 && Dropout > 0 && Training) y = Own(owned, Functions.Dropout(y, Dropout, _dropoutRng ?? Init.DefaultRng));
                 layerIn = y;
             }
             Variable output;
@@ -130,5 +130,5 @@ public sealed class Lstm : Module
         finally { foreach (var v in owned) v.Dispose(); }
     }
 
-    private static Variable Keep(List<Variable> owned, Variable v) { owned.Add(v); return v; }
+    private static Variable Own(List<Variable> owned, Variable v) { owned.Add(v); return v; }
 }
