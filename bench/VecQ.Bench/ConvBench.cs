@@ -92,6 +92,7 @@ internal static class ConvBench
         if (o.Extra.Count > 0) throw new ArgumentException($"conv: unknown option '{o.Extra[0]}'");
         Parallelism.Threads = o.Threads;
         var inv = CultureInfo.InvariantCulture;
+        Measure.PrintMachine();
         Console.WriteLine($"conv2d, {o.Threads} thread(s), {o.Repeats} repeats, {(direct ? "direct only" : "Winograd where it applies")}, medians (best repeat); fraction = direct-convolution GFLOP/s over the FMA peak timed around each repeat");
         Console.WriteLine($"{"name",-28} {"input",-18} {"filters",-10} {"GFLOP/s",9} {"peak",8} {"fraction",8} {"best",6} {"ms/call",9}");
         var rows = new List<(string Name, Layer L, Measured R)>();
@@ -123,7 +124,7 @@ internal static class ConvBench
         {
             double peak = Measure.Median(rows.Select(x => x.R.PeakGflops).ToList());
             var sb = new StringBuilder();
-            sb.Append(inv, $"{{\"fma_peak_gflops\":{peak:F2},\"threads\":{o.Threads},\"results\":[");
+            sb.Append(inv, $"{{{Measure.MachineJson()}\"fma_peak_gflops\":{peak:F2},\"threads\":{o.Threads},\"results\":[");
             for (int i = 0; i < rows.Count; i++)
             {
                 var (name, l, r) = rows[i];

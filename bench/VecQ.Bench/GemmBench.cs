@@ -24,15 +24,26 @@ internal static unsafe class GemmBench
         ("sgemm_lenet_fc1_dw", 512, 3136, 100, true, false),
     ];
 
-    /// <summary>Runs every case and prints the table (and, with --json, the JSON line last).</summary>
+    /// <summary>
+    /// Runs every case (or only the <c>--shape MxNxK</c> ones given, each optionally suffixed <c>:tA</c>, <c>:tB</c>
+    /// or <c>:tAB</c>) and prints the table (and, with --json, the JSON line last).
+    /// </summary>
     public static int Run(BenchOptions o)
     {
-        if (o.Extra.Count > 0) throw new ArgumentException($"gemm: unknown option '{o.Extra[0]}'");
+        var cases = new List<(string Name, int M, int N, int K, bool TransA, bool TransB)>();
+        for (int i = 0; i < o.Extra.Count; i++)
+        {
+            if (o.Extra[i] != "--shape") throw new ArgumentException($"gemm: unknown option '{o.Extra[i]}'");
+            if (++i >= o.Extra.Count) throw new ArgumentException("gemm: --shape needs MxNxK (e.g. 1024x1024x1024 or 100x512x3136:tB)");
+            cases.Add(ParseShape(o.Extra[i]));
+        }
+        if (cases.Count == 0) cases.AddRange(Cases);
         var inv = CultureInfo.InvariantCulture;
+        Measure.PrintMachine();
         Console.WriteLine($"SGEMM, {o.Threads} thread(s), {o.Repeats} repeats, medians (best repeat); fraction = GFLOP/s over the FMA peak timed around each repeat");
         Console.WriteLine($"{"name",-20} {"m",6} {"n",6} {"k",6} {"GFLOP/s",9} {"peak",8} {"fraction",8} {"best",6} {"ms/call",9}");
         var rows = new List<(string Name, int M, int N, int K, Measured R)>();
-        foreach (var (name, m, n, k, ta, tb) in Cases)
+        foreach (var (name, m, n, k, ta, tb) in cases)
         {
             Measured r = MeasureCase(m, n, k, ta, tb, o.Threads, o.Repeats);
             rows.Add((name, m, n, k, r));
@@ -43,7 +54,7 @@ internal static unsafe class GemmBench
         if (o.Json)
         {
             var sb = new StringBuilder();
-            sb.Append(inv, $"{{\"fma_peak_gflops\":{peak:F2},\"threads\":{o.Threads},\"results\":[");
+            sb.Append(inv, $"{{{Measure.MachineJson()}\"fma_peak_gflops\":{peak:F2},\"threads\":{o.Threads},\"results\":[");
             for (int i = 0; i < rows.Count; i++)
             {
                 var x = rows[i];
@@ -54,6 +65,19 @@ internal static unsafe class GemmBench
             Console.WriteLine(sb.ToString());
         }
         return 0;
+    }
+
+    /// <summary>"MxNxK" with an optional ":tA", ":tB" or ":tAB" → a case named sgemm_MxNxK.</summary>
+    private static (string, int, int, int, bool, bool) ParseShape(string spec)
+    {
+        string[] parts = spec.Split(':', 2);
+        string[] dims = parts[0].Split('x');
+        string trans = parts.Length > 1 ? parts[1] : "";
+        if (dims.Length != 3 || !dims.All(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0)
+            || trans is not ("" or "tA" or "tB" or "tAB"))
+            throw new ArgumentException($"gemm: --shape '{spec}' is not MxNxK[:tA|:tB|:tAB] with positive sizes");
+        int m = int.Parse(dims[0], CultureInfo.InvariantCulture), n = int.Parse(dims[1], CultureInfo.InvariantCulture), k = int.Parse(dims[2], CultureInfo.InvariantCulture);
+        return ($"sgemm_{parts[0]}{(trans.Length > 0 ? "_" + trans : "")}", m, n, k, trans.Contains('A'), trans.Contains('B'));
     }
 
     /// <summary>Times C = op(A)·op(B) (row-major; a transposed operand is stored as its transpose) for one shape with random operands.</summary>

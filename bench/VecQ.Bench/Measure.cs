@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using VecQ.Tensors;
 using VecQ.Tensors.Backends.Cpu;
 
 namespace VecQ.Bench;
@@ -78,4 +79,20 @@ internal static class Measure
         int h = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]);
     }
+
+    /// <summary>
+    /// Prints the machine lines every bench starts with: the CPU (so figures from different machines are never
+    /// compared) and the SGEMM kernel and blocking chosen for it.
+    /// </summary>
+    public static void PrintMachine()
+    {
+        Console.WriteLine($"cpu: {CpuInfo.Current}");
+        Console.WriteLine($"sgemm kernel: {CpuBackend.SgemmChoice}");
+    }
+
+    /// <summary>The same as JSON members, with a trailing comma: <c>"cpu":"…","sgemm_kernel":"…",</c>.</summary>
+    public static string MachineJson()
+        => $"\"cpu\":\"{JsonEscape(CpuInfo.Current.ToString())}\",\"sgemm_kernel\":\"{JsonEscape(CpuBackend.SgemmChoice)}\",";
+
+    private static string JsonEscape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
 }

@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/VecQ.Bench -- gemm [--json] [--threads T] [--repeats R]
 //   dotnet run -c Release --project bench/VecQ.Bench -- conv [--json] [--threads T] [--repeats R] [--lenet-only] [--direct] [--set paper|resnet18|mobilenet-v2] [--forward-only]
 //   dotnet run -c Release --project bench/VecQ.Bench -- tail [--json] [--threads T] [--repeats R]
+//   dotnet run -c Release --project bench/VecQ.Bench -- kernels [--repeats R]
 //
 // Every speed is a ratio measured in the same run: GFLOP/s over the FMA peak timed just before and just
 // after each repeat (Measure.cs). With --json the last stdout line is one JSON object.
@@ -27,6 +28,9 @@ try
         case "tail":
             return TailBench.Run(BenchOptions.Parse(rest));
 
+        case "kernels":
+            return KernelBench.Run(BenchOptions.Parse(rest));
+
         case "-h":
         case "--help":
         case "help":
@@ -47,7 +51,8 @@ static int Usage(TextWriter? w = null)
 {
     w ??= Console.Error;
     w.WriteLine("usage: VecQ.Bench <subcommand> [options]");
-    w.WriteLine("  gemm [--json] [--threads T] [--repeats R]   SGEMM 256/512/1024/2048 square and LeNet5 conv2 (64x19600x800)");
+    w.WriteLine("  gemm [--json] [--threads T] [--repeats R] [--shape MxNxK[:tA|:tB|:tAB]]...   SGEMM 256/512/1024/2048 square and LeNet5 conv2 (64x19600x800), or the shapes given");
+    w.WriteLine("  kernels [--repeats R]   each SGEMM micro-kernel alone on L1-resident operands (the ceiling of the loop nests)");
     w.WriteLine("  conv [--json] [--threads T] [--repeats R] [--lenet-only] [--direct] [--set paper|resnet18|mobilenet-v2] [--forward-only]   conv2d fwd/bwd of LeNet5 and VGG-like layers at batch 100, or of ResNet-18/MobileNetV2 at batch 8, 224² (--direct: no Winograd)");
     w.WriteLine("  tail [--json] [--threads T] [--repeats R]   ReLU → batch norm → max pool at the LeNet5 shapes: fused against the unfused ops");
     w.WriteLine("options:");

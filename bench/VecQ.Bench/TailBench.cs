@@ -22,6 +22,7 @@ internal static class TailBench
         if (o.Extra.Count > 0) throw new ArgumentException($"tail: unknown option '{o.Extra[0]}'");
         Parallelism.Threads = o.Threads;
         var inv = CultureInfo.InvariantCulture;
+        Measure.PrintMachine();
         Console.WriteLine($"ReLU → batch norm → max pool 2 at batch 100, {o.Threads} thread(s), {o.Repeats} repeats: ms per call, medians (best)");
         Console.WriteLine($"{"name",-24} {"input",-16} {"fused ms",9} {"best",7} {"unfused ms",11} {"best",7} {"unfused/fused",14}");
         var json = new List<string>();
@@ -58,7 +59,7 @@ internal static class TailBench
                 }
             }
         }
-        if (o.Json) Console.WriteLine(new StringBuilder().Append("{\"threads\":").Append(o.Threads).Append(",\"results\":[").AppendJoin(',', json).Append("]}"));
+        if (o.Json) Console.WriteLine(new StringBuilder().Append('{').Append(Measure.MachineJson()).Append("\"threads\":").Append(o.Threads).Append(",\"results\":[").AppendJoin(',', json).Append("]}"));
         return 0;
     }
 

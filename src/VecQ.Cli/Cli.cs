@@ -26,6 +26,7 @@ internal static class Cli
             PlotCommand.Build(output),
             SummaryCommand.Build(output),
             PredictCommand.Build(output),
+            DoctorCommand.Build(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -15,7 +15,7 @@ public unsafe class SgemmTests
     /// <summary>Kernel families runnable here (512-bit runs in software when not accelerated).</summary>
     public static TheoryData<int> Isas()
     {
-        var d = new TheoryData<int> { (int)SgemmIsa.Auto, (int)SgemmIsa.Portable, (int)SgemmIsa.Avx512 };
+        var d = new TheoryData<int> { (int)SgemmIsa.Auto, (int)SgemmIsa.Portable, (int)SgemmIsa.Avx512, (int)SgemmIsa.Avx512x12 };
         if (Avx2.IsSupported && Fma.IsSupported) d.Add((int)SgemmIsa.Avx2);
         return d;
     }
@@ -28,7 +28,7 @@ public unsafe class SgemmTests
         var isa = (SgemmIsa)isaValue;
         var rng = new Random(1234 + isaValue);
         // The software Vector512 path is slow where not accelerated: fewer, smaller cases there.
-        bool slow = isa == SgemmIsa.Avx512 && !Vector512.IsHardwareAccelerated;
+        bool slow = (isa is SgemmIsa.Avx512 or SgemmIsa.Avx512x12) && !Vector512.IsHardwareAccelerated;
         int cases = slow ? 24 : 120;
         for (int t = 0; t < cases; t++)
         {
@@ -179,6 +179,12 @@ public unsafe class SgemmTests
     private static void Check(int m, int n, int k, bool ta, bool tb, int padA, int padB, int padC,
         float alpha, float beta, int[] threadCounts, SgemmIsa isa, long minFmasPerPart,
         long sharedLimitFloats = Sgemm.SharedLimitFloats)
+        => Check(m, n, k, ta, tb, padA, padB, padC, alpha, beta, threadCounts, SgemmKernel.For(isa), minFmasPerPart, sharedLimitFloats);
+
+    /// <summary>Runs one case with a given kernel descriptor once per thread count against one naive reference.</summary>
+    internal static void Check(int m, int n, int k, bool ta, bool tb, int padA, int padB, int padC,
+        float alpha, float beta, int[] threadCounts, SgemmKernel kernel, long minFmasPerPart,
+        long sharedLimitFloats = Sgemm.SharedLimitFloats)
     {
         int lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + padC;
         int aRows = ta ? k : m, bRows = tb ? n : k;
@@ -220,14 +226,14 @@ public unsafe class SgemmTests
         {
             var c = (float[])c0.Clone();
             fixed (float* pa = a, pb = b, pc = c)
-                Sgemm.Run(m, n, k, pa, lda, ta, pb, ldb, tb, pc, ldc, alpha, beta, threads, isa, minFmasPerPart, sharedLimitFloats);
+                Sgemm.Run(m, n, k, pa, lda, ta, pb, ldb, tb, pc, ldc, alpha, beta, threads, kernel, minFmasPerPart, sharedLimitFloats);
             for (int i = 0; i < m; i++)
             {
                 for (int j = 0; j < n; j++)
                 {
                     double got = c[i * ldc + j];
                     if (!(Math.Abs(got - want[i * n + j]) <= tol[i * n + j]))
-                        Assert.Fail($"{isa} m={m} n={n} k={k} ta={ta} tb={tb} lda={lda} ldb={ldb} ldc={ldc} alpha={alpha} beta={beta} threads={threads}: C[{i},{j}] = {got}, want {want[i * n + j]} (tol {tol[i * n + j]})");
+                        Assert.Fail($"{kernel} m={m} n={n} k={k} ta={ta} tb={tb} lda={lda} ldb={ldb} ldc={ldc} alpha={alpha} beta={beta} threads={threads}: C[{i},{j}] = {got}, want {want[i * n + j]} (tol {tol[i * n + j]})");
                 }
                 for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
                     Assert.Equal(c0[i * ldc + j], c[i * ldc + j]);

@@ -17,7 +17,10 @@ PARAMS_DOC = '''    /// <param name="kc">Depth of the product (number of k steps
 COPY_DOC = '''
     /// <param name="bCopy">Where to write the B rows read, packed: kc rows of {NR} floats (the panel later calls use).</param>'''
 
-def kernel(isa, rows, MR, NR, name, summary, copy=False, unroll=1):
+def kernel(isa, rows, MR, NR, name, summary, copy=False, unroll=1, offsets=False):
+    # offsets: in the unrolled loop, step u reads A at constant offsets u·MR and B at b + u·bStride (strides
+    # precomputed), and the pointers advance once per group: fewer scalar µops beside the FMAs, which on
+    # Intel compete with them for ports 0 and 5.
     V = "Vector256" if isa == "avx2" else "Vector512"
     W = 8 if isa == "avx2" else 16
     def load(off):
@@ -29,28 +32,49 @@ def kernel(isa, rows, MR, NR, name, summary, copy=False, unroll=1):
     def store(v, addr):
         return f"Avx.Store({addr}, {v});" if isa == "avx2" else f"Vector512.Store({v}, {addr});"
     guard = "" if isa == "avx2" else " && Sse.IsSupported"
-    def step(ind, with_pf):
+    BO = ["", " + bStride", " + bs2", " + bs3"]
+    def step(ind, with_pf, u=None):
         s = []
+        bo = BO[u] if u is not None else ""
         if with_pf:
             s += [f"{ind}if ({'(p & 3) == 0 && ' if unroll == 1 else ''}pfCount > 0{guard})",
                   f"{ind}{{", f"{ind}    Sse.Prefetch0(pf);", f"{ind}    pf += pfStride;", f"{ind}    pfCount--;", f"{ind}}}"]
-        s += [f"{ind}b0 = {load('')};", f"{ind}b1 = {load(' + ' + str(W))};"]
+        s += [f"{ind}b0 = {load(bo)};", f"{ind}b1 = {load(bo + ' + ' + str(W))};"]
         if copy:
-            pfl = f"Sse.Prefetch0(b + CopyAhead * bStride);"
+            ahead = "ahead" if u is not None else "CopyAhead * bStride"
+            pfl = f"Sse.Prefetch0(b + {ahead}{bo});"
             if NR == 32:
-                pfl = f"Sse.Prefetch0(b + CopyAhead * bStride); Sse.Prefetch0(b + CopyAhead * bStride + 16);"
+                pfl = f"Sse.Prefetch0(b + {ahead}{bo}); Sse.Prefetch0(b + {ahead}{bo} + 16);"
             s += [f"{ind}{pfl}" if isa == "avx2" else f"{ind}if (Sse.IsSupported) {{ {pfl} }}"]
-            s += [f"{ind}{store('b0', 'bCopy')}", f"{ind}{store('b1', 'bCopy + ' + str(W))}", f"{ind}bCopy += NR;"]
+            co = f" + {u * NR}" if u else ""
+            s += [f"{ind}{store('b0', 'bCopy' + co)}", f"{ind}{store('b1', 'bCopy' + co + ' + ' + str(W))}"]
+            if u is None: s += [f"{ind}bCopy += NR;"]
         for r in range(rows):
-            s += [f"{ind}av = {bcast(r)};",
+            s += [f"{ind}av = {bcast(r + (u or 0) * MR)};",
                   f"{ind}c{r}0 = {fma('av', 'b0', f'c{r}0')};",
                   f"{ind}c{r}1 = {fma('av', 'b1', f'c{r}1')};"]
-        s += [f"{ind}a += MR;", f"{ind}b += bStride;"]
+        if u is None: s += [f"{ind}a += MR;", f"{ind}b += bStride;"]
         return "\n".join(s)
     ind = "            "
     decl = "\n".join(f"        {V}<float> c{r}0 = {V}<float>.Zero, c{r}1 = {V}<float>.Zero;" for r in range(rows))
     st = lambda f, extra="": "\n".join(f"            {f}(c + {r} * ldc, c{r}0, c{r}1{extra});" for r in range(rows))
-    if unroll > 1:
+    if unroll > 1 and offsets:
+        assert unroll == 4
+        body = "\n\n".join(step(ind, u == 0, u) for u in range(unroll))
+        adv = f"{ind}a += {unroll * MR};\n{ind}b += bs4;" + (f"\n{ind}bCopy += {unroll * NR};" if copy else "")
+        pre = "        nint bs2 = 2 * bStride, bs3 = 3 * bStride, bs4 = 4 * bStride;" + ("\n        nint ahead = CopyAhead * bStride;" if copy else "")
+        loops = f'''{pre}
+        int p = 0;
+        for (; p + {unroll} <= kc; p += {unroll})
+        {{
+{body}
+{adv}
+        }}
+        for (; p < kc; p++)
+        {{
+{step(ind, False)}
+        }}'''
+    elif unroll > 1:
         body = "\n\n".join(step(ind, u == 0) for u in range(unroll))
         loops = f'''        int p = 0;
         for (; p + {unroll} <= kc; p += {unroll})
@@ -109,7 +133,6 @@ def kernel(isa, rows, MR, NR, name, summary, copy=False, unroll=1):
 '''
 
 COPY6 = '<see cref="Kernel6x16"/> that also copies the B rows it reads to <paramref name="bCopy"/> (kc×16, packed).'
-COPY8 = '<see cref="Kernel8x32"/> that also copies the B rows it reads to <paramref name="bCopy"/> (kc×32, packed).'
 avx2 = f'''using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -169,40 +192,39 @@ internal static unsafe class MicroKernelAvx2
 }}
 '''
 
-k512 = f'''using System.Runtime.CompilerServices;
+def family512(cls, MR, unroll, summary, remarks):
+    main = f"Kernel{MR}x32"
+    copy_doc = f'<see cref="{main}"/> that also copies the B rows it reads to <paramref name="bCopy"/> (kc×32, packed).'
+    return f'''using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace VecQ.Tensors.Backends.Cpu;
 
 /// <summary>
-/// The 512-bit SGEMM micro-kernels: one 8×32 tile of C held in sixteen <see cref="Vector512{{T}}"/>
-/// accumulators (16 of the 32 zmm registers).
+/// {summary}
 /// </summary>
 /// <remarks>
-/// Per k step: two 16-float loads of B, eight broadcasts of A, sixteen FMAs (half the instructions per
-/// FLOP of the AVX2 kernel; DESIGN §9 measured such kernels at ~98% of peak even where 512-bit FMAs are
-/// split in two). Eight rows make M = 64 (LeNet conv2) exactly eight tiles. Variants as in
-/// <see cref="MicroKernelAvx2"/>: a 4-row edge kernel and a main kernel that packs the B rows it reads.
+{remarks}
 /// Written with the cross-platform <see cref="Vector512"/> API, so it compiles to AVX-512F where
 /// <see cref="Vector512.IsHardwareAccelerated"/> and still runs (slowly, in software) elsewhere, which lets
 /// tests check it on any machine. See <see cref="SgemmKernel"/> for the operand layout.
 /// Generated by tools/codegen/gen_microkernels.py: edit the script, not this file.
 /// </remarks>
-internal static unsafe class MicroKernel512
+internal static unsafe class {cls}
 {{
     /// <summary>Rows of the register tile.</summary>
-    public const int MR = 8;
+    public const int MR = {MR};
     /// <summary>Columns of the register tile (two zmm vectors).</summary>
     public const int NR = 32;
     /// <summary>Rows of the edge kernel <see cref="Kernel4x32"/>.</summary>
     public const int EdgeRows = 4;
-    /// <summary>How many rows ahead <see cref="Kernel8x32Copy"/> prefetches the B strip it reads in place.</summary>
+    /// <summary>How many rows ahead <see cref="{main}Copy"/> prefetches the B strip it reads in place.</summary>
     private const int CopyAhead = 16;
 
-{kernel("512", 8, 8, 32, "Kernel8x32", "c[0..8, 0..32] ← Σ_p a[p·8 + r]·b[p·bStride + j] + beta·c (beta == 0 overwrites c without reading it).")}
-{kernel("512", 8, 8, 32, "Kernel8x32Copy", COPY8, copy=True)}
-{kernel("512", 4, 8, 32, "Kernel4x32", "The edge kernel for a last panel of exactly four rows (M ≡ 4 mod 8): c[0..4, 0..32] ← Σ_p a[p·8 + r]·b[p·bStride + j] + beta·c.")}
+{kernel("512", MR, MR, 32, main, f"c[0..{MR}, 0..32] ← Σ_p a[p·{MR} + r]·b[p·bStride + j] + beta·c (beta == 0 overwrites c without reading it).", unroll=unroll, offsets=unroll > 1)}
+{kernel("512", MR, MR, 32, main + "Copy", copy_doc, copy=True, unroll=unroll, offsets=unroll > 1)}
+{kernel("512", 4, MR, 32, "Kernel4x32", f"The edge kernel for a last panel of exactly four rows (M ≡ 4 mod {MR}): c[0..4, 0..32] ← Σ_p a[p·{MR} + r]·b[p·bStride + j] + beta·c.", unroll=unroll, offsets=unroll > 1)}
     /// <summary>Overwrites one 32-float row of C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store0(float* c, Vector512<float> x0, Vector512<float> x1)
@@ -228,5 +250,20 @@ internal static unsafe class MicroKernel512
     }}
 }}
 '''
+
+k512 = family512("MicroKernel512", 8, 4,
+    "The 512-bit SGEMM micro-kernels: one 8×32 tile of C held in sixteen <see cref=\"Vector512{T}\"/>\n/// accumulators (16 of the 32 zmm registers).",
+    """/// Per k step: two 16-float loads of B, eight broadcasts of A, sixteen FMAs (half the instructions per
+/// FLOP of the AVX2 kernel; DESIGN §9 measured such kernels at ~98% of peak even where 512-bit FMAs are
+/// split in two). Eight rows make M = 64 (LeNet conv2) exactly eight tiles. Variants as in
+/// <see cref="MicroKernelAvx2"/>: a 4-row edge kernel and a main kernel that packs the B rows it reads.""")
+k512x12 = family512("MicroKernel512x12", 12, 4,
+    "The tall 512-bit SGEMM micro-kernels: one 12×32 tile of C held in twenty-four <see cref=\"Vector512{T}\"/>\n/// accumulators (24 of the 32 zmm registers; two B vectors and one A broadcast use three more).",
+    """/// For cores with two 512-bit FMA ports (Intel Xeon since Skylake-SP): at four cycles of FMA latency they
+/// need at least eight independent accumulators in flight, and 24 leave room for the loads. Per k step: two
+/// 16-float loads of B, twelve broadcasts of A, twenty-four FMAs (fourteen loads per twelve cycles, where the
+/// 8×32 kernel issues ten per eight). 12·5 + 4 = 64 and 12·85 + 4 = 1024 rows: the 4-row edge kernel covers
+/// the usual remainders. Variants as in <see cref="MicroKernel512"/>.""")
 open(out + "/MicroKernelAvx2.cs", "w").write(avx2)
 open(out + "/MicroKernel512.cs", "w").write(k512)
+open(out + "/MicroKernel512x12.cs", "w").write(k512x12)

@@ -69,6 +69,7 @@ internal static class BenchCommand
                     ["train_ms_per_step_best"] = r.TrainBestMs, ["infer_ms_per_step_best"] = r.InferBestMs,
                     ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,
                     ["fma_peak_gflops"] = r.PeakGflops, ["device"] = dev.ToString(),
+                    ["cpu"] = CpuInfo.Current.ToString(), ["sgemm_kernel"] = CpuBackend.SgemmChoice,
                 };
                 if (r.CostVsFloat is double c)
                 {

@@ -25,6 +25,19 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail, IFused
     /// <inheritdoc/>
     public string Name => "cpu";
 
+    /// <summary>
+    /// The SGEMM micro-kernel and cache blocking this process runs (chosen for <see cref="CpuInfo.Current"/>,
+    /// or as <c>VECQ_SGEMM_KERNEL</c> / <c>VECQ_SGEMM_BLOCKING</c> say), e.g. "avx512 8×32 (edge 4), kc 256, …".
+    /// </summary>
+    /// <example><code>Console.WriteLine($"{CpuInfo.Current}\n{CpuBackend.SgemmChoice}");</code></example>
+    public static string SgemmChoice => Sgemm.Kernel.ToString();
+
+    /// <summary>The environment variable that names the SGEMM kernel family (avx512x12, avx512, avx2, portable).</summary>
+    public const string SgemmKernelVariable = SgemmKernel.KernelVariable;
+
+    /// <summary>The environment variable that overrides the SGEMM cache blocking (kc=…,kcsmall=…,mc=…,nc=…).</summary>
+    public const string SgemmBlockingVariable = SgemmKernel.BlockingVariable;
+
     /// <inheritdoc/>
     public Storage Allocate(DType dtype, long length) => CpuStorage.Allocate(dtype, length);
 

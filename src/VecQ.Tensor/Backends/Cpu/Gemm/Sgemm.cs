@@ -85,6 +85,13 @@ internal static unsafe partial class Sgemm
     internal static void Run(int m, int n, int k, float* a, int lda, bool transA, float* b, int ldb, bool transB,
         float* c, int ldc, float alpha, float beta, int threads, SgemmIsa isa, long minFmasPerPart,
         long sharedLimitFloats = SharedLimitFloats)
+        => Run(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, alpha, beta, threads,
+            isa == SgemmIsa.Auto ? AutoKernel : SgemmKernel.For(isa), minFmasPerPart, sharedLimitFloats);
+
+    /// <summary>The same with a given kernel descriptor (tests use this to run every tile shape and blocking choice).</summary>
+    internal static void Run(int m, int n, int k, float* a, int lda, bool transA, float* b, int ldb, bool transB,
+        float* c, int ldc, float alpha, float beta, int threads, SgemmKernel kernel, long minFmasPerPart,
+        long sharedLimitFloats = SharedLimitFloats)
     {
         Validate(m, n, k, a, lda, transA, b, ldb, transB, c, ldc);
         if (m == 0 || n == 0) return;
@@ -94,7 +101,6 @@ internal static unsafe partial class Sgemm
             return;
         }
 
-        SgemmKernel kernel = isa == SgemmIsa.Auto ? AutoKernel : SgemmKernel.For(isa);
         bool smallM = !transB && m <= SmallMMaxRows && RoundUp(m, kernel.MR) * k <= SmallMMaxPackedA;
         int kc = EqualBlock(k, smallM ? kernel.KCSmallM : kernel.KC);
         long fmas = (long)m * n * k;

@@ -6,12 +6,17 @@ namespace VecQ.Tensors.Backends.Cpu;
 /// <summary>Which micro-kernel family <see cref="Sgemm"/> runs.</summary>
 internal enum SgemmIsa
 {
-    /// <summary>The fastest family the hardware accelerates: <see cref="Avx512"/>, then <see cref="Avx2"/>, then <see cref="Portable"/>.</summary>
+    /// <summary>
+    /// The family chosen for this CPU (<see cref="SgemmKernel.Choose"/>), or the one the environment variable
+    /// <c>VECQ_SGEMM_KERNEL</c> names (<c>avx512x12</c>, <c>avx512</c>, <c>avx2</c>, <c>portable</c>).
+    /// </summary>
     Auto,
     /// <summary>8×32 tiles of <see cref="Vector512{T}"/> (runs in software where the hardware lacks 512-bit vectors, which tests use).</summary>
     Avx512,
     /// <summary>6×16 tiles of <see cref="Vector256{T}"/> with AVX2 + FMA3 intrinsics (x86 only).</summary>
     Avx2,
+    /// <summary>12×32 tiles of <see cref="Vector512{T}"/>: 24 accumulators for cores with two 512-bit FMA ports (runs in software elsewhere).</summary>
+    Avx512x12,
     /// <summary>4×(2·<see cref="System.Numerics.Vector{T}.Count"/>) tiles of <see cref="System.Numerics.Vector{T}"/>: any CPU.</summary>
     Portable,
 }
@@ -75,32 +80,105 @@ internal readonly unsafe struct SgemmKernel
         EdgeRows = edgeRows; EdgeFn = edgeFn; CopyFn = copyFn;
     }
 
-    /// <summary>The descriptor for <paramref name="isa"/>; <see cref="SgemmIsa.Auto"/> picks by hardware.</summary>
+    /// <summary>
+    /// The descriptor for <paramref name="isa"/> with the blocking for this CPU; <see cref="SgemmIsa.Auto"/> takes
+    /// <c>VECQ_SGEMM_KERNEL</c> when set, else <see cref="Choose"/>. <c>VECQ_SGEMM_BLOCKING</c>
+    /// (<c>kc=256,kcsmall=256,mc=192,nc=4096</c>, any subset) overrides the blocking, so candidates can be measured anywhere.
+    /// </summary>
     /// <exception cref="PlatformNotSupportedException"><see cref="SgemmIsa.Avx2"/> on a CPU without AVX2 and FMA3.</exception>
-    public static SgemmKernel For(SgemmIsa isa)
+    /// <exception cref="ArgumentException">Either environment variable holds something else than the forms above.</exception>
+    public static SgemmKernel For(SgemmIsa isa) => For(isa, CpuInfo.Current,
+        Environment.GetEnvironmentVariable(KernelVariable), Environment.GetEnvironmentVariable(BlockingVariable));
+
+    /// <summary>Environment variable that names the micro-kernel family <see cref="SgemmIsa.Auto"/> runs.</summary>
+    public const string KernelVariable = "VECQ_SGEMM_KERNEL";
+    /// <summary>Environment variable that overrides the cache blocking.</summary>
+    public const string BlockingVariable = "VECQ_SGEMM_BLOCKING";
+
+    /// <summary>
+    /// The family for <paramref name="cpu"/>: the 8×32 tiles wherever AVX-512 is accelerated, AVX2 + FMA3, else
+    /// the portable kernel. (The 12×32 tiles, meant for Intel's two 512-bit FMA ports, measured no faster than
+    /// 8×32 with the offset-addressed unrolled loop on a Xeon: 88% against 96% of peak on L1-resident operands;
+    /// they stay selectable, bench/README.md.) The blocking is chosen per CPU in <see cref="For(SgemmIsa)"/>.
+    /// </summary>
+    public static SgemmIsa Choose(CpuInfo cpu)
+        => cpu.Avx512 ? SgemmIsa.Avx512
+            : cpu.Avx2Fma ? SgemmIsa.Avx2
+            : SgemmIsa.Portable;
+
+    /// <summary><see cref="For(SgemmIsa)"/> for a given CPU and environment (tests use this).</summary>
+    internal static SgemmKernel For(SgemmIsa isa, CpuInfo cpu, string? kernelVar, string? blockingVar)
     {
-        if (isa == SgemmIsa.Auto)
+        if (isa == SgemmIsa.Auto) isa = string.IsNullOrWhiteSpace(kernelVar) ? Choose(cpu) : ParseIsa(kernelVar);
+        var kern = isa switch
         {
-            isa = Vector512.IsHardwareAccelerated ? SgemmIsa.Avx512
-                : Avx2.IsSupported && Fma.IsSupported ? SgemmIsa.Avx2
-                : SgemmIsa.Portable;
-        }
-        switch (isa)
-        {
-            case SgemmIsa.Avx512:
-                return new SgemmKernel(isa, MicroKernel512.MR, MicroKernel512.NR,
-                    kc: 384, kcSmallM: 256, mc: 192, nc: 4096, &MicroKernel512.Kernel8x32,
-                    MicroKernel512.EdgeRows, &MicroKernel512.Kernel4x32, &MicroKernel512.Kernel8x32Copy);
-            case SgemmIsa.Avx2:
-                if (!(Avx2.IsSupported && Fma.IsSupported))
-                    throw new PlatformNotSupportedException("The AVX2 SGEMM kernel needs AVX2 and FMA3.");
-                return new SgemmKernel(isa, MicroKernelAvx2.MR, MicroKernelAvx2.NR,
+            // AMD keeps the blocking measured there (DESIGN §9); Intel's follows its caches.
+            SgemmIsa.Avx512 when !cpu.IsIntel => new SgemmKernel(isa, MicroKernel512.MR, MicroKernel512.NR,
+                kc: 384, kcSmallM: 256, mc: 192, nc: 4096, &MicroKernel512.Kernel8x32,
+                MicroKernel512.EdgeRows, &MicroKernel512.Kernel4x32, &MicroKernel512.Kernel8x32Copy),
+            SgemmIsa.Avx512 => FromCaches(cpu, isa, MicroKernel512.MR, MicroKernel512.NR, &MicroKernel512.Kernel8x32,
+                &MicroKernel512.Kernel4x32, &MicroKernel512.Kernel8x32Copy),
+            SgemmIsa.Avx512x12 => FromCaches(cpu, isa, MicroKernel512x12.MR, MicroKernel512x12.NR, &MicroKernel512x12.Kernel12x32,
+                &MicroKernel512x12.Kernel4x32, &MicroKernel512x12.Kernel12x32Copy),
+            SgemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported
+                ? new SgemmKernel(isa, MicroKernelAvx2.MR, MicroKernelAvx2.NR,
                     kc: 256, kcSmallM: 256, mc: 144, nc: 4096, &MicroKernelAvx2.Kernel6x16,
-                    MicroKernelAvx2.EdgeRows, &MicroKernelAvx2.Kernel4x16, &MicroKernelAvx2.Kernel6x16Copy);
-            default:
-                int nr = MicroKernelPortable.NR;
-                return new SgemmKernel(SgemmIsa.Portable, MicroKernelPortable.MR, nr,
-                    kc: 256, kcSmallM: 256, mc: 128, nc: nr * (2048 / nr), &MicroKernelPortable.Kernel4xN);
-        }
+                    MicroKernelAvx2.EdgeRows, &MicroKernelAvx2.Kernel4x16, &MicroKernelAvx2.Kernel6x16Copy)
+                : throw new PlatformNotSupportedException("The AVX2 SGEMM kernel needs AVX2 and FMA3."),
+            _ => new SgemmKernel(SgemmIsa.Portable, MicroKernelPortable.MR, MicroKernelPortable.NR,
+                kc: 256, kcSmallM: 256, mc: 128, nc: MicroKernelPortable.NR * (2048 / MicroKernelPortable.NR), &MicroKernelPortable.Kernel4xN),
+        };
+        return string.IsNullOrWhiteSpace(blockingVar) ? kern : kern.WithBlocking(blockingVar);
     }
+
+    /// <summary>
+    /// A 512-bit family (4-row edge kernel) with blocking from <paramref name="cpu"/>'s caches: the kc×NR B
+    /// micro-panel fills at most two thirds of L1 (48 KiB, NR = 32 → kc = 256, which measured best on a Xeon),
+    /// the packed mc×kc A block at most half of L2 and no more than 192 rows (row chunks for the threads), the
+    /// kc×nc B block a few MB of L3.
+    /// </summary>
+    private static SgemmKernel FromCaches(CpuInfo cpu, SgemmIsa isa, int mr, int nr,
+        delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> fn,
+        delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> edgeFn,
+        delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, float*, void> copyFn)
+    {
+        int kc = Math.Clamp(cpu.L1Bytes * 2 / 3 / (nr * sizeof(float)) / 16 * 16, 64, 512);
+        int mc = Math.Clamp(cpu.L2Bytes / 2 / (kc * sizeof(float)) / mr * mr, 2 * mr, 192 / mr * mr);
+        return new SgemmKernel(isa, mr, nr, kc, kcSmallM: kc, mc, nc: 4096, fn, 4, edgeFn, copyFn);
+    }
+
+    /// <summary>This kernel with the blocking in <paramref name="spec"/> (<c>kc=…,kcsmall=…,mc=…,nc=…</c>, any subset).</summary>
+    private SgemmKernel WithBlocking(string spec)
+    {
+        int kc = KC, kcSmall = KCSmallM, mc = MC, nc = NC;
+        foreach (string part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (kv.Length != 2 || !int.TryParse(kv[1], out int v) || v <= 0)
+                throw new ArgumentException($"{BlockingVariable}: '{part}' is not name=positive integer (expected e.g. kc=256,kcsmall=256,mc=192,nc=4096).");
+            switch (kv[0].ToLowerInvariant())
+            {
+                case "kc": kc = v; break;
+                case "kcsmall": kcSmall = v; break;
+                case "mc": mc = (v + MR - 1) / MR * MR; break;
+                case "nc": nc = (v + NR - 1) / NR * NR; break;
+                default: throw new ArgumentException($"{BlockingVariable}: unknown name '{kv[0]}' (expected kc, kcsmall, mc or nc).");
+            }
+        }
+        return new SgemmKernel(Isa, MR, NR, kc, kcSmall, mc, nc, Fn, EdgeRows, EdgeFn, CopyFn);
+    }
+
+    /// <summary>The family a <c>VECQ_SGEMM_KERNEL</c> value names.</summary>
+    private static SgemmIsa ParseIsa(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "avx512x12" or "12x32" => SgemmIsa.Avx512x12,
+        "avx512" or "8x32" => SgemmIsa.Avx512,
+        "avx2" or "6x16" => SgemmIsa.Avx2,
+        "portable" => SgemmIsa.Portable,
+        _ => throw new ArgumentException($"{KernelVariable}='{name}': expected avx512x12, avx512, avx2 or portable."),
+    };
+
+    /// <summary>One line for reports: family, tile and blocking, e.g. "avx512x12 12×32 (edge 4), kc 192, mc 2724, nc 4096".</summary>
+    public override string ToString()
+        => $"{Isa.ToString().ToLowerInvariant()} {MR}×{NR}{(EdgeRows > 0 ? $" (edge {EdgeRows})" : "")}, kc {KC}, kc small-M {KCSmallM}, mc {MC}, nc {NC}";
 }
