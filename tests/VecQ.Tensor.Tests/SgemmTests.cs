@@ -178,13 +178,13 @@ public unsafe class SgemmTests
     /// <summary>Runs one case once per thread count against one naive reference.</summary>
     private static void Check(int m, int n, int k, bool ta, bool tb, int padA, int padB, int padC,
         float alpha, float beta, int[] threadCounts, SgemmIsa isa, long minFmasPerPart,
-        long sharedLimitFloats = Sgemm.SharedLimitFloats)
+        long sharedLimitFloats = 0)
         => Check(m, n, k, ta, tb, padA, padB, padC, alpha, beta, threadCounts, SgemmKernel.For(isa), minFmasPerPart, sharedLimitFloats);
 
     /// <summary>Runs one case with a given kernel descriptor once per thread count against one naive reference.</summary>
     internal static void Check(int m, int n, int k, bool ta, bool tb, int padA, int padB, int padC,
         float alpha, float beta, int[] threadCounts, SgemmKernel kernel, long minFmasPerPart,
-        long sharedLimitFloats = Sgemm.SharedLimitFloats)
+        long sharedLimitFloats = 0)
     {
         int lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + padC;
         int aRows = ta ? k : m, bRows = tb ? n : k;

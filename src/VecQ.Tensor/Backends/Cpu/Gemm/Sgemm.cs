@@ -81,17 +81,17 @@ internal static unsafe partial class Sgemm
     /// <param name="threads">Threads to use.</param>
     /// <param name="isa">Micro-kernel family.</param>
     /// <param name="minFmasPerPart">Smallest m·n·k worth one more thread.</param>
-    /// <param name="sharedLimitFloats">Most floats of B packed at once into shared memory by a multi-threaded packed call.</param>
+    /// <param name="sharedLimitFloats">Most floats of B packed at once into shared memory by a multi-threaded packed call (≤ 0: the kernel's <see cref="SgemmKernel.SharedB"/>).</param>
     internal static void Run(int m, int n, int k, float* a, int lda, bool transA, float* b, int ldb, bool transB,
         float* c, int ldc, float alpha, float beta, int threads, SgemmIsa isa, long minFmasPerPart,
-        long sharedLimitFloats = SharedLimitFloats)
+        long sharedLimitFloats = 0)
         => Run(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, alpha, beta, threads,
             isa == SgemmIsa.Auto ? AutoKernel : SgemmKernel.For(isa), minFmasPerPart, sharedLimitFloats);
 
     /// <summary>The same with a given kernel descriptor (tests use this to run every tile shape and blocking choice).</summary>
     internal static void Run(int m, int n, int k, float* a, int lda, bool transA, float* b, int ldb, bool transB,
         float* c, int ldc, float alpha, float beta, int threads, SgemmKernel kernel, long minFmasPerPart,
-        long sharedLimitFloats = SharedLimitFloats)
+        long sharedLimitFloats = 0)
     {
         Validate(m, n, k, a, lda, transA, b, ldb, transB, c, ldc);
         if (m == 0 || n == 0) return;
@@ -134,8 +134,8 @@ internal static unsafe partial class Sgemm
         {
             // Row chunks: whole MR panels, at most MC rows, a multiple of the part count and within one panel
             // of each other (so the parts end together), against B packed once into shared memory,
-            // KShared × NcShared at a time (all of it when it fits the limit; else at least 256 columns,
-            // and K in whole kc blocks).
+            // KShared × NcShared at a time (all of it when it fits the limit; else at least 16 panels of
+            // columns, and K in whole kc blocks).
             int mr = kernel.MR, nr = kernel.NR;
             int panels = (m + mr - 1) / mr;
             int chunks = Math.Max(2 * parts, (panels + kernel.MC / mr - 1) / (kernel.MC / mr));
@@ -144,8 +144,11 @@ internal static unsafe partial class Sgemm
             job.Chunks = chunks;
             job.ChunkRows = (panels + chunks - 1) / chunks * mr;
             parts = Math.Min(parts, chunks);
-            long ncShared = Math.Min(RoundUp(n, nr), Math.Max(16L * nr, sharedLimitFloats / k / nr * nr));
-            long kShared = Math.Min(k, Math.Max(kc, sharedLimitFloats / ncShared / kc * kc));
+            // All columns of one kc block if they fit, then as many whole kc blocks as fit: A is packed once per
+            // column block, and every extra K block costs only a barrier.
+            long limit = sharedLimitFloats > 0 ? sharedLimitFloats : kernel.SharedB;
+            long ncShared = Math.Min(RoundUp(n, nr), Math.Max(16L * nr, limit / kc / nr * nr));
+            long kShared = Math.Min(k, Math.Max(kc, limit / ncShared / kc * kc));
             job.NcShared = (int)ncShared;
             job.KShared = (int)kShared;
             shared = (nint)(kShared * ncShared);
@@ -153,9 +156,6 @@ internal static unsafe partial class Sgemm
         job.Parts = parts;
         WorkerPool.Run(parts, &RunPart, &job, parts > 1 ? shared : 0);
     }
-
-    /// <summary>Most floats of B packed at once into shared memory by a multi-threaded packed call (16 MB).</summary>
-    internal const long SharedLimitFloats = 4L << 20;
 
     /// <summary>Columns of B packed together per unit of shared packing work (a few dozen KB per unit).</summary>
     private const int PackUnitColumns = 256;

@@ -69,21 +69,31 @@ internal readonly unsafe struct SgemmKernel
     public readonly delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, float*, void> CopyFn;
     /// <summary>Which family this is.</summary>
     public readonly SgemmIsa Isa;
+    /// <summary>
+    /// Most floats of B the threads of one packed call pack together into shared memory at a time (a K block
+    /// of whole kc blocks × a column block; every core then reads all of it, so on CPUs whose L2 can hold it
+    /// this is half the L2).
+    /// </summary>
+    public readonly long SharedB;
 
     /// <summary>Creates a kernel descriptor.</summary>
     public SgemmKernel(SgemmIsa isa, int mr, int nr, int kc, int kcSmallM, int mc, int nc,
         delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> fn,
         int edgeRows = 0, delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> edgeFn = null,
-        delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, float*, void> copyFn = null)
+        delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, float*, void> copyFn = null,
+        long sharedB = DefaultSharedB)
     {
         Isa = isa; MR = mr; NR = nr; KC = kc; KCSmallM = kcSmallM; MC = mc; NC = nc; Fn = fn;
-        EdgeRows = edgeRows; EdgeFn = edgeFn; CopyFn = copyFn;
+        EdgeRows = edgeRows; EdgeFn = edgeFn; CopyFn = copyFn; SharedB = sharedB;
     }
+
+    /// <summary>The shared-B limit measured on the AMD machines (16 MB: usually all of B at once, from L3).</summary>
+    public const long DefaultSharedB = 4L << 20;
 
     /// <summary>
     /// The descriptor for <paramref name="isa"/> with the blocking for this CPU; <see cref="SgemmIsa.Auto"/> takes
     /// <c>VECQ_SGEMM_KERNEL</c> when set, else <see cref="Choose"/>. <c>VECQ_SGEMM_BLOCKING</c>
-    /// (<c>kc=256,kcsmall=256,mc=192,nc=4096</c>, any subset) overrides the blocking, so candidates can be measured anywhere.
+    /// (<c>kc=256,kcsmall=256,mc=192,nc=4096,shared=262144</c>, any subset) overrides the blocking, so candidates can be measured anywhere.
     /// </summary>
     /// <exception cref="PlatformNotSupportedException"><see cref="SgemmIsa.Avx2"/> on a CPU without AVX2 and FMA3.</exception>
     /// <exception cref="ArgumentException">Either environment variable holds something else than the forms above.</exception>
@@ -135,7 +145,8 @@ internal readonly unsafe struct SgemmKernel
     /// A 512-bit family (4-row edge kernel) with blocking from <paramref name="cpu"/>'s caches: the kc×NR B
     /// micro-panel fills at most two thirds of L1 (48 KiB, NR = 32 → kc = 256, which measured best on a Xeon),
     /// the packed mc×kc A block at most half of L2 and no more than 192 rows (row chunks for the threads), the
-    /// kc×nc B block a few MB of L3.
+    /// kc×nc B block a few MB of L3, and the B the threads share half of L2 (so each core streams it from its own
+    /// L2, not from an L3 that a VM shares with its neighbours).
     /// </summary>
     private static SgemmKernel FromCaches(CpuInfo cpu, SgemmIsa isa, int mr, int nr,
         delegate*<int, float*, float*, nint, float*, nint, float, byte*, nint, int, void> fn,
@@ -144,28 +155,31 @@ internal readonly unsafe struct SgemmKernel
     {
         int kc = Math.Clamp(cpu.L1Bytes * 2 / 3 / (nr * sizeof(float)) / 16 * 16, 64, 512);
         int mc = Math.Clamp(cpu.L2Bytes / 2 / (kc * sizeof(float)) / mr * mr, 2 * mr, 192 / mr * mr);
-        return new SgemmKernel(isa, mr, nr, kc, kcSmallM: kc, mc, nc: 4096, fn, 4, edgeFn, copyFn);
+        long sharedB = Math.Max(16L * nr * kc, cpu.L2Bytes / 2 / sizeof(float));
+        return new SgemmKernel(isa, mr, nr, kc, kcSmallM: kc, mc, nc: 4096, fn, 4, edgeFn, copyFn, sharedB);
     }
 
-    /// <summary>This kernel with the blocking in <paramref name="spec"/> (<c>kc=…,kcsmall=…,mc=…,nc=…</c>, any subset).</summary>
+    /// <summary>This kernel with the blocking in <paramref name="spec"/> (<c>kc=…,kcsmall=…,mc=…,nc=…,shared=…</c>, any subset; shared in floats).</summary>
     private SgemmKernel WithBlocking(string spec)
     {
         int kc = KC, kcSmall = KCSmallM, mc = MC, nc = NC;
+        long shared = SharedB;
         foreach (string part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string[] kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
             if (kv.Length != 2 || !int.TryParse(kv[1], out int v) || v <= 0)
-                throw new ArgumentException($"{BlockingVariable}: '{part}' is not name=positive integer (expected e.g. kc=256,kcsmall=256,mc=192,nc=4096).");
+                throw new ArgumentException($"{BlockingVariable}: '{part}' is not name=positive integer (expected e.g. kc=256,kcsmall=256,mc=192,nc=4096,shared=262144).");
             switch (kv[0].ToLowerInvariant())
             {
                 case "kc": kc = v; break;
                 case "kcsmall": kcSmall = v; break;
                 case "mc": mc = (v + MR - 1) / MR * MR; break;
                 case "nc": nc = (v + NR - 1) / NR * NR; break;
-                default: throw new ArgumentException($"{BlockingVariable}: unknown name '{kv[0]}' (expected kc, kcsmall, mc or nc).");
+                case "shared": shared = v; break;
+                default: throw new ArgumentException($"{BlockingVariable}: unknown name '{kv[0]}' (expected kc, kcsmall, mc, nc or shared).");
             }
         }
-        return new SgemmKernel(Isa, MR, NR, kc, kcSmall, mc, nc, Fn, EdgeRows, EdgeFn, CopyFn);
+        return new SgemmKernel(Isa, MR, NR, kc, kcSmall, mc, nc, Fn, EdgeRows, EdgeFn, CopyFn, shared);
     }
 
     /// <summary>The family a <c>VECQ_SGEMM_KERNEL</c> value names.</summary>
@@ -180,5 +194,5 @@ internal readonly unsafe struct SgemmKernel
 
     /// <summary>One line for reports: family, tile and blocking, e.g. "avx512x12 12×32 (edge 4), kc 192, mc 2724, nc 4096".</summary>
     public override string ToString()
-        => $"{Isa.ToString().ToLowerInvariant()} {MR}×{NR}{(EdgeRows > 0 ? $" (edge {EdgeRows})" : "")}, kc {KC}, kc small-M {KCSmallM}, mc {MC}, nc {NC}";
+        => $"{Isa.ToString().ToLowerInvariant()} {MR}×{NR}{(EdgeRows > 0 ? $" (edge {EdgeRows})" : "")}, kc {KC}, kc small-M {KCSmallM}, mc {MC}, nc {NC}, shared B {SharedB * sizeof(float) >> 10} KiB";
 }
