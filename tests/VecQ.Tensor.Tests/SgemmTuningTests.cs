@@ -102,3 +102,22 @@ public class SgemmTuningTests
             Assert.Equal(SgemmKernel.Choose(cpu), Sgemm.Kernel.Isa);
     }
 }
+
+/// <summary>The per-CPU choice of Winograd kernel sizes and its <c>VECQ_WINOGRAD</c> override.</summary>
+public class WinogradChoiceTests
+{
+    [Fact]
+    public void WinogradSizes_ByCpu_AndOverride()
+    {
+        var intel = new CpuInfo { Vendor = "GenuineIntel", Avx2Fma = true, Avx512 = true };
+        var amd = intel with { Vendor = "AuthenticAMD" };
+        Assert.Equal([3], CpuBackend.ChooseWinogradSizes(intel, null));
+        Assert.Equal([3, 5], CpuBackend.ChooseWinogradSizes(amd, null));
+        Assert.Equal([3, 5], CpuBackend.ChooseWinogradSizes(intel with { Avx512 = false }, ""));
+        Assert.Equal([3, 5], CpuBackend.ChooseWinogradSizes(intel, "5, 3"));
+        Assert.Empty(CpuBackend.ChooseWinogradSizes(amd, "none"));
+        Assert.Equal([5], CpuBackend.ChooseWinogradSizes(amd, "5"));
+        var e = Assert.Throws<ArgumentException>(() => CpuBackend.ChooseWinogradSizes(amd, "7"));
+        Assert.Contains("VECQ_WINOGRAD", e.Message);
+    }
+}

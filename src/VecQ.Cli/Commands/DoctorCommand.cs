@@ -30,7 +30,9 @@ internal static class DoctorCommand
             output.Out.WriteLine($"isa:          AVX2+FMA {Yes(cpu.Avx2Fma)}, AVX-512F {Yes(cpu.Avx512)} (Vector512 accelerated {Yes(Vector512.IsHardwareAccelerated)}), VNNI {Yes(cpu.Avx512Vnni)}, BF16 {Yes(cpu.Avx512Bf16)}");
             output.Out.WriteLine($"caches:       L1d {cpu.L1Bytes >> 10} KiB, L2 {cpu.L2Bytes >> 10} KiB per core; L3 {cpu.L3Bytes >> 20} MiB");
             output.Out.WriteLine($"sgemm:        {kernel}");
-            output.Out.WriteLine($"overrides:    {CpuBackend.SgemmKernelVariable}={kernelVar ?? "(unset)"}, {CpuBackend.SgemmBlockingVariable}={blockingVar ?? "(unset)"}");
+            string winograd = CpuBackend.WinogradKernelSizes.Count == 0 ? "none" : string.Join(", ", CpuBackend.WinogradKernelSizes.Select(k => $"{k}×{k}"));
+            output.Out.WriteLine($"winograd:     {winograd} (stride 1, ≥ 16 channels each way)");
+            output.Out.WriteLine($"overrides:    {CpuBackend.SgemmKernelVariable}={kernelVar ?? "(unset)"}, {CpuBackend.SgemmBlockingVariable}={blockingVar ?? "(unset)"}, {CpuBackend.WinogradVariable}={Environment.GetEnvironmentVariable(CpuBackend.WinogradVariable) ?? "(unset)"}");
             output.Out.WriteLine($"threads:      {Parallelism.Threads}");
             output.Out.WriteLine($"runtime:      {RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
             if (peak is double g) output.Out.WriteLine($"fma peak:     {g:F0} GFLOP/s FP32 on {Parallelism.Threads} thread(s), measured now");
@@ -41,7 +43,7 @@ internal static class DoctorCommand
                     ["cpu"] = cpu.ToString(), ["vendor"] = cpu.Vendor, ["brand"] = cpu.Brand, ["family"] = cpu.Family, ["model"] = cpu.Model,
                     ["avx2_fma"] = cpu.Avx2Fma, ["avx512f"] = cpu.Avx512, ["avx512_vnni"] = cpu.Avx512Vnni, ["avx512_bf16"] = cpu.Avx512Bf16,
                     ["l1d_bytes"] = cpu.L1Bytes, ["l2_bytes"] = cpu.L2Bytes, ["l3_bytes"] = cpu.L3Bytes,
-                    ["sgemm_kernel"] = kernel, ["threads"] = Parallelism.Threads, ["runtime"] = RuntimeInformation.FrameworkDescription,
+                    ["sgemm_kernel"] = kernel, ["winograd_kernel_sizes"] = CpuBackend.WinogradKernelSizes, ["threads"] = Parallelism.Threads, ["runtime"] = RuntimeInformation.FrameworkDescription,
                     ["fma_peak_gflops"] = peak,
                 });
             }

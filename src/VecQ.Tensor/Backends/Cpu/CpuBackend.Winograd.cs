@@ -26,6 +26,34 @@ public sealed unsafe partial class CpuBackend
     /// <example><code>CpuBackend.UseWinograd = false; // A/B against the direct convolution</code></example>
     public static bool UseWinograd { get; set; } = true;
 
+    /// <summary>
+    /// The kernel sizes (3 and/or 5) that take the Winograd path on this CPU: both, except on Intel cores with
+    /// AVX-512, where the direct implicit GEMM runs at the 512-bit kernels' rate while the transforms are 256-bit,
+    /// and LeNet5's 5×5 conv2 measured 7–20% faster direct both ways (bench/README.md); there only 3×3.
+    /// The environment variable <c>VECQ_WINOGRAD</c> (<c>3,5</c>, <c>3</c>, <c>5</c> or <c>none</c>) overrides it.
+    /// </summary>
+    /// <example><code>Console.WriteLine(string.Join(",", CpuBackend.WinogradKernelSizes)); // "3,5" on AMD</code></example>
+    public static IReadOnlyList<int> WinogradKernelSizes { get; } = ChooseWinogradSizes(CpuInfo.Current, Environment.GetEnvironmentVariable(WinogradVariable));
+
+    /// <summary>The environment variable that overrides <see cref="WinogradKernelSizes"/>.</summary>
+    public const string WinogradVariable = "VECQ_WINOGRAD";
+
+    /// <summary>The Winograd kernel sizes for <paramref name="cpu"/>, or as <paramref name="env"/> (a <c>VECQ_WINOGRAD</c> value) says.</summary>
+    /// <exception cref="ArgumentException"><paramref name="env"/> is not "3,5", "3", "5" or "none".</exception>
+    internal static int[] ChooseWinogradSizes(CpuInfo cpu, string? env)
+    {
+        if (string.IsNullOrWhiteSpace(env)) return cpu.IsIntel && cpu.Avx512 ? [3] : [3, 5];
+        string v = env.Replace(" ", "").ToLowerInvariant();
+        return v switch
+        {
+            "none" => [],
+            "3" => [3],
+            "5" => [5],
+            "3,5" or "5,3" => [3, 5],
+            _ => throw new ArgumentException($"{WinogradVariable}='{env}': expected 3,5, 3, 5 or none."),
+        };
+    }
+
     /// <summary>Outputs per tile side.</summary>
     private const int WinoM = 4;
 
@@ -39,7 +67,7 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     private static bool WinogradFits(Conv2dGeometry g)
     {
-        if (!UseWinograd || !Avx2.IsSupported || !Fma.IsSupported || g.Groups != 1 || g.KH != g.KW || (g.KH != 3 && g.KH != 5)
+        if (!UseWinograd || !Avx2.IsSupported || !Fma.IsSupported || g.Groups != 1 || g.KH != g.KW || !WinogradKernelSizes.Contains(g.KH)
             || g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1
             || g.PadH >= g.KH || g.PadW >= g.KW || g.C < 16 || g.O < 16)
             return false;
