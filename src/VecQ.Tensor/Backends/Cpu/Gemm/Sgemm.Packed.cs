@@ -14,15 +14,20 @@ internal static unsafe partial class Sgemm
     ///     ir MR-tall A micro-panels      micro-kernel
     /// </code>
     /// </summary>
+    /// <param name="g">The job.</param>
+    /// <param name="n0">First column.</param>
+    /// <param name="n1">End of the columns.</param>
+    /// <param name="packedA">All of A packed already (M ≤ MC: K block pc at packedA + R·pc, R = M rounded up to MR), or null to pack it here.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputePacked(Job* g, int n0, int n1)
+    private static void ComputePacked(Job* g, int n0, int n1, float* packedA = null)
     {
         SgemmKernel kern = g->Kernel;
         int mrT = kern.MR, nrT = kern.NR, mcMax = kern.MC, ncMax = kern.NC, m = g->M, k = g->K, kcMax = g->Kc;
         nint lda = g->Lda, ldb = g->Ldb, ldc = g->Ldc;
+        nint rowsPadded = (m + mrT - 1) / mrT * mrT;
         PackBuffers buf = PackBuffers.ForCurrentThread();
         float* tile = buf.Get(PackBuffers.SlotTile, (nint)mrT * nrT);
-        float* apk = buf.Get(PackBuffers.SlotA, (nint)mcMax * kcMax);
+        float* apk = packedA != null ? null : buf.Get(PackBuffers.SlotA, (nint)mcMax * kcMax);
         float* bpk = buf.Get(PackBuffers.SlotB, (nint)ncMax * kcMax);
         for (int jc = n0; jc < n1; jc += ncMax)
         {
@@ -35,10 +40,11 @@ internal static unsafe partial class Sgemm
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
-                    Packing.PackA(apk, g->A, lda, g->TransA, ic, mc, pc, kc, mrT, g->Alpha);
+                    float* ap = packedA != null ? packedA + rowsPadded * pc + (nint)ic * kc : apk;
+                    if (packedA == null) Packing.PackA(apk, g->A, lda, g->TransA, ic, mc, pc, kc, mrT, g->Alpha);
                     float* cBlock = g->C + ic * ldc + jc;
                     for (int jr = 0; jr < nc; jr += nrT)
-                        MicroLoop(in kern, kc, apk, mc, bpk + (nint)jr * kc, nrT, cBlock + jr, ldc,
+                        MicroLoop(in kern, kc, ap, mc, bpk + (nint)jr * kc, nrT, cBlock + jr, ldc,
                             Math.Min(nrT, nc - jr), beta, tile, jr + nrT < nc ? bpk + (nint)(jr + nrT) * kc : null);
                 }
             }
@@ -53,9 +59,24 @@ internal static unsafe partial class Sgemm
     /// </summary>
     private static void ComputePackedColumns(Job* g)
     {
+        // Each part packs all of A once, at its first chunk, rather than once per chunk (a Linear layer's
+        // x·Wᵀ at batch 100, 100×512×3136: A is 1.2 MB and was packed once for each of eight chunks), unless
+        // that would take more than the small-M path's bound on packed A.
+        int mr = g->Kernel.MR, kcMax = g->Kc;
+        long rowsPadded = RoundUp(g->M, mr);
+        bool once = rowsPadded * g->K <= SmallMMaxPackedA;
+        float* packedA = null;
         int c;
         while ((c = Claim(ref g->NextChunk, g->Chunks)) >= 0)
-            ComputePacked(g, ChunkStart(g, c) * g->Kernel.NR, Math.Min(g->N, ChunkStart(g, c + 1) * g->Kernel.NR));
+        {
+            if (once && packedA == null)
+            {
+                packedA = PackBuffers.ForCurrentThread().Get(PackBuffers.SlotA, (nint)(rowsPadded * g->K));
+                for (int pc = 0; pc < g->K; pc += kcMax)
+                    Packing.PackA(packedA + rowsPadded * pc, g->A, g->Lda, g->TransA, 0, g->M, pc, Math.Min(kcMax, g->K - pc), mr, g->Alpha);
+            }
+            ComputePacked(g, ChunkStart(g, c) * g->Kernel.NR, Math.Min(g->N, ChunkStart(g, c + 1) * g->Kernel.NR), packedA);
+        }
     }
 
     /// <summary>
