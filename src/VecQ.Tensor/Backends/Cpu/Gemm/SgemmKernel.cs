@@ -107,9 +107,10 @@ internal readonly unsafe struct SgemmKernel
 
     /// <summary>
     /// The family for <paramref name="cpu"/>: the 8×32 tiles wherever AVX-512 is accelerated, AVX2 + FMA3, else
-    /// the portable kernel. (The 12×32 tiles, meant for Intel's two 512-bit FMA ports, measured no faster than
-    /// 8×32 with the offset-addressed unrolled loop on a Xeon: 88% against 96% of peak on L1-resident operands;
-    /// they stay selectable, bench/README.md.) The blocking is chosen per CPU in <see cref="For(SgemmIsa)"/>.
+    /// the portable kernel. (The 12×32 tiles, meant for Intel's two 512-bit FMA ports, measured as fast as 8×32
+    /// on a Xeon once both run the offset-addressed unrolled loop, 0.92–0.98 of peak on L1-resident operands, and
+    /// no faster in the full GEMM; they stay selectable, bench/README.md.) The blocking is chosen per CPU in
+    /// <see cref="For(SgemmIsa)"/>.
     /// </summary>
     public static SgemmIsa Choose(CpuInfo cpu)
         => cpu.Avx512 ? SgemmIsa.Avx512
