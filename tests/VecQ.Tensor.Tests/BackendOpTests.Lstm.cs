@@ -69,6 +69,44 @@ public partial class BackendOpTests
     }
 
     [Fact]
+    public void LstmCellBackwardOnCpuFlushesVanishedGradients()
+    {
+        // The CPU cell's backward sets gradients below 2^−100 to zero (Intel cores slow down ~100× on subnormal
+        // operands); gradients above it are the reference's. hidden = 11: one AVX2 vector and a scalar tail.
+        int hidden = 11;
+        var rng = new Random(5);
+        float[] R(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale)).ToArray();
+        var acts = R(4 * hidden, 1).Select(v => 0.5f + 0.4f * v).ToArray();   // gate activations in (0.1, 0.9)
+        var cPrev = R(hidden, 1); var c = R(hidden, 1);
+        (float[] Dg, float[] Dc) Run(IBackend backend, float[] dh, float[] dc)
+        {
+            using var scope = Backend.Use(backend);
+            using var a = Tensor.FromArray(acts, [1, 4 * hidden]); using var cp = Tensor.FromArray(cPrev, [1, hidden]);
+            using var ct = Tensor.FromArray(c, [1, hidden]); using var dht = Tensor.FromArray(dh, [1, hidden]);
+            using var dct = Tensor.FromArray(dc, [1, hidden]);
+            using var dg = Tensor.Empty([1, 4 * hidden]); using var dcp = Tensor.Empty([1, hidden]);
+            RnnOps.LstmCellBackward(a, cp, ct, dht, dct, dg, dcp);
+            return (dg.ToArray(), dcp.ToArray());
+        }
+        // normal gradients: the reference's values
+        var dh1 = R(hidden, 1e-3); var dc1 = R(hidden, 1e-3);
+        var (gCpu, cCpu) = Run(Backend.Cpu, dh1, dc1);
+        var (gRef, cRef) = Run(Backend.Reference, dh1, dc1);
+        TestUtil.AssertClose(gRef.Select(v => (double)v).ToArray(), gCpu.Select(v => (double)v).ToArray(), 1e-9, 1e-5, "dgates");
+        TestUtil.AssertClose(cRef.Select(v => (double)v).ToArray(), cCpu.Select(v => (double)v).ToArray(), 1e-9, 1e-5, "dcPrev");
+        // vanished gradients (1e−32, and subnormal 1e−40): exactly zero on the CPU, tiny but not zero on the reference
+        var (gTiny, cTiny) = Run(Backend.Cpu, R(hidden, 1e-32), R(hidden, 1e-40));
+        Assert.All(gTiny, v => Assert.Equal(0f, v));
+        Assert.All(cTiny, v => Assert.Equal(0f, v));
+        var (gTinyRef, _) = Run(Backend.Reference, R(hidden, 1e-32), R(hidden, 1e-40));
+        Assert.Contains(gTinyRef, v => v != 0f);
+        // just above the bound (2^−99 ≈ 1.6e−30 and more) the values are kept
+        var dhEdge = Enumerable.Repeat(MathF.ScaleB(1f, -90), hidden).ToArray();
+        var (gEdge, _) = Run(Backend.Cpu, dhEdge, new float[hidden]);
+        Assert.Contains(gEdge, v => v != 0f);
+    }
+
+    [Fact]
     public void LstmCellSaturatesLikeTheReferenceAndKeepsNaN()
     {
         // the CPU cell's own exp (clamped, polynomial) at the extremes: ±∞ and huge pre-activations saturate σ to 0/1

@@ -101,6 +101,26 @@ public sealed unsafe partial class CpuBackend
     private static float Sigmoid1(float x) => 1f / (1f + MathF.Exp(-x));
     private static float Tanh1(float x) => 1f - 2f / (MathF.Exp(x + x) + 1f);
 
+    // Gradients through time shrink step by step towards the subnormal range (below 2^−126 ≈ 1.2e−38), where an
+    // Intel core takes a microcode assist of about a hundred cycles per operand or result: on a Xeon the LSTM
+    // classifier's train step (batch 64, 200 steps) took 1.5 s (TorchSharp's too), its GEMMs running at 7 GFLOP/s.
+    // The cell's backward therefore sets to zero every gradient it reads or writes whose magnitude is below
+    // 2^−100 ≈ 7.9e−31 (FlushExponent): such a value times a weight or an activation down to 2^−26 stays normal, so
+    // the GEMMs that consume the gate gradients never see subnormals (flushing only true subnormals, as a core in
+    // flush-to-zero mode would, left the step at 0.23 s: products of the small normals just above underflowed).
+    // A gradient that small is lost in float32 rounding beside any contribution above 2^−76 ≈ 1.3e−23, so this
+    // changes nothing but gradients that have vanished already. The test is on the exponent bits: integer
+    // operations, which never take the assist.
+    private const int FlushExponent = 127 - 100;
+
+    private static Vector256<float> Flush(Vector256<float> v)
+    {
+        var exponent = Avx2.And(v.AsInt32(), Vector256.Create(0x7F800000));
+        return Avx2.AndNot(Avx2.CompareGreaterThan(Vector256.Create(FlushExponent << 23), exponent), v.AsInt32()).AsSingle();
+    }
+
+    private static float Flush1(float v) => (BitConverter.SingleToInt32Bits(v) & 0x7F800000) < FlushExponent << 23 ? 0f : v;
+
     // One row of the cell gradient: a: [4H] (i, f, g, o), cPrev, c, dh, dc: [H] → dg: [4H], dcPrev: [H]
     // (dcPrev may be dc: each element is read before it is written).
     private static void RowBackward(float* a, float* cPrev, float* c, float* dh, float* dc, float* dg, float* dcPrev, int hidden)
@@ -112,23 +132,24 @@ public sealed unsafe partial class CpuBackend
             {
                 var i = Avx.LoadVector256(a + j); var f = Avx.LoadVector256(a + hidden + j);
                 var g = Avx.LoadVector256(a + 2 * hidden + j); var o = Avx.LoadVector256(a + 3 * hidden + j);
-                var tj = TanhV(Avx.LoadVector256(c + j)); var dhj = Avx.LoadVector256(dh + j);
-                var dcTotal = Avx.LoadVector256(dc + j) + dhj * o * (one - tj * tj);
-                Avx.Store(dg + j, dcTotal * g * i * (one - i));
-                Avx.Store(dg + hidden + j, dcTotal * Avx.LoadVector256(cPrev + j) * f * (one - f));
-                Avx.Store(dg + 2 * hidden + j, dcTotal * i * (one - g * g));
-                Avx.Store(dg + 3 * hidden + j, dhj * tj * o * (one - o));
-                Avx.Store(dcPrev + j, dcTotal * f);
+                var tj = TanhV(Avx.LoadVector256(c + j)); var dhj = Flush(Avx.LoadVector256(dh + j));
+                var dcTotal = Flush(Flush(Avx.LoadVector256(dc + j)) + dhj * o * (one - tj * tj));
+                Avx.Store(dg + j, Flush(dcTotal * g * i * (one - i)));
+                Avx.Store(dg + hidden + j, Flush(dcTotal * Avx.LoadVector256(cPrev + j) * f * (one - f)));
+                Avx.Store(dg + 2 * hidden + j, Flush(dcTotal * i * (one - g * g)));
+                Avx.Store(dg + 3 * hidden + j, Flush(dhj * tj * o * (one - o)));
+                Avx.Store(dcPrev + j, Flush(dcTotal * f));
             }
         for (; j < hidden; j++)
         {
             float i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j], tj = Tanh1(c[j]);
-            float dcTotal = dc[j] + dh[j] * o * (1 - tj * tj);
-            dg[j] = dcTotal * g * i * (1 - i);
-            dg[hidden + j] = dcTotal * cPrev[j] * f * (1 - f);
-            dg[2 * hidden + j] = dcTotal * i * (1 - g * g);
-            dg[3 * hidden + j] = dh[j] * tj * o * (1 - o);
-            dcPrev[j] = dcTotal * f;
+            float dhj = Flush1(dh[j]);
+            float dcTotal = Flush1(Flush1(dc[j]) + dhj * o * (1 - tj * tj));
+            dg[j] = Flush1(dcTotal * g * i * (1 - i));
+            dg[hidden + j] = Flush1(dcTotal * cPrev[j] * f * (1 - f));
+            dg[2 * hidden + j] = Flush1(dcTotal * i * (1 - g * g));
+            dg[3 * hidden + j] = Flush1(dhj * tj * o * (1 - o));
+            dcPrev[j] = Flush1(dcTotal * f);
         }
     }
 
