@@ -14,6 +14,7 @@ public partial class BackendOpTests
         { 7, 2, 3, 13, true, true, true },       // reverse, a transposed (strided) input view
         { 3, 5, 17, 8, false, false, false },    // no bias, prime input size
         { 11, 64, 6, 32, true, true, false },    // rows in parallel
+        { 4, 3, 5, 43, false, true, false },     // 16 + 16 + 8 + 3: the 512-bit, 256-bit and scalar parts of a row
     };
 
     // Forward (outputs, cells, activations) and every gradient of one layer.
@@ -72,8 +73,8 @@ public partial class BackendOpTests
     public void LstmCellBackwardOnCpuFlushesVanishedGradients()
     {
         // The CPU cell's backward sets gradients below 2^−100 to zero (Intel cores slow down ~100× on subnormal
-        // operands); gradients above it are the reference's. hidden = 11: one AVX2 vector and a scalar tail.
-        int hidden = 11;
+        // operands); gradients above it are the reference's. hidden = 27: three 256-bit vectors and a tail of three.
+        int hidden = 27;
         var rng = new Random(5);
         float[] R(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale)).ToArray();
         var acts = R(4 * hidden, 1).Select(v => 0.5f + 0.4f * v).ToArray();   // gate activations in (0.1, 0.9)
@@ -111,7 +112,7 @@ public partial class BackendOpTests
     {
         // the CPU cell's own exp (clamped, polynomial) at the extremes: ±∞ and huge pre-activations saturate σ to 0/1
         // and tanh to ±1 as the reference's exact functions do; a NaN gate stays NaN (training's divergence check sees it)
-        int hidden = 11;   // one AVX2 vector and a scalar tail
+        int hidden = 27;   // one 512-bit vector, one 256-bit vector and a scalar tail of three
         float[] special = [float.PositiveInfinity, float.NegativeInfinity, 1e4f, -1e4f, 88f, -88f, 30f, -30f, 1e-6f, -1e-6f, 0f];
         var g = new float[4 * hidden];
         for (int k = 0; k < g.Length; k++) g[k] = special[(k * 7 + k / hidden) % special.Length];
@@ -129,11 +130,13 @@ public partial class BackendOpTests
         var aRef = Run(Backend.Reference, g, out var hRef);
         TestUtil.AssertClose(aRef.Select(v => (double)v).ToArray(), aCpu.Select(v => (double)v).ToArray(), 1e-6, 1e-5, "saturated gate activations");
         TestUtil.AssertClose(hRef.Select(v => (double)v).ToArray(), hCpu.Select(v => (double)v).ToArray(), 1e-6, 1e-5, "h");
-        g[3] = float.NaN;          // the input gate of the fourth unit (in the vector part)
-        g[hidden + 10] = float.NaN; // the forget gate of the last unit (the scalar tail)
+        g[3] = float.NaN;          // the input gate of the fourth unit (in the 512-bit part)
+        g[3 * hidden + 20] = float.NaN; // the output gate of unit 20 (in the 256-bit part)
+        g[hidden + 26] = float.NaN; // the forget gate of the last unit (the scalar tail)
         var aNan = Run(Backend.Cpu, g, out var hNan);
         Assert.True(float.IsNaN(aNan[3]) && float.IsNaN(hNan[3]), "NaN input gate");
-        Assert.True(float.IsNaN(aNan[hidden + 10]) && float.IsNaN(hNan[10]), "NaN forget gate in the tail");
+        Assert.True(float.IsNaN(aNan[3 * hidden + 20]) && float.IsNaN(hNan[20]), "NaN output gate");
+        Assert.True(float.IsNaN(aNan[hidden + 26]) && float.IsNaN(hNan[26]), "NaN forget gate in the tail");
     }
 
     [Fact]

@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics.X86;
 namespace VecQ.Tensors;
 
 // The fused LSTM cell (IFusedLstmCell) in float32: per row of the batch, the gate nonlinearities, the state
-// update and (backward) its gradient in one SIMD pass; rows in parallel when large.
+// update and (backward) its gradient in one SIMD pass (the forward on 512-bit vectors first where accelerated,
+// CpuBackend.Lstm512.cs); rows in parallel when large.
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
@@ -47,7 +48,7 @@ public sealed unsafe partial class CpuBackend
     // through exp, as SigmoidV/TanhV).
     private static void RowForward(float* g, float* b, float* cPrev, float* a, float* c, float* h, int hidden)
     {
-        int j = 0;
+        int j = Vector512.IsHardwareAccelerated ? RowForward512(g, b, cPrev, a, c, h, hidden) : 0;
         if (Fma.IsSupported && Avx2.IsSupported)
             for (; j + 8 <= hidden; j += 8)
             {
