@@ -17,6 +17,7 @@ string command = args[0];
 string[] rest = args[1..];
 try
 {
+    VecQ.Tensors.CpuBackend.ValidateEnvironment(); // a bad VECQ_SGEMM_* / VECQ_WINOGRAD value: its own message, not a type-initializer crash
     switch (command)
     {
         case "gemm":

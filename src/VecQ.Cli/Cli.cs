@@ -37,6 +37,15 @@ internal static class Cli
         }
         try
         {
+            VecQ.Tensors.CpuBackend.ValidateEnvironment();
+        }
+        catch (ArgumentException e)
+        {
+            output.Err.WriteLine($"vecq: {e.Message}");
+            return BadOptions;
+        }
+        try
+        {
             return parse.Invoke(new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false });
         }
         catch (Training.TrainingDivergedException e)

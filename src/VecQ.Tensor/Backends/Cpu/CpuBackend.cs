@@ -32,6 +32,26 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail, IFused
     /// <example><code>Console.WriteLine($"{CpuInfo.Current}\n{CpuBackend.SgemmChoice}");</code></example>
     public static string SgemmChoice => Sgemm.Kernel.ToString();
 
+    /// <summary>
+    /// Checks the kernel-choice environment variables (<see cref="SgemmKernelVariable"/>, <see cref="SgemmBlockingVariable"/>,
+    /// <see cref="WinogradVariable"/>) and throws a clear error for a bad value; call it at startup, before the first
+    /// operation, since the choice is made once (a bad value found there surfaces as a TypeInitializationException).
+    /// </summary>
+    /// <example><code>CpuBackend.ValidateEnvironment(); // ArgumentException: "VECQ_SGEMM_KERNEL='avx1024': expected …"</code></example>
+    /// <exception cref="ArgumentException">A variable holds a value its documentation does not allow, or names a kernel this CPU cannot run.</exception>
+    public static void ValidateEnvironment()
+    {
+        try
+        {
+            SgemmKernel.For(SgemmIsa.Auto);
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            throw new ArgumentException($"{SgemmKernelVariable}='{Environment.GetEnvironmentVariable(SgemmKernelVariable)}': {e.Message}", e);
+        }
+        ChooseWinogradSizes(CpuInfo.Current, Environment.GetEnvironmentVariable(WinogradVariable));
+    }
+
     /// <summary>The environment variable that names the SGEMM kernel family (avx512x12, avx512, avx2, portable).</summary>
     public const string SgemmKernelVariable = SgemmKernel.KernelVariable;
 
