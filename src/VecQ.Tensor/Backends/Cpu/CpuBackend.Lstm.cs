@@ -81,12 +81,16 @@ public sealed unsafe partial class CpuBackend
     // e^x within about 2 ulp: x clamped to [−87.3, 88.7] (so the result is finite and normal: e^−87.3 ≈ 1.2e−38, which is
     // what 0 needs to be for σ and tanh), n = round(x·log₂e), r = x − n·ln2 in two parts, e^r by its Taylor polynomial of
     // degree 7 (|r| ≤ ln2/2), times 2ⁿ built in the exponent bits. A NaN input gives NaN.
+    private const float ExpLow = -87.3f, ExpHigh = 88.7f;                 // the clamp
+    private const float Log2E = 1.44269504f;                             // n = round(x·log₂e)
+    private const float Ln2High = 0.693145752f, Ln2Low = 1.42860677e-6f; // ln2 in two parts: r = x − n·ln2
+
     private static Vector256<float> ExpV(Vector256<float> x)
     {
-        var xc = Avx.Min(Avx.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88.7f));
-        var n = Avx.RoundToNearestInteger(Avx.Multiply(xc, Vector256.Create(1.44269504f)));
-        var r = Fma.MultiplyAddNegated(n, Vector256.Create(0.693145752f), xc);
-        r = Fma.MultiplyAddNegated(n, Vector256.Create(1.42860677e-6f), r);
+        var xc = Avx.Min(Avx.Max(x, Vector256.Create(ExpLow)), Vector256.Create(ExpHigh));
+        var n = Avx.RoundToNearestInteger(Avx.Multiply(xc, Vector256.Create(Log2E)));
+        var r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2High), xc);
+        r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2Low), r);
         var p = Vector256.Create(1f / 5040);
         p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 720));
         p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 120));

@@ -28,13 +28,13 @@ public sealed unsafe partial class CpuBackend
     private static Vector512<float> Sigmoid512(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp512(-x));
     private static Vector512<float> Tanh512(Vector512<float> x) => Vector512<float>.One - Vector512.Create(2f) / (Exp512(x + x) + Vector512<float>.One);
 
-    // ExpV on sixteen lanes (the same clamp, reduction, polynomial and 2ⁿ; NaN stays NaN).
+    // ExpV on sixteen lanes (its clamp and reduction constants, the same polynomial and 2ⁿ; NaN stays NaN).
     private static Vector512<float> Exp512(Vector512<float> x)
     {
-        var xc = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(-87.3f)), Vector512.Create(88.7f));
-        var n = Vector512.Round(xc * Vector512.Create(1.44269504f));
-        var r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(0.693145752f), xc);
-        r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(1.42860677e-6f), r);
+        var xc = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(ExpLow)), Vector512.Create(ExpHigh));
+        var n = Vector512.Round(xc * Vector512.Create(Log2E));
+        var r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2High), xc);
+        r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2Low), r);
         var p = Vector512.Create(1f / 5040);
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 720));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 120));
