@@ -22,7 +22,7 @@ namespace VecQ.Nn;
 /// var logits = model.Forward(x);                                              // x: [N, 3, 224, 224] → [N, 1000]
 /// var small = new AlexNet(numClasses: 10, inputSize: 67, hidden: 64, channels: [8, 16, 16, 16, 16]);
 /// </code></example>
-public sealed class AlexNet : Module
+public sealed class AlexNet : Module, IConvChain
 {
     /// <summary>Where this family's activation quantizers sit: after the ReLU, before the batch norm.</summary>
     public const ActivationPlacement DefaultPlacement = ActivationPlacement.AfterRelu;
@@ -113,6 +113,17 @@ public sealed class AlexNet : Module
 
     /// <summary>Every activation slot the placement opened (filled or not), in forward order.</summary>
     public IReadOnlyList<ActivationSlot> ActivationSlots { get; }
+
+    /// <inheritdoc/>
+    public int[] InputShape => [InChannels, InputSize, InputSize];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ChainStage> Chain =>
+    [
+        .. Enumerable.Range(0, 5).Select(i => new ChainStage($"conv{i + 1}", _convs[i], true, _qc[i], _qr[i], _bns[i], i is 0 or 1 or 4 ? (3, 2) : null)),
+        .. Enumerable.Range(0, 2).Select(j => new ChainStage($"fc{j + 1}", _fcs[j], true, _qc[5 + j], _qr[5 + j], _fcBns[j], null)),
+        new("fc3", _fcs[2], false, null, null, null, null),
+    ];
 
     /// <summary>x: [N, C, S, S] → logits [N, classes].</summary>
     /// <remarks>Intermediates are not disposed here: run the model inside a <see cref="TensorScope"/>.</remarks>

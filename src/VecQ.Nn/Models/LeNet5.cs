@@ -32,7 +32,7 @@ namespace VecQ.Nn;
 /// var small = new LeNet5(c1: 4, c2: 8, hidden: 16);     // same structure, fewer channels
 /// var quantized = new LeNet5(activations: slot => new MyActQuantizer(bits: 8));
 /// </code></example>
-public sealed class LeNet5 : Module
+public sealed class LeNet5 : Module, IConvChain
 {
     /// <summary>The activation slots, in forward order.</summary>
     public static readonly IReadOnlyList<string> ActivationSlots = ["act1", "act2", "act3"];
@@ -87,6 +87,18 @@ public sealed class LeNet5 : Module
 
     /// <summary>Number of classes.</summary>
     public int NumClasses { get; }
+
+    /// <inheritdoc/>
+    public int[] InputShape => [1, 28, 28];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ChainStage> Chain =>
+    [
+        new("conv1", _conv1, true, null, _act1, _bn1, (2, 2)),
+        new("conv2", _conv2, true, null, _act2, _bn2, (2, 2)),
+        new("fc1", _fc1, true, null, _act3, _bn3, null),
+        new("fc2", _fc2, false, null, null, null, null),
+    ];
 
     /// <summary>x: [N, 1, 28, 28] → logits [N, classes].</summary>
     /// <remarks>

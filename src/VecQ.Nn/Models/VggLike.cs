@@ -21,7 +21,7 @@ namespace VecQ.Nn;
 /// var logits = model.Forward(x);                       // x: [N, 3, 32, 32] → [N, 10]
 /// var small = new VggLike(width: 8, hidden: 32);        // same structure, fewer channels
 /// </code></example>
-public sealed class VggLike : Module
+public sealed class VggLike : Module, IConvChain
 {
     /// <summary>Where this family's activation quantizers sit: after the ReLU, before the batch norm.</summary>
     public const ActivationPlacement DefaultPlacement = ActivationPlacement.AfterRelu;
@@ -93,6 +93,17 @@ public sealed class VggLike : Module
 
     /// <summary>Every activation slot the placement opened (filled or not), in forward order.</summary>
     public IReadOnlyList<ActivationSlot> ActivationSlots { get; }
+
+    /// <inheritdoc/>
+    public int[] InputShape => [InChannels, InputSize, InputSize];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ChainStage> Chain =>
+    [
+        .. Enumerable.Range(0, 6).Select(i => new ChainStage($"conv{i + 1}", _convs[i], true, _qc[i], _qr[i], _bns[i], i % 2 == 1 ? (2, 2) : null)),
+        new("fc1", _fc1, true, _qc[6], _qr[6], _bn7, null),
+        new("fc2", _fc2, false, null, null, null, null),
+    ];
 
     /// <summary>x: [N, C, S, S] → logits [N, classes].</summary>
     /// <remarks>Intermediates are not disposed here: run the model inside a <see cref="TensorScope"/>.</remarks>

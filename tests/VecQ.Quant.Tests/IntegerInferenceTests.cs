@@ -1,0 +1,197 @@
+using VecQ.Autograd;
+using VecQ.Nn;
+using VecQ.Quant.Integer;
+using VecQ.Tensors;
+using Xunit;
+
+namespace VecQ.Quant.Tests;
+
+/// <summary>The int8 product against its scalar twin, and integer inference against the fake-quantized model.</summary>
+public sealed class IntegerInferenceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("vecq-int8-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A fact reported as Skipped on a CPU without the ISA.</summary>
+    private sealed class IsaFactAttribute : FactAttribute
+    {
+        public IsaFactAttribute(Int8Isa isa)
+        {
+            if (!Int8Gemm.IsSupported(isa)) Skip = $"this CPU has no {isa}";
+        }
+    }
+
+    [IsaFact(Int8Isa.Avx2)]
+    public void Avx2Kernel_EqualsTheScalarTwin() => VectorKernelEqualsTheScalarTwin(Int8Isa.Avx2);
+
+    [IsaFact(Int8Isa.Vnni256)]
+    public void VnniKernel_EqualsTheScalarTwin() => VectorKernelEqualsTheScalarTwin(Int8Isa.Vnni256);
+
+    /// <summary>Random codes at every extreme (−128, 127, 0, 255), odd/prime/size-1 shapes: the vector kernels give the scalar kernel's bits.</summary>
+    private static void VectorKernelEqualsTheScalarTwin(Int8Isa isa)
+    {
+        var rng = new Random(5);
+        foreach (var (rows, segments, taps, cols) in new[] { (1, 1, 1, 1), (4, 3, 4, 16), (5, 7, 25, 17), (13, 2, 9, 37), (64, 32, 25, 196), (3, 1, 49, 100), (7, 11, 3, 5) })
+        {
+            int t4 = Int8Gemm.PaddedTaps(taps), r4 = Int8Gemm.PaddedRows(rows), c16 = Int8Gemm.PaddedCols(cols);
+            var a = new sbyte[r4 * segments * t4];
+            var b = new byte[segments * t4 * c16];
+            for (int o = 0; o < rows; o++)
+                for (int c = 0; c < segments; c++)
+                    for (int t = 0; t < taps; t++)
+                        a[(o * segments + c) * t4 + t] = (sbyte)(rng.Next(4) == 0 ? (rng.Next(2) == 0 ? -128 : 127) : rng.Next(-128, 128));
+            for (int c = 0; c < segments; c++)
+                for (int t = 0; t < taps; t++)
+                    for (int p = 0; p < cols; p++)
+                        b[((c * (t4 / 4) + t / 4) * c16 + p) * 4 + (t & 3)] = (byte)(rng.Next(4) == 0 ? 255 : rng.Next(256));
+            var scale = Enumerable.Range(0, segments).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            var want = new float[rows * cols];
+            var got = new float[rows * cols];
+            Int8Gemm.Run(a, rows, segments, t4, b, cols, scale, want, Int8Isa.Scalar);
+            Int8Gemm.Run(a, rows, segments, t4, b, cols, scale, got, isa);
+            Assert.Equal(Array.ConvertAll(want, BitConverter.SingleToInt32Bits), Array.ConvertAll(got, BitConverter.SingleToInt32Bits));
+            // and the scalar twin is the definition
+            for (int o = 0; o < rows; o++)
+                for (int p = 0; p < cols; p++)
+                {
+                    double d = 0, magnitude = 0;
+                    for (int c = 0; c < segments; c++)
+                    {
+                        long sum = 0;
+                        for (int t = 0; t < taps; t++) sum += a[(o * segments + c) * t4 + t] * b[((c * (t4 / 4) + t / 4) * c16 + p) * 4 + (t & 3)];
+                        d += scale[c] * (double)sum;
+                        magnitude += Math.Abs(scale[c] * (double)sum);
+                    }
+                    // float32 accumulation of the segments: error bounded by their magnitudes
+                    Assert.True(Math.Abs(want[o * cols + p] - d) <= 1.2e-7 * segments * magnitude + 1e-30, $"[{o}, {p}]: {want[o * cols + p]} vs {d}");
+                }
+        }
+    }
+
+    [Fact]
+    public void Run_RejectsShortSpansAndBadTaps()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Int8Gemm.Run(new sbyte[16], 1, 1, 4, new byte[10], 1, new float[1], new float[1], Int8Isa.Scalar));
+        Assert.Contains("b holds 10", e.Message);
+        Assert.Throws<ArgumentException>(() => Int8Gemm.Run(new sbyte[12], 1, 1, 3, new byte[64], 1, new float[1], new float[1], Int8Isa.Scalar));
+    }
+
+    private static readonly Dictionary<string, int> Small = new() { ["c1"] = 6, ["c2"] = 8, ["hidden"] = 16, ["classes"] = 10 };
+
+    // A small LeNet5 with 8-bit (or k-bit) activation quantizers, trained a few steps so batch norms and quantizers have
+    // running statistics of their own, exported with the metadata vecq export writes.
+    private string TrainedLeNet5(int wbits, int abits, bool perTensor, out LeNet5 model)
+    {
+        model = new LeNet5(6, 8, 16, 10, rng: new Rng(31), activations: slot =>
+            new ActivationQuantizer(abits, 0.9, perTensor ? LambdaMode.Gaussian : LambdaMode.Exact, channels: perTensor ? 0 : slot switch { "act1" => 6, "act2" => 8, _ => 16 }));
+        model.Quantize(new QuantizeConfig { WeightBits = wbits });
+        using (var opt = new Sgd(model, 0.05, momentum: 0.9))
+        using (var labels = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => i % 10).ToArray()))
+            for (int step = 0; step < 6; step++)
+            {
+                using var scope = TensorScope.Begin();
+                var xb = new Variable(Tensor.RandN([16, 1, 28, 28], new Rng(40 + (ulong)step)));
+                var loss = Functions.SoftmaxCrossEntropy(model.Forward(xb), labels);
+                opt.ZeroGrad();
+                loss.Backward();
+                opt.Step();
+            }
+        model.Eval();
+        string path = Path.Combine(_dir, $"lenet5-w{wbits}a{abits}{(perTensor ? "-paper" : "")}.vecq");
+        PackedModel.Export(model, path, new Dictionary<string, string>
+        {
+            ["model"] = "lenet5",
+            ["config"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["model"] = "lenet5", ["sizes"] = Small }),
+            ["abits"] = abits.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["act_quant"] = perTensor ? "paper" : "searched",
+        });
+        return path;
+    }
+
+    /// <summary>
+    /// The pinning test of issue 14: on 200 inputs the integer path predicts what the fake-quantized model predicts and
+    /// its logits agree to float rounding, except where an activation sits on a rounding tie of its grid (counted).
+    /// </summary>
+    [Theory]
+    [InlineData(2, 8, false)]
+    [InlineData(8, 8, false)]
+    [InlineData(4, 4, true)]
+    public void IntegerLeNet5_PredictsWhatTheFakeQuantizedModelPredicts(int wbits, int abits, bool perTensor)
+    {
+        string path = TrainedLeNet5(wbits, abits, perTensor, out var model);
+        using var q = QuantizedModel.Load(path);
+        Assert.Equal([1, 28, 28], q.InputShape);
+        Assert.Contains(q.Layers, l => l.Contains("int8 × u8", StringComparison.Ordinal));
+        using var x = Tensor.RandN([200, 1, 28, 28], new Rng(77));
+        float[] want;
+        using (var v = new Variable(x.Clone())) using (var y = model.Forward(v)) want = y.Value.ToArray();
+        foreach (var isa in new[] { Int8Isa.Scalar, Int8Gemm.Best })
+        {
+            q.Isa = isa;
+            float[] got = q.Forward(x);
+            int agree = 0, close = 0;
+            double range = want.Max() - want.Min();
+            for (int i = 0; i < 200; i++)
+            {
+                var a = want.AsSpan(i * 10, 10);
+                var b = got.AsSpan(i * 10, 10);
+                if (a.IndexOf(MaxOf(a)) == b.IndexOf(MaxOf(b))) agree++;
+                double d = 0;
+                for (int j = 0; j < 10; j++) d = Math.Max(d, Math.Abs(a[j] - b[j]));
+                if (d <= 1e-4 * range) close++;
+            }
+            Assert.True(agree >= 198, $"{isa}: {agree} of 200 predictions agree");
+            Assert.True(close >= 190, $"{isa}: {close} of 200 logit rows agree to 1e-4 of their range (the rest: rounding ties)");
+        }
+        model.Dispose();
+    }
+
+    private static float MaxOf(ReadOnlySpan<float> v)
+    {
+        float m = float.NegativeInfinity;
+        foreach (float f in v) m = Math.Max(m, f);
+        return m;
+    }
+
+    [Fact]
+    public void LoadedW2LeNet5_HoldsUnderAThirdOfTheFloatWeightMemory()
+    {
+        // the full-size LeNet5 (1.66 M parameters): int8 codes, float conv1 and fc2, per-channel vectors, bias maps
+        using (var model = new LeNet5(rng: new Rng(2), activations: slot => new ActivationQuantizer(8, channels: slot switch { "act1" => 32, "act2" => 64, _ => 512 })))
+        {
+            model.Quantize(new QuantizeConfig { WeightBits = 2 });
+            model.Eval();
+            PackedModel.Export(model, Path.Combine(_dir, "full.vecq"), new Dictionary<string, string>
+            {
+                ["config"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                    { ["model"] = "lenet5", ["sizes"] = new Dictionary<string, int> { ["c1"] = 32, ["c2"] = 64, ["hidden"] = 512, ["classes"] = 10 } }),
+                ["abits"] = "8",
+            });
+        }
+        using var q = QuantizedModel.Load(Path.Combine(_dir, "full.vecq"));
+        Assert.True(q.WeightBytes * 3 <= q.FloatWeightBytes, $"{q.WeightBytes} bytes held, float {q.FloatWeightBytes}");
+        var probs = q.Predict(new float[28 * 28]);
+        Assert.Equal(10, probs.Length);
+        Assert.Equal(1.0, probs.Sum(), 5);
+        var e = Assert.Throws<ArgumentException>(() => q.Predict(new float[27 * 28]));
+        Assert.Contains("[1, 28, 28]", e.Message);
+    }
+
+    [Fact]
+    public void FloatActivations_AreRefusedWithTheFileAndTheWayOut()
+    {
+        var model = new LeNet5(6, 8, 16, 10, rng: new Rng(3));
+        model.Quantize(new QuantizeConfig { WeightBits = 2 });
+        model.Eval();
+        string path = Path.Combine(_dir, "w2a32.vecq");
+        PackedModel.Export(model, path, new Dictionary<string, string>
+        {
+            ["config"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["model"] = "lenet5", ["sizes"] = Small }),
+            ["abits"] = "32",
+        });
+        var e = Assert.Throws<InvalidDataException>(() => QuantizedModel.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("--fake-quant", e.Message);
+    }
+}
