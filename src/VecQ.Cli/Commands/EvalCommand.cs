@@ -22,7 +22,9 @@ internal static class EvalCommand
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)" };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object of results" };
         var device = DeviceOption.Create();
-        var cmd = new Command("eval", "evaluate a checkpoint on a test set") { checkpoint, dataset, data, limit, threads, json, device };
+        var fakeQuant = new Option<bool>("--fake-quant") { Description = "a packed file: evaluate the float simulation (dequantized weights) instead of the integer path" };
+        var compare = new Option<bool>("--compare") { Description = "a packed file: run the integer path and the float simulation and count where their predictions differ" };
+        var cmd = new Command("eval", "evaluate a checkpoint on a test set") { checkpoint, dataset, data, limit, threads, json, device, fakeQuant, compare };
         cmd.SetAction(p =>
         {
             string path = p.GetValue(checkpoint)!;
@@ -39,6 +41,7 @@ internal static class EvalCommand
             if (DatasetCatalog.IsText(name) != ModelFactory.IsText(config.Model))
                 throw new OptionException($"--dataset {name}: {path} holds the {(ModelFactory.IsText(config.Model) ? "text" : "image")} model {config.Model}");
             double acc, loss;
+            Dictionary<string, object?>? integerFields = null;
             int n;
             string what, sample = "";
             if (ModelFactory.IsText(config.Model))
@@ -55,12 +58,22 @@ internal static class EvalCommand
                 int? size = config.Sizes.TryGetValue("image_size", out int sz) ? sz : null;
                 var test = TrainingData.Load(name, DatasetSplit.Test, locator, size);
                 using var loader = new DataLoader(test.Source, new DataLoaderOptions { BatchSize = 100, Shuffle = false, Limit = p.GetValue(limit) });
-                (acc, loss) = Trainer.Evaluate(model, loader);
+                using var integer = packedBytes is null || p.GetValue(fakeQuant) || dev != Device.Cpu ? null : IntegerEval.TryLoad(path, output);
+                if (integer is null) (acc, loss) = Trainer.Evaluate(model, loader);
+                else
+                {
+                    var r = IntegerEval.Evaluate(integer, loader, p.GetValue(compare) ? model : null);
+                    (acc, loss) = (r.Accuracy, r.Loss);
+                    output.Out.WriteLine($"integer path ({integer.Isa}): {string.Join("; ", integer.Layers)}");
+                    if (r.Compared is var (fakeAcc, differ)) output.Out.WriteLine($"float simulation: accuracy {100 * fakeAcc:F2}%; predictions differing from the integer path: {differ}");
+                    integerFields = new() { ["integer"] = true, ["isa"] = integer.Isa.ToString(), ["weight_bytes_held"] = integer.WeightBytes, ["weight_bytes_float"] = integer.FloatWeightBytes, ["integer_layers"] = integer.Layers };
+                    if (r.Compared is var (fa, d)) { integerFields["fake_quant_accuracy"] = fa; integerFields["predictions_differing"] = d; }
+                }
                 (n, what) = (Math.Min(test.Source.Count, p.GetValue(limit) ?? int.MaxValue), "images");
                 if (test.IsSample) sample = ", embedded sample";
             }
             double seconds = clock.Elapsed.TotalSeconds;
-            output.Out.WriteLine($"{config.Model} ({path}{(packedBytes is null ? "" : ", packed")}) on {name} test ({n} {what}{sample}): accuracy {100 * acc:F2}%, loss {loss:F4}");
+            output.Out.WriteLine($"{config.Model} ({path}{(packedBytes is null ? "" : integerFields is null ? ", packed, float simulation" : ", packed, integer path")}) on {name} test ({n} {what}{sample}): accuracy {100 * acc:F2}%, loss {loss:F4}");
             if (p.GetValue(json))
             {
                 var fields = new Dictionary<string, object?>
@@ -73,6 +86,7 @@ internal static class EvalCommand
                     ["model_bytes_quantized"] = packedBytes ?? QuantSpec.QuantizedBytes(model),
                 };
                 quant.WriteJson(fields);
+                foreach (var (k, v) in integerFields ?? []) fields[k] = v;
                 JsonLine.Write(output.Out, fields);
             }
             return 0;

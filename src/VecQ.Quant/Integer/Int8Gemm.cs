@@ -75,13 +75,15 @@ public static class Int8Gemm
     /// <summary>
     /// out[o, p] (row stride <paramref name="cols"/>) = Σ_c scale[c] · Σ_t a[o, c, t]·b[c, t, p] for o &lt; rows, p &lt; cols,
     /// in the layouts of the class remarks; <paramref name="rowBegin"/>/<paramref name="rowEnd"/> (multiples of 4) pick a
-    /// band of rows so callers can split the work.
+    /// band of rows so callers can split the work; <paramref name="bCols"/> is b's column count (a multiple of 16, at least
+    /// cols; 0: cols rounded up to 16).
     /// </summary>
     /// <exception cref="ArgumentException">Spans shorter than the layouts, or an ISA this CPU lacks.</exception>
     public static void Run(ReadOnlySpan<sbyte> a, int rows, int segments, int taps4, ReadOnlySpan<byte> b, int cols,
-        ReadOnlySpan<float> scale, Span<float> output, Int8Isa isa, int rowBegin = 0, int rowEnd = -1)
+        ReadOnlySpan<float> scale, Span<float> output, Int8Isa isa, int rowBegin = 0, int rowEnd = -1, int bCols = 0)
     {
-        int rows4 = PaddedRows(rows), cols16 = PaddedCols(cols);
+        int rows4 = PaddedRows(rows), cols16 = bCols == 0 ? PaddedCols(cols) : bCols;
+        if (cols16 % ColBlock != 0 || cols16 < cols) throw new ArgumentException($"int8 gemm: b's {cols16} columns must be a multiple of {ColBlock} and at least {cols}");
         if (rowEnd < 0) rowEnd = rows4;
         if (taps4 <= 0 || taps4 % 4 != 0) throw new ArgumentException($"int8 gemm: taps {taps4} must be a positive multiple of 4");
         if (a.Length < (long)rows4 * segments * taps4) throw new ArgumentException($"int8 gemm: a holds {a.Length} codes; [{rows4}, {segments}, {taps4}] needs {(long)rows4 * segments * taps4}");
@@ -103,7 +105,7 @@ public static class Int8Gemm
             fixed (float* po = output)
             {
                 var block = stackalloc float[RowBlock * ColBlock];
-                for (int p0 = 0; p0 < cols16; p0 += ColBlock)
+                for (int p0 = 0; p0 < cols; p0 += ColBlock)
                     for (int o0 = rowBegin; o0 < rowEnd; o0 += RowBlock)
                     {
                         if (isa == Int8Isa.Vnni256) BlockVnni(pa + (long)o0 * segments * taps4, segments, taps4, pb + p0 * 4, cols16, ps, block);

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using VecQ.Tensors;
 
 namespace VecQ.Quant.Integer;
@@ -106,7 +108,7 @@ internal sealed class CodeEpilogue
 /// </summary>
 internal sealed class IntLayer
 {
-    public required sbyte[] Codes;             // [O4, C, T4]
+    public required sbyte[] Codes;             // [(O + 1)₄, C, T4]: row O is all ones (its product is Σ_c s_c·Σ_t u, the sums the code offset multiplies)
     public required int Out, In, Taps, Taps4;  // O, C (segments), taps per segment, rounded to 4
     public required float[] Alpha;             // [O]
     public required float CodeOffset;          // o: 0.5 (VecQ's half-integer grids) or 0 (TWN)
@@ -122,20 +124,23 @@ internal sealed class IntLayer
     /// <summary>x → the next codes ([N, O, OH', OW'] or [N, O]).</summary>
     public IntActivations Run(IntActivations x, Int8Isa isa) => Dense ? RunDense(x, isa) : RunConv(x, isa);
 
+    // b's columns: the positions and room for the last 16-wide store of the last row
+    private int PatchCols => Int8Gemm.PaddedCols(Positions + Int8Gemm.ColBlock);
+
     private IntActivations RunConv(IntActivations x, Int8Isa isa)
     {
-        int n = x.N, p16 = Int8Gemm.PaddedCols(Positions);
+        int n = x.N, p16 = PatchCols;
         var (ph2, pw2) = Epilogue.OutSize(OH, OW);
         var next = new byte[(long)n * Out * ph2 * pw2];
         Parallelism.For(n, i =>
         {
             var b = ArrayPool<byte>.Shared.Rent(In * Taps4 * p16);
-            var y = ArrayPool<float>.Shared.Rent(Out * Positions);
-            var g = ArrayPool<float>.Shared.Rent(Positions);
+            var y = ArrayPool<float>.Shared.Rent((Out + 1) * Positions);
             try
             {
-                PackPatches(x.Codes.AsSpan(i * In * H * W, In * H * W), x.Scale, b, g);
-                Int8Gemm.Run(Codes, Out, In, Taps4, b, Positions, x.Scale, y, isa);
+                PackPatches(x.Codes.AsSpan(i * In * H * W, In * H * W), b);
+                Int8Gemm.Run(Codes, Out + 1, In, Taps4, b, Positions, x.Scale, y, isa, bCols: p16);
+                var g = y.AsSpan(Out * Positions, Positions);                     // the row of ones: Σ_c s_c·Σ_t u
                 for (int o = 0; o < Out; o++)
                 {
                     var row = y.AsSpan(o * Positions, Positions);
@@ -149,80 +154,105 @@ internal sealed class IntLayer
             {
                 ArrayPool<byte>.Shared.Return(b);
                 ArrayPool<float>.Shared.Return(y);
-                ArrayPool<float>.Shared.Return(g);
             }
         });
         return new IntActivations(next, [n, Out, ph2, pw2], Epilogue.Scale, Epilogue.Shift);
     }
 
-    // u: [C, H, W] of one sample → b: [C, T4/4, P16, 4] (zeros outside the image and in the padded taps and columns);
-    // g[p] = Σ_c s_c·Σ_t u[c, t, p], the sums the code offset multiplies.
-    private void PackPatches(ReadOnlySpan<byte> u, float[] scale, byte[] b, float[] g)
+    // u: [C, H, W] of one sample → b: [C, T4/4, PatchCols, 4] (zeros outside the image and in the padded taps).
+    private void PackPatches(ReadOnlySpan<byte> u, byte[] b)
     {
-        int p16 = Int8Gemm.PaddedCols(Positions), groups = Taps4 / 4;
+        int p16 = PatchCols, groups = Taps4 / 4;
         b.AsSpan(0, In * Taps4 * p16).Clear();
-        g.AsSpan(0, Positions).Clear();
-        var colSum = ArrayPool<int>.Shared.Rent(Positions);
-        try
+        if (Sh == 1 && Sw == 1 && Dh == 1 && Dw == 1 && Sse2.IsSupported)
         {
-            for (int c = 0; c < In; c++)
+            PackStride1(u, b);
+            return;
+        }
+        for (int c = 0; c < In; c++)
+        {
+            var plane = u.Slice(c * H * W, H * W);
+            for (int t = 0; t < Taps; t++)
             {
-                colSum.AsSpan(0, Positions).Clear();
-                var plane = u.Slice(c * H * W, H * W);
-                for (int t = 0; t < Taps; t++)
+                int kh = t / Kw, kw = t % Kw;
+                var dst = b.AsSpan((c * groups + t / 4) * p16 * 4 + (t & 3));
+                for (int oh = 0; oh < OH; oh++)
                 {
-                    int kh = t / Kw, kw = t % Kw;
-                    var dst = b.AsSpan((c * groups + t / 4) * p16 * 4 + (t & 3));
-                    for (int oh = 0; oh < OH; oh++)
+                    int ih = oh * Sh - Ph + kh * Dh;
+                    if ((uint)ih >= (uint)H) continue;
+                    var src = plane.Slice(ih * W, W);
+                    for (int ow = 0; ow < OW; ow++)
                     {
-                        int ih = oh * Sh - Ph + kh * Dh;
-                        if ((uint)ih >= (uint)H) continue;
-                        var src = plane.Slice(ih * W, W);
-                        int rowP = oh * OW;
-                        for (int ow = 0; ow < OW; ow++)
-                        {
-                            int iw = ow * Sw - Pw + kw * Dw;
-                            if ((uint)iw >= (uint)W) continue;
-                            byte v = src[iw];
-                            dst[(rowP + ow) * 4] = v;
-                            colSum[rowP + ow] += v;
-                        }
+                        int iw = ow * Sw - Pw + kw * Dw;
+                        if ((uint)iw < (uint)W) dst[(oh * OW + ow) * 4] = src[iw];
                     }
                 }
-                float s = scale[c];
-                for (int p = 0; p < Positions; p++) g[p] = MathF.FusedMultiplyAdd(s, colSum[p], g[p]);
             }
         }
-        finally { ArrayPool<int>.Shared.Return(colSum); }
     }
+
+    // Stride 1: each tap's row of 16 positions is a contiguous read of the zero-bordered plane; four taps are
+    // interleaved into the [position][4 taps] layout with byte and word unpacks, 16 positions a store.
+    private unsafe void PackStride1(ReadOnlySpan<byte> u, byte[] b)
+    {
+        int p16 = PatchCols, groups = Taps4 / 4, hp = H + 2 * Ph, wp = W + 2 * Pw + Int8Gemm.ColBlock;
+        var padded = ArrayPool<byte>.Shared.Rent(hp * wp + Int8Gemm.ColBlock);
+        try
+        {
+            fixed (byte* pp = padded)
+            fixed (byte* pb = b)
+            {
+                for (int c = 0; c < In; c++)
+                {
+                    new Span<byte>(pp, hp * wp + Int8Gemm.ColBlock).Clear();
+                    var plane = u.Slice(c * H * W, H * W);
+                    for (int ih = 0; ih < H; ih++) plane.Slice(ih * W, W).CopyTo(new Span<byte>(pp + (ih + Ph) * wp + Pw, W));
+                    for (int g = 0; g < groups; g++)
+                    {
+                        byte* dst = pb + (long)(c * groups + g) * p16 * 4;
+                        for (int oh = 0; oh < OH; oh++)
+                            for (int ow = 0; ow < OW; ow += 16)
+                            {
+                                var r0 = TapRow(pp, wp, 4 * g, oh, ow);
+                                var r1 = TapRow(pp, wp, 4 * g + 1, oh, ow);
+                                var r2 = TapRow(pp, wp, 4 * g + 2, oh, ow);
+                                var r3 = TapRow(pp, wp, 4 * g + 3, oh, ow);
+                                var lo01 = Sse2.UnpackLow(r0, r1).AsInt16(); var hi01 = Sse2.UnpackHigh(r0, r1).AsInt16();
+                                var lo23 = Sse2.UnpackLow(r2, r3).AsInt16(); var hi23 = Sse2.UnpackHigh(r2, r3).AsInt16();
+                                byte* d = dst + (oh * OW + ow) * 4;
+                                Sse2.Store(d, Sse2.UnpackLow(lo01, lo23).AsByte());
+                                Sse2.Store(d + 16, Sse2.UnpackHigh(lo01, lo23).AsByte());
+                                Sse2.Store(d + 32, Sse2.UnpackLow(hi01, hi23).AsByte());
+                                Sse2.Store(d + 48, Sse2.UnpackHigh(hi01, hi23).AsByte());
+                            }
+                    }
+                }
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(padded); }
+    }
+
+    // 16 bytes of tap t at output row oh from column ow: the padded plane's row oh + kh from ow + kw (zeros past the taps)
+    private unsafe Vector128<byte> TapRow(byte* padded, int wp, int t, int oh, int ow) =>
+        t < Taps ? Sse2.LoadVector128(padded + (oh + t / Kw) * wp + ow + t % Kw) : Vector128<byte>.Zero;
 
     private IntActivations RunDense(IntActivations x, Int8Isa isa)
     {
         // x: [N, C, S] read as N columns of C segments of S taps
         int n = x.N, s = x.Spatial, n16 = Int8Gemm.PaddedCols(n), groups = Taps4 / 4;
         var b = new byte[(long)In * Taps4 * n16];
-        var g = new float[n];
         for (int i = 0; i < n; i++)
-        {
-            float gi = 0;
             for (int c = 0; c < In; c++)
             {
-                int sum = 0, src = (i * In + c) * s;
-                for (int t = 0; t < s; t++)
-                {
-                    byte v = x.Codes[src + t];
-                    b[((c * groups + t / 4) * n16 + i) * 4 + (t & 3)] = v;
-                    sum += v;
-                }
-                gi = MathF.FusedMultiplyAdd(x.Scale[c], sum, gi);
+                int src = (i * In + c) * s;
+                for (int t = 0; t < s; t++) b[((c * groups + t / 4) * n16 + i) * 4 + (t & 3)] = x.Codes[src + t];
             }
-            g[i] = gi;
-        }
-        var y = new float[(long)Out * n];                                          // [O, N]
-        int bands = Int8Gemm.PaddedRows(Out) / Int8Gemm.RowBlock;
+        var y = new float[(long)(Out + 1) * n];                                    // [O + 1, N]: the last row is the row of ones
+        int bands = Int8Gemm.PaddedRows(Out + 1) / Int8Gemm.RowBlock;
         int per = Math.Max(1, (bands + 4 * Parallelism.Threads - 1) / (4 * Parallelism.Threads));
         Parallelism.For((bands + per - 1) / per, k =>
-            Int8Gemm.Run(Codes, Out, In, Taps4, b, n, x.Scale, y, isa, k * per * Int8Gemm.RowBlock, Math.Min(bands, (k + 1) * per) * Int8Gemm.RowBlock));
+            Int8Gemm.Run(Codes, Out + 1, In, Taps4, b, n, x.Scale, y, isa, k * per * Int8Gemm.RowBlock, Math.Min(bands, (k + 1) * per) * Int8Gemm.RowBlock));
+        var g = y.AsSpan(Out * n, n);
         var next = new byte[(long)n * Out];
         var row = new float[n];
         var codes = new byte[n];

@@ -102,6 +102,27 @@ public sealed class QuantizedModel : IDisposable
         catch (ArgumentException e) { throw Bad(path, e.Message); }
     }
 
+    /// <summary>
+    /// The same packed file as a float model in evaluation mode: dequantized weights, with
+    /// (<paramref name="withActivationQuantizers"/>) or without its activation quantizers — the fake-quantized model the
+    /// integer path reproduces, or the float network of the same weights (what it is timed against).
+    /// </summary>
+    /// <exception cref="InvalidDataException">As <see cref="Load"/>.</exception>
+    /// <example><code>using var fake = QuantizedModel.LoadFloatSimulation("lenet5-w2a8.vecq");</code></example>
+    public static Module LoadFloatSimulation(string path, bool withActivationQuantizers = true)
+    {
+        using var packed = PackedModel.Load(path);
+        var meta = packed.Metadata;
+        if (!meta.TryGetValue("config", out var configJson))
+            throw Bad(path, "it has no 'config' metadata (the model's description; files written by vecq export have it)");
+        var (name, sizes) = ParseConfig(configJson, path);
+        int abits = meta.TryGetValue("abits", out var ab) && int.TryParse(ab, out int a) ? a : 32;
+        var model = Build(name, sizes, withActivationQuantizers ? abits : 32, meta.GetValueOrDefault("act_quant") == "paper", path);
+        packed.LoadInto(model, strict: withActivationQuantizers);
+        model.Eval();
+        return model;
+    }
+
     private static InvalidDataException Bad(string path, string what) => new($"{path}: cannot run as integers: {what}");
 
     private static (string Name, Dictionary<string, int> Sizes) ParseConfig(string json, string path)
@@ -124,7 +145,7 @@ public sealed class QuantizedModel : IDisposable
     private static Module Build(string name, Dictionary<string, int> z, int abits, bool perTensor, string path)
     {
         int Get(string key) => z.TryGetValue(key, out int v) ? v : throw Bad(path, $"its {name} config lacks '{key}'");
-        Module Act(int channels) => new ActivationQuantizer(abits, channels: perTensor ? 0 : channels);
+        Module? Act(int channels) => abits > 16 ? null : new ActivationQuantizer(abits, channels: perTensor ? 0 : channels);
         return name switch
         {
             "lenet5" => new LeNet5(Get("c1"), Get("c2"), Get("hidden"), Get("classes"),
@@ -213,7 +234,8 @@ public sealed class QuantizedModel : IDisposable
 
     private static (sbyte[] Codes, float[] Alpha, float Offset) PackWeights(PackedTensor pt, int outputs, int segments, int taps, int taps4)
     {
-        var codes = new sbyte[(long)Int8Gemm.PaddedRows(outputs) * segments * taps4];
+        var codes = new sbyte[(long)Int8Gemm.PaddedRows(outputs + 1) * segments * taps4];
+        codes.AsSpan(outputs * segments * taps4, segments * taps4).Fill(1);     // the row of ones
         for (int o = 0; o < outputs; o++)
             for (int c = 0; c < segments; c++)
                 for (int t = 0; t < taps; t++)

@@ -1,0 +1,67 @@
+using System.Globalization;
+using VecQ.Autograd;
+using VecQ.Nn;
+using VecQ.Quant.Integer;
+using VecQ.Tensors;
+
+namespace VecQ.Bench;
+
+/// <summary>
+/// The <c>int8</c> subcommand: batch inference of a packed model (<c>vecq export</c>) on the integer path
+/// (<see cref="QuantizedModel"/>) against the float network of the same weights and against the fake-quantized model
+/// (the float simulation with its activation quantizers), the three alternated in every repeat, ms per batch.
+/// </summary>
+internal static class Int8Bench
+{
+    public static int Run(BenchOptions o)
+    {
+        string? path = null;
+        int batch = 100;
+        for (int i = 0; i < o.Extra.Count; i++)
+        {
+            switch (o.Extra[i])
+            {
+                case "--checkpoint" when i + 1 < o.Extra.Count: path = o.Extra[++i]; break;
+                case "--batch-size" when i + 1 < o.Extra.Count && int.TryParse(o.Extra[i + 1], out batch) && batch > 0: i++; break;
+                default: throw new ArgumentException($"int8: unknown or incomplete option '{o.Extra[i]}' (expected --checkpoint F.vecq [--batch-size B])");
+            }
+        }
+        if (path is null || !File.Exists(path)) throw new ArgumentException($"int8: --checkpoint {path ?? "(missing)"}: a packed file written by vecq export is needed");
+        Parallelism.Threads = o.Threads;
+        Measure.PrintMachine();
+        using var q = QuantizedModel.Load(path);
+        using var fake = QuantizedModel.LoadFloatSimulation(path);
+        using var plain = QuantizedModel.LoadFloatSimulation(path, withActivationQuantizers: false);
+        using var x = Tensor.RandN([batch, .. q.InputShape], new Rng(1));
+        void Float(Module m)
+        {
+            using var noGrad = Autograd.Autograd.NoGrad();
+            using var scope = TensorScope.Begin();
+            _ = m.Forward(new Variable(x.Clone()));
+        }
+        var cases = new (string Name, Action Run)[] { ("integer", () => q.Forward(x)), ("float", () => Float(plain)), ("fake-quant", () => Float(fake)) };
+        foreach (var c in cases) for (int i = 0; i < 3; i++) c.Run();                  // warm-up
+        var times = cases.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < o.Repeats; r++)
+            for (int k = 0; k < cases.Length; k++)
+            {
+                var (seconds, calls) = Measure.TimeCalls(cases[k].Run, Measure.KernelSeconds);
+                times[k].Add(1e3 * seconds / calls);
+            }
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine($"{q.ModelName} from {path}, batch {batch}, {o.Threads} thread(s), {o.Repeats} repeats alternated; integer ISA {q.Isa}");
+        Console.WriteLine($"weights held: {q.WeightBytes:N0} bytes (float: {q.FloatWeightBytes:N0}, {(double)q.WeightBytes / q.FloatWeightBytes:F3})");
+        double mi = Measure.Median(times[0]);
+        var json = new List<string>();
+        for (int k = 0; k < cases.Length; k++)
+        {
+            double m = Measure.Median(times[k]);
+            Console.WriteLine(string.Format(inv, "{0,-11} {1,9:F2} ms (best {2:F2}){3}", cases[k].Name, m, times[k].Min(), k == 0 ? "" : $"   integer is {m / mi:F2}x faster"));
+            json.Add(string.Format(inv, "\"{0}_ms\":{1:F4}", cases[k].Name.Replace('-', '_'), m));
+        }
+        if (o.Json)
+            Console.WriteLine("{" + string.Join(",", json) + string.Format(inv, ",\"batch\":{0},\"isa\":\"{1}\",\"weight_bytes\":{2},\"float_weight_bytes\":{3},\"machine\":{4}}}",
+                batch, q.Isa, q.WeightBytes, q.FloatWeightBytes, Measure.MachineJson()));
+        return 0;
+    }
+}
