@@ -81,6 +81,33 @@ public sealed class ImageModelTests
         Assert.Contains($"000_{test.Label(0)}.png: {first} ", p.Out);
     }
 
+    /// <summary>A W2/A8 LeNet5's packed export predicts PNG files on the integer path as the float simulation does.</summary>
+    [Fact]
+    public void PackedW2A8LeNet5_PredictsPngFilesOnTheIntegerPath_AsTheFloatSimulation()
+    {
+        TrainEvalTests.RequireSystemData();
+        var run = CliRunner.TempDir();
+        var r = CliRunner.Run("train", "--limit-train", "500", "--limit-test", "40", "--epochs", "1", "--seed", "4", "--wbits", "2", "--abits", "8", "--out", run);
+        Assert.True(r.ExitCode == 0, r.Err);
+        string packed = Path.Combine(run, "w2a8.vecq");
+        Assert.Equal(0, CliRunner.Run("export", "--checkpoint", Path.Combine(run, "best.safetensors"), "--out", packed).ExitCode);
+        var test = MnistDataset.Load("fashion-mnist", DatasetSplit.Test, new DataLocator { Report = null });
+        var dir = CliRunner.TempDir();
+        for (int i = 0; i < 20; i++)
+        {
+            using var img = Image.LoadPixelData<L8>(test.Image(i).ToArray(), 28, 28);
+            img.SaveAsPng(Path.Combine(dir, $"{i:D3}.png"));
+        }
+        var a = CliRunner.Run("predict", "--checkpoint", packed, dir, "--json");
+        var b = CliRunner.Run("predict", "--checkpoint", packed, dir, "--fake-quant", "--json");
+        Assert.True(a.ExitCode == 0 && b.ExitCode == 0, a.Err + b.Err);
+        int Top(System.Text.Json.JsonElement row) => row.GetProperty("top")[0].GetProperty("index").GetInt32();
+        var ia = a.Json().GetProperty("predictions").EnumerateArray().Select(Top).ToList();
+        var ib = b.Json().GetProperty("predictions").EnumerateArray().Select(Top).ToList();
+        Assert.Equal(20, ia.Count);
+        Assert.Equal(ib, ia);
+    }
+
     [Theory]
     [InlineData(new[] { "predict", "--checkpoint", "/nonexistent.safetensors", "x.png" }, "--checkpoint /nonexistent.safetensors: file not found")]
     [InlineData(new[] { "train", "--dataset", "imagefolder" }, "--dataset imagefolder needs --data DIR")]

@@ -121,12 +121,23 @@ public sealed class LayerOptionsTests
         Assert.Equal(2, twn.ExitCode);
         Assert.Contains("--first-layer-bits 8", twn.Err);
         Assert.Contains("export keeps the checkpoint's layer options", twn.Err);
-        var pe = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--json");
+        // the float simulation of the packed file is the checkpoint's model, bit for bit
+        var pe = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--fake-quant", "--json");
         Assert.True(pe.ExitCode == 0, pe.Err);
         var pj = pe.Json();
         Assert.True(pj.GetProperty("packed").GetBoolean());
+        Assert.False(pj.TryGetProperty("integer", out _));
         Assert.Equal(ej.GetProperty("test_accuracy").GetDouble(), pj.GetProperty("test_accuracy").GetDouble());
         Assert.Equal(ej.GetProperty("test_loss").GetDouble(), pj.GetProperty("test_loss").GetDouble(), 9);
+        // the default, the integer path, predicts the same (here with per-tensor activation steps, 8-bit conv1 and a float fc2)
+        var ie = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--compare", "--json");
+        Assert.True(ie.ExitCode == 0, ie.Err);
+        var ij = ie.Json();
+        Assert.True(ij.GetProperty("integer").GetBoolean());
+        Assert.Equal(0, ij.GetProperty("predictions_differing").GetInt32());
+        Assert.Equal(ej.GetProperty("test_accuracy").GetDouble(), ij.GetProperty("test_accuracy").GetDouble());
+        Assert.Equal(ej.GetProperty("test_loss").GetDouble(), ij.GetProperty("test_loss").GetDouble(), 4);
+        Assert.True(ij.GetProperty("weight_bytes_held").GetInt64() * 3 < ij.GetProperty("weight_bytes_float").GetInt64());
         Assert.Equal(ej.GetProperty("model_bytes_quantized").GetInt64(), pj.GetProperty("model_bytes_quantized").GetInt64());
         Assert.Equal(1, pj.GetProperty("epochs").GetInt32());
         Assert.Equal(8, pj.GetProperty("first_layer_bits").GetInt32());

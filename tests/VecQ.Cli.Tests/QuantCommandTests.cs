@@ -191,12 +191,19 @@ public sealed class QuantCommandTests
         var x = CliRunner.Run("export", "--checkpoint", j.GetProperty("checkpoint").GetString()!, "--out", packedPath, "--json");
         Assert.True(x.ExitCode == 0, x.Err);
         Assert.Equal(2, x.Json().GetProperty("wbits").GetInt32());
-        var pe = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--json");
+        var pe = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--fake-quant", "--json");
         Assert.True(pe.ExitCode == 0, pe.Err);
         var pj = pe.Json();
         Assert.True(pj.GetProperty("packed").GetBoolean());
         Assert.Equal(acc, pj.GetProperty("test_accuracy").GetDouble());
         Assert.Equal(ej.GetProperty("test_loss").GetDouble(), pj.GetProperty("test_loss").GetDouble(), 9);
+        // by default a packed file runs as integers: the same accuracy, the loss to float rounding
+        var ie = CliRunner.Run("eval", "--checkpoint", packedPath, "--limit-test", "100", "--json");
+        Assert.True(ie.ExitCode == 0, ie.Err);
+        Assert.True(ie.Json().GetProperty("integer").GetBoolean());
+        Assert.Equal(acc, ie.Json().GetProperty("test_accuracy").GetDouble());
+        Assert.Equal(ej.GetProperty("test_loss").GetDouble(), ie.Json().GetProperty("test_loss").GetDouble(), 4);
+        Assert.Contains("integer path", ie.Out);
         Assert.Equal((2, 8, "vecq"), (pj.GetProperty("wbits").GetInt32(), pj.GetProperty("abits").GetInt32(), pj.GetProperty("quantizer").GetString()));
         Assert.Equal(quantBytes, pj.GetProperty("model_bytes_quantized").GetInt64());
         Assert.Contains("packed", pe.Out);

@@ -4,6 +4,7 @@ using VecQ.Autograd;
 using VecQ.Cli.Training;
 using VecQ.Datasets;
 using VecQ.Nn;
+using VecQ.Quant.Integer;
 using VecQ.Tensors;
 
 namespace VecQ.Cli.Commands;
@@ -26,7 +27,8 @@ internal static class PredictCommand
         var top = new Option<int>("--top") { Description = "classes to print per image", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "end stdout with one JSON object: the top classes and the logits per image" };
         var device = DeviceOption.Create();
-        var cmd = new Command("predict", "classify image files or texts with a trained model") { checkpoint, images, text, textFile, top, json, device };
+        var fakeQuant = new Option<bool>("--fake-quant") { Description = "a packed file: run the float simulation (dequantized weights) instead of the integer path" };
+        var cmd = new Command("predict", "classify image files or texts with a trained model") { checkpoint, images, text, textFile, top, json, device, fakeQuant };
         cmd.SetAction(p =>
         {
             string path = p.GetValue(checkpoint)!;
@@ -34,7 +36,7 @@ internal static class PredictCommand
             int k = p.GetValue(top);
             if (k < 1) throw new OptionException($"--top {k}: expected an integer >= 1");
             var dev = DeviceOption.Parse(p.GetValue(device)!);
-            var (model, config, meta, _, _) = CheckpointModel.LoadForEval(path);
+            var (model, config, meta, _, packedBytes) = CheckpointModel.LoadForEval(path);
             using (model)
             {
                 model.To(dev).Eval();
@@ -52,7 +54,9 @@ internal static class PredictCommand
                 {
                     if (texts.Length + textFiles.Length > 0) throw new OptionException($"predict: {path} holds the image model {config.Model}; --text and --file are for text models");
                     if (imageArgs.Length == 0) throw new OptionException("predict: name at least one image file or folder");
-                    results = Classify(model, Preprocess(meta, config, path), Files(imageArgs));
+                    using var integer = packedBytes is null || p.GetValue(fakeQuant) || dev != Device.Cpu ? null : IntegerEval.TryLoad(path, output);
+                    results = integer is null ? Classify(model, Preprocess(meta, config, path), Files(imageArgs))
+                        : Classify(integer, Preprocess(meta, config, path), Files(imageArgs));
                 }
                 var rows = new List<Dictionary<string, object?>>();
                 foreach (var (file, logits) in results)
@@ -116,6 +120,25 @@ internal static class PredictCommand
 
     private static IReadOnlyList<string> ClassNames(CheckpointMetadata meta) =>
         meta.Extra.TryGetValue("class_names", out var json) && JsonSerializer.Deserialize<string[]>(json) is { } names ? names : [];
+
+    /// <summary>Logits per file on the integer path of a packed file, in batches of 32.</summary>
+    private static List<(string File, float[] Logits)> Classify(QuantizedModel model, EvalPreprocess pre, IReadOnlyList<string> files)
+    {
+        var results = new List<(string, float[])>();
+        int per = pre.OutputShape.Aggregate(1, (a, b) => a * b);
+        if (!pre.OutputShape.SequenceEqual(model.InputShape))
+            throw new InvalidDataException($"predict: the recorded preprocessing makes {Shape.Format(pre.OutputShape)} inputs; the model takes {Shape.Format(model.InputShape)}");
+        for (int start = 0; start < files.Count; start += 32)
+        {
+            int n = Math.Min(32, files.Count - start);
+            var batch = new float[n * per];
+            for (int i = 0; i < n; i++) pre.PreprocessFile(files[start + i]).CopyTo(batch, i * per);
+            var logits = model.Logits(batch, n);                                          // [N, classes]
+            int k = model.NumClasses;
+            for (int i = 0; i < n; i++) results.Add((files[start + i], logits[(i * k)..((i + 1) * k)]));
+        }
+        return results;
+    }
 
     /// <summary>Logits per file, in batches of 32, without a graph, on the model's device.</summary>
     public static List<(string File, float[] Logits)> Classify(Module model, EvalPreprocess pre, IReadOnlyList<string> files)

@@ -64,18 +64,47 @@ internal sealed class CodeEpilogue
     /// <summary>The side after the pool (or the same side).</summary>
     public (int H, int W) OutSize(int h, int w) => Pool is var (kh, kw, sh, sw) ? ((h - kh) / sh + 1, (w - kw) / sw + 1) : (h, w);
 
+    /// <summary>
+    /// u = 2·min(round_half_even(max(y, 0)/step − ½), hi) + 1: the quantizer's float32 operations in its order, 32 values a
+    /// step on 256-bit vectors (the same IEEE division, subtraction and rounding, so the same codes as the scalar tail).
+    /// </summary>
+    internal static void Quantize(ReadOnlySpan<float> y, float step, int hi, Span<byte> u)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && Avx.IsSupported)
+        {
+            var vs = Vector256.Create(step);
+            var half = Vector256.Create(0.5f);
+            var vhi = Vector256.Create((float)hi);
+            var one = Vector256.Create(1);
+            Vector256<int> Codes(ReadOnlySpan<float> v)
+            {
+                var r = Vector256.Max(Vector256.Create(v), Vector256<float>.Zero);
+                var q = Vector256.Min(Avx.RoundToNearestInteger(Avx.Subtract(Avx.Divide(r, vs), half)), vhi);
+                return Vector256.ConvertToInt32(q) * 2 + one;
+            }
+            for (; i + 32 <= y.Length; i += 32)
+            {
+                var a = Vector256.Narrow(Codes(y.Slice(i, 8)).AsUInt32(), Codes(y.Slice(i + 8, 8)).AsUInt32());
+                var b = Vector256.Narrow(Codes(y.Slice(i + 16, 8)).AsUInt32(), Codes(y.Slice(i + 24, 8)).AsUInt32());
+                Vector256.Narrow(a, b).CopyTo(u.Slice(i, 32));
+            }
+        }
+        for (; i < y.Length; i++)
+        {
+            float r = MathF.Max(y[i], 0);                                   // ReLU
+            float q = MathF.Round(r / step - 0.5f);                         // half to even, ≥ 0 after the ReLU
+            u[i] = (byte)(2 * (int)MathF.Min(q, hi) + 1);                   // 2v = 2c + 1
+        }
+    }
+
     /// <summary>One channel: y (float, [H·W]) → codes, pooled, into <paramref name="dest"/> ([OH·OW]).</summary>
     public void Apply(ReadOnlySpan<float> y, int channel, int h, int w, Span<byte> dest)
     {
         float step = _step[channel];
         byte[]? rented = null;
         Span<byte> u = Pool is null ? dest : (rented = ArrayPool<byte>.Shared.Rent(h * w)).AsSpan(0, h * w);
-        for (int i = 0; i < h * w; i++)
-        {
-            float r = MathF.Max(y[i], 0);                                   // ReLU
-            float q = MathF.Round(r / step - 0.5f);                         // half to even, ≥ 0 after the ReLU
-            u[i] = (byte)(2 * (int)MathF.Min(q, _hi) + 1);                  // 2v = 2c + 1
-        }
+        Quantize(y[..(h * w)], step, _hi, u);
         if (Pool is var (kh, kw, sh, sw))
         {
             bool rising = Scale[channel] >= 0;
