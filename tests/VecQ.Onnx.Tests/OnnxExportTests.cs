@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using VecQ.Autograd;
+using VecQ.Datasets;
+using VecQ.Nn;
+using VecQ.Quant;
+using VecQ.Quant.Integer;
+using VecQ.Tensors;
+using Tensor = VecQ.Tensors.Tensor;
+
+namespace VecQ.Onnx.Tests;
+
+/// <summary>Exported graphs run in ONNX Runtime and pass onnx.checker; their outputs are ours.</summary>
+public sealed class OnnxExportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("vecq-onnx-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly Dictionary<string, int> Small = new() { ["c1"] = 6, ["c2"] = 8, ["hidden"] = 16, ["classes"] = 10 };
+
+    // 1000 Fashion-MNIST test images, normalised as vecq train does ([N, 1, 28, 28])
+    private static float[] TestImages(int n, out int[] labels)
+    {
+        if (!Directory.Exists("/usr/share/datasets/fashion-mnist"))
+            Assert.Fail("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist (.ci/run does this)");
+        var test = MnistDataset.Load("fashion-mnist", DatasetSplit.Test, new DataLocator { Report = null });
+        var x = new float[n * 784];
+        for (int i = 0; i < n * 784; i++) x[i] = (test.Images[i] / 255f - 0.2860f) / 0.3530f;
+        labels = test.Labels.Take(n).Select(b => (int)b).ToArray();
+        return x;
+    }
+
+    // a small LeNet5 trained 60 steps on Fashion-MNIST, so its batch norms, quantizers and margins are a trained model's
+    private static LeNet5 Trained(int wbits, int abits, bool perTensor)
+    {
+        var model = new LeNet5(6, 8, 16, 10, rng: new Rng(11), activations: abits >= 32 ? null : slot =>
+            new ActivationQuantizer(abits, 0.9, perTensor ? LambdaMode.Gaussian : LambdaMode.Exact, channels: perTensor ? 0 : slot switch { "act1" => 6, "act2" => 8, _ => 16 }));
+        if (wbits < 32) model.Quantize(new QuantizeConfig { WeightBits = wbits });
+        var train = MnistDataset.Load("fashion-mnist", DatasetSplit.Train, new DataLocator { Report = null });
+        using var opt = new Sgd(model, 0.02, momentum: 0.9);
+        for (int step = 0; step < 60; step++)
+        {
+            using var scope = TensorScope.Begin();
+            var xb = new float[50 * 784];
+            var yb = new int[50];
+            for (int i = 0; i < 50; i++)
+            {
+                int k = step * 50 + i;
+                for (int j = 0; j < 784; j++) xb[i * 784 + j] = (train.Images[k * 784 + j] / 255f - 0.2860f) / 0.3530f;
+                yb[i] = train.Labels[k];
+            }
+            var loss = Functions.SoftmaxCrossEntropy(model.Forward(new Variable(Tensor.FromArray(xb, [50, 1, 28, 28]))), Tensor.FromArray(yb));
+            opt.ZeroGrad();
+            loss.Backward();
+            opt.Step();
+        }
+        model.Eval();
+        return model;
+    }
+
+    private string Packed(LeNet5 model, int abits, bool perTensor, string name)
+    {
+        string path = Path.Combine(_dir, name + ".vecq");
+        PackedModel.Export(model, path, new Dictionary<string, string>
+        {
+            ["config"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["model"] = "lenet5", ["sizes"] = Small }),
+            ["abits"] = abits.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["act_quant"] = perTensor ? "paper" : "searched",
+        });
+        return path;
+    }
+
+    private static float[] Ours(Module model, float[] x, int n)
+    {
+        using var noGrad = Autograd.Autograd.NoGrad();
+        using var scope = TensorScope.Begin();
+        return model.Forward(new Variable(Tensor.FromArray(x, [n, 1, 28, 28]))).Value.ToArray();
+    }
+
+    private static float[] Ort(string path, float[] x, int n)
+    {
+        using var session = new InferenceSession(path);
+        var input = new DenseTensor<float>(x, [n, 1, 28, 28]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
+        return results.First(r => r.Name == "logits").AsTensor<float>().ToArray();
+    }
+
+    private static int[] Top1(float[] logits, int n) =>
+        Enumerable.Range(0, n).Select(i => { var r = logits.AsSpan(i * 10, 10); int b = 0; for (int j = 1; j < 10; j++) if (r[j] > r[b]) b = j; return b; }).ToArray();
+
+    [Fact]
+    public void FloatLeNet5_RunsInOnnxRuntime_WithOurLogits()
+    {
+        using var model = Trained(32, 32, false);
+        string path = Path.Combine(_dir, "float.onnx");
+        var r = OnnxExport.FromModel(model, path);
+        Assert.Equal(0, r.QuantizedWeights);
+        var x = TestImages(200, out _);
+        var want = Ours(model, x, 200);
+        var got = Ort(path, x, 200);
+        double scale = want.Max(Math.Abs);
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-4 * scale, $"logit {i}: ours {want[i]}, ONNX Runtime {got[i]}");
+        Checker(path);
+    }
+
+    /// <summary>QDQ exports of W2/A8 (int8 weights), W8/A8 (int32 weights) and W4/A4 per-tensor: the same top-1 on 1000 test images.</summary>
+    [Theory]
+    [InlineData(2, 8, false)]
+    [InlineData(8, 8, false)]
+    [InlineData(4, 4, true)]
+    public void QdqLeNet5_RunsInOnnxRuntime_WithTheFakeQuantizedPredictions(int wbits, int abits, bool perTensor)
+    {
+        using var model = Trained(wbits, abits, perTensor);
+        string packed = Packed(model, abits, perTensor, $"w{wbits}a{abits}");
+        string path = Path.Combine(_dir, $"w{wbits}a{abits}.onnx");
+        var r = OnnxExport.FromPacked(packed, path);
+        Assert.Equal(4, r.QuantizedWeights);
+        Assert.Equal(3, r.QuantizedActivations);
+        var x = TestImages(1000, out _);
+        using var fake = QuantizedModel.LoadFloatSimulation(packed);
+        var want = Top1(Ours(fake, x, 1000), 1000);
+        var got = Top1(Ort(path, x, 1000), 1000);
+        int differ = want.Zip(got).Count(p => p.First != p.Second);
+        Assert.True(differ == 0, $"{differ} of 1000 top-1 predictions differ between ONNX Runtime and the fake-quantized model");
+        Checker(path);
+    }
+
+    [Fact]
+    public void ModelWithWeightQuantizers_IsRefused_AndNonChainModelsAreNamed()
+    {
+        using var model = new LeNet5(6, 8, 16, 10, rng: new Rng(1));
+        model.Quantize(new QuantizeConfig { WeightBits = 2 });
+        var e = Assert.Throws<ArgumentException>(() => OnnxExport.FromModel(model, Path.Combine(_dir, "x.onnx")));
+        Assert.Contains("packed file", e.Message);
+        using var resnet = new ResNet18(10, 3, rng: new Rng(1));
+        var e2 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromModel(resnet, Path.Combine(_dir, "r.onnx")));
+        Assert.Contains("ResNet18", e2.Message);
+        Assert.False(File.Exists(Path.Combine(_dir, "r.onnx")));
+    }
+
+    // Debian's python3-onnx: onnx.checker with full shape inference
+    private static void Checker(string path)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')", path])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd(), err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (err.Contains("No module named 'onnx'", StringComparison.Ordinal)) Assert.Fail("python3-onnx is not installed: apt-get install python3-onnx (.ci/run does this)");
+        Assert.True(p.ExitCode == 0 && output.Trim() == "ok", $"onnx.checker rejected {path}: {err}");
+    }
+}
