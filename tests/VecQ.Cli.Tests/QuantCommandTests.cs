@@ -204,6 +204,20 @@ public sealed class QuantCommandTests
         Assert.Equal(acc, ie.Json().GetProperty("test_accuracy").GetDouble());
         Assert.Equal(ej.GetProperty("test_loss").GetDouble(), ie.Json().GetProperty("test_loss").GetDouble(), 4);
         Assert.Contains("integer path", ie.Out);
+
+        // ONNX: the packed file and the checkpoint both as QDQ (4 integer weights, 3 QDQ activations), read back
+        foreach (var source in new[] { packedPath, j.GetProperty("checkpoint").GetString()! })
+        {
+            string onnx = Path.Combine(dir, Path.GetFileName(source) + ".onnx");
+            var ox = CliRunner.Run("export", "--format", "onnx", "--checkpoint", source, "--out", onnx, "--json");
+            Assert.True(ox.ExitCode == 0, ox.Err);
+            Assert.Equal((4, 3), (ox.Json().GetProperty("quantized_weights").GetInt32(), ox.Json().GetProperty("quantized_activations").GetInt32()));
+            Assert.Equal(13, VecQ.Onnx.OnnxReader.Read(onnx).Opset);
+            Assert.Empty(Directory.GetFiles(dir, "*.vecq-*"));                               // the intermediate packed file is gone
+        }
+        var bad = CliRunner.Run("export", "--format", "tflite", "--checkpoint", packedPath, "--out", Path.Combine(dir, "x"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--format 'tflite': expected vecq or onnx", bad.Err);
         Assert.Equal((2, 8, "vecq"), (pj.GetProperty("wbits").GetInt32(), pj.GetProperty("abits").GetInt32(), pj.GetProperty("quantizer").GetString()));
         Assert.Equal(quantBytes, pj.GetProperty("model_bytes_quantized").GetInt64());
         Assert.Contains("packed", pe.Out);
