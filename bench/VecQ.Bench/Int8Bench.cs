@@ -9,7 +9,8 @@ namespace VecQ.Bench;
 /// <summary>
 /// The <c>int8</c> subcommand: batch inference of a packed model (<c>vecq export</c>) on the integer path
 /// (<see cref="QuantizedModel"/>) against the float network of the same weights and against the fake-quantized model
-/// (the float simulation with its activation quantizers), the three alternated in every repeat, ms per batch.
+/// (the float simulation with its activation quantizers) and against ONNX Runtime running our QDQ export of the same
+/// file in this process, the four alternated in every repeat, ms per batch.
 /// </summary>
 internal static class Int8Bench
 {
@@ -33,13 +34,26 @@ internal static class Int8Bench
         using var fake = QuantizedModel.LoadFloatSimulation(path);
         using var plain = QuantizedModel.LoadFloatSimulation(path, withActivationQuantizers: false);
         using var x = Tensor.RandN([batch, .. q.InputShape], new Rng(1));
+        // ONNX Runtime on our QDQ export of the same file, all graph optimisations, the same threads
+        string onnx = Path.Combine(Path.GetTempPath(), $"vecq-int8-bench-{Environment.ProcessId}.onnx");
+        VecQ.Onnx.OnnxExport.FromPacked(path, onnx);
+        using var ortOptions = new Microsoft.ML.OnnxRuntime.SessionOptions
+        {
+            IntraOpNumThreads = o.Threads, InterOpNumThreads = 1,
+            GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx, ortOptions);
+        File.Delete(onnx);
+        var ortInput = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x.ToArray(), [batch, .. q.InputShape]);
+        var ortInputs = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", ortInput) };
+        void Ort() { using var r = session.Run(ortInputs); }
         void Float(Module m)
         {
             using var noGrad = Autograd.Autograd.NoGrad();
             using var scope = TensorScope.Begin();
             _ = m.Forward(new Variable(x.Clone()));
         }
-        var cases = new (string Name, Action Run)[] { ("integer", () => q.Forward(x)), ("float", () => Float(plain)), ("fake-quant", () => Float(fake)) };
+        var cases = new (string Name, Action Run)[] { ("integer", () => q.Forward(x)), ("float", () => Float(plain)), ("fake-quant", () => Float(fake)), ("onnxruntime", Ort) };
         foreach (var c in cases) for (int i = 0; i < 3; i++) c.Run();                  // warm-up
         var times = cases.Select(_ => new List<double>()).ToArray();
         for (int r = 0; r < o.Repeats; r++)

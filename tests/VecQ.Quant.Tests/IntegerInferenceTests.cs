@@ -195,3 +195,100 @@ public sealed class IntegerInferenceTests : IDisposable
         Assert.Contains("--fake-quant", e.Message);
     }
 }
+
+/// <summary>
+/// A chain of the user's own with what LeNet5 and VGG-like lack: a stride-2 convolution with asymmetric kernel, a
+/// dilated one, per-output-channel weight scales, 3-bit activations and a 3×3/2 pool: the integer path (the general
+/// patch packing) still predicts what the fake-quantized model predicts.
+/// </summary>
+public sealed class IntegerCustomChainTests
+{
+    private sealed class Net : Module, IConvChain
+    {
+        private readonly Conv2d _c1, _c2, _c3;
+        private readonly Linear _fc1, _fc2;
+        private readonly ActivationQuantizer _a1, _a2, _a3, _a4;
+        private readonly BatchNorm2d _b1, _b2, _b3;
+        private readonly BatchNorm1d _b4;
+
+        public Net()
+        {
+            var rng = new Rng(8);
+            _c1 = Register("c1", new Conv2d(2, 5, 3, padding: 1, rng: rng));
+            _a1 = Register("a1", new ActivationQuantizer(3, channels: 5));
+            _b1 = Register("b1", new BatchNorm2d(5));
+            _c2 = Register("c2", new Conv2d(5, 7, (3, 2), stride: 2, padding: (1, 0), rng: rng));
+            _a2 = Register("a2", new ActivationQuantizer(3, channels: 7));
+            _b2 = Register("b2", new BatchNorm2d(7));
+            _c3 = Register("c3", new Conv2d(7, 6, 3, padding: 2, dilation: 2, rng: rng));
+            _a3 = Register("a3", new ActivationQuantizer(3, channels: 6));
+            _b3 = Register("b3", new BatchNorm2d(6));
+            _fc1 = Register("fc1", new Linear(6 * 3 * 3, 9, rng: rng));
+            _a4 = Register("a4", new ActivationQuantizer(3, channels: 9));
+            _b4 = Register("b4", new BatchNorm1d(9));
+            _fc2 = Register("fc2", new Linear(9, 4, rng: rng));
+        }
+
+        public int[] InputShape => [2, 15, 14];
+
+        public IReadOnlyList<ChainStage> Chain =>
+        [
+            new("c1", _c1, true, null, _a1, _b1, null),
+            new("c2", _c2, true, null, _a2, _b2, null),
+            new("c3", _c3, true, null, _a3, _b3, ((3, 3), (2, 2))),
+            new("fc1", _fc1, true, null, _a4, _b4, null),
+            new("fc2", _fc2, false, null, null, null, null),
+        ];
+
+        public override Variable Forward(Variable x)
+        {
+            var h = _b1.Forward(_a1.Forward(Functions.Relu(_c1.Forward(x))));                       // [N, 5, 15, 14]
+            h = _b2.Forward(_a2.Forward(Functions.Relu(_c2.Forward(h))));                           // [N, 7, 8, 7]
+            h = Functions.MaxPool2d(_b3.Forward(_a3.Forward(Functions.Relu(_c3.Forward(h)))), (3, 3), (2, 2));   // [N, 6, 3, 3]
+            h = _b4.Forward(_a4.Forward(Functions.Relu(_fc1.Forward(Functions.Flatten(h, 1)))));    // [N, 9]
+            return _fc2.Forward(h);                                                                  // [N, 4]
+        }
+    }
+
+    [Fact]
+    public void StridedDilatedChain_PredictsWhatTheFakeQuantizedModelPredicts()
+    {
+        string dir = Directory.CreateTempSubdirectory("vecq-int8-chain-").FullName;
+        try
+        {
+            var model = new Net();
+            model.Quantize(new QuantizeConfig { WeightBits = 4, Granularity = Granularity.PerChannel });
+            using (var opt = new Sgd(model, 0.02, momentum: 0.9))
+            using (var labels = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => i % 4).ToArray()))
+                for (int step = 0; step < 8; step++)
+                {
+                    using var scope = TensorScope.Begin();
+                    var loss = Functions.SoftmaxCrossEntropy(model.Forward(new Variable(Tensor.RandN([32, 2, 15, 14], new Rng(100 + (ulong)step)))), labels);
+                    opt.ZeroGrad();
+                    loss.Backward();
+                    opt.Step();
+                }
+            model.Eval();
+            string path = Path.Combine(dir, "net.vecq");
+            PackedModel.Export(model, path);
+            using var x = Tensor.RandN([300, 2, 15, 14], new Rng(5));
+            float[] want;
+            using (var v = new Variable(x.Clone())) using (var y = model.Forward(v)) want = y.Value.ToArray();
+            using var packed = PackedModel.Load(path);
+            using var q = QuantizedModel.FromPacked(new Net(), packed);
+            Assert.Equal(3, q.Layers.Count(l => l.Contains("int8 × u8", StringComparison.Ordinal)));   // c2, c3 and fc1 (54 inputs in 6 segments of 9)
+            float[] got = q.Forward(x);
+            int agree = Enumerable.Range(0, 300).Count(i => ArgMax(want.AsSpan(i * 4, 4)) == ArgMax(got.AsSpan(i * 4, 4)));
+            Assert.True(agree >= 297, $"{agree} of 300 predictions agree");
+            model.Dispose();
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int b = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[b]) b = i;
+        return b;
+    }
+}

@@ -63,7 +63,9 @@ internal sealed class FloatStage : IDisposable
     private Tensor Dequantize(IntActivations x)
     {
         int[] shape = _conv != null ? x.Shape : [x.N, x.C * x.Spatial];
-        return Tensor.FromArray(x.Dequantize(), shape);
+        var z = x.Dequantize();
+        try { return Tensor.FromSpan<float>(z.AsSpan(0, x.Count), shape); }
+        finally { System.Buffers.ArrayPool<float>.Shared.Return(z); }
     }
 
     private Tensor Apply(Tensor z)
@@ -76,17 +78,21 @@ internal sealed class FloatStage : IDisposable
 
     private IntActivations Codes(Tensor z)
     {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         using var y = Apply(z);                                          // [N, O, OH, OW] or [N, O]
+        if (Environment.GetEnvironmentVariable("VECQ_PROF") == "1") Console.Error.Write($"[conv {sw.Elapsed.TotalMilliseconds:F2}] ");
         var e = _epilogue!;
         int n = y.Dims[0], o = y.Dims[1], h = y.Rank == 4 ? y.Dims[2] : 1, w = y.Rank == 4 ? y.Dims[3] : 1;
         var (ph, pw) = e.OutSize(h, w);
-        var values = y.ToArray();
-        var codes = new byte[(long)n * o * ph * pw];
+        var values = System.Buffers.ArrayPool<float>.Shared.Rent(y.Numel);
+        y.CopyTo<float>(values);
+        var codes = IntActivations.Rent(n * o * ph * pw);
         Parallelism.For(n, i =>
         {
             for (int c = 0; c < o; c++)
                 e.Apply(values.AsSpan((i * o + c) * h * w, h * w), c, h, w, codes.AsSpan((i * o + c) * ph * pw, ph * pw));
         });
+        System.Buffers.ArrayPool<float>.Shared.Return(values);
         return new IntActivations(codes, y.Rank == 4 ? [n, o, ph, pw] : [n, o], e.Scale, e.Shift);
     }
 

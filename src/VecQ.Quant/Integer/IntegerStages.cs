@@ -10,7 +10,8 @@ namespace VecQ.Quant.Integer;
 /// in [1, 2^k − 1]; 0 only in padding) and, per channel, the affine map the batch norm after the quantizer applies:
 /// z = Scale[c]·u + Shift[c] is the float value the fake-quantized model feeds the next layer.
 /// </summary>
-/// <param name="Codes">u: [N, C, H, W] (or [N, C] after a dense layer), row-major.</param>
+/// <param name="Codes">u: [N, C, H, W] (or [N, C] after a dense layer), row-major; rented from the shared pool (it may be
+/// longer than the shape) and returned by <see cref="Release"/> once the next stage has read it.</param>
 /// <param name="Shape">[N, C, H, W] or [N, C].</param>
 /// <param name="Scale">Per channel: a_c·γ_c / (2·√(var_c + ε)).</param>
 /// <param name="Shift">Per channel: β_c − γ_c·mean_c / √(var_c + ε).</param>
@@ -20,11 +21,18 @@ internal sealed record IntActivations(byte[] Codes, int[] Shape, float[] Scale, 
     public int C => Shape[1];
     public int Spatial => Shape.Length == 4 ? Shape[2] * Shape[3] : 1;
 
-    /// <summary>z = Scale·u + Shift as float32 [N, C·H·W] (the dense layers that need float input).</summary>
+    public int Count => N * C * Spatial;
+
+    /// <summary>Codes for <paramref name="count"/> values from the shared pool.</summary>
+    public static byte[] Rent(int count) => ArrayPool<byte>.Shared.Rent(count);
+
+    public void Release() => ArrayPool<byte>.Shared.Return(Codes);
+
+    /// <summary>z = Scale·u + Shift as float32 [N, C·H·W] (the layers that need float input), in a pooled array of at least <see cref="Count"/>.</summary>
     public float[] Dequantize()
     {
         int n = N, c = C, s = Spatial;
-        var z = new float[(long)n * c * s];
+        var z = ArrayPool<float>.Shared.Rent(Count);
         for (int i = 0; i < n; i++)
             for (int ch = 0; ch < c; ch++)
             {
@@ -63,6 +71,37 @@ internal sealed class CodeEpilogue
 
     /// <summary>The side after the pool (or the same side).</summary>
     public (int H, int W) OutSize(int h, int w) => Pool is var (kh, kw, sh, sw) ? ((h - kh) / sh + 1, (w - kw) / sw + 1) : (h, w);
+
+    // The max pool on codes: the largest code where the next map rises (scale ≥ 0), the smallest where it falls.
+    private static void PoolPlane(ReadOnlySpan<byte> u, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Span<byte> dest, bool max)
+    {
+        for (int a = 0; a < oh; a++)
+        {
+            var outRow = dest.Slice(a * ow, ow);
+            if (kh == 2 && kw == 2 && sh == 2 && sw == 2)
+            {
+                var r0 = u.Slice(2 * a * w, w);
+                var r1 = u.Slice((2 * a + 1) * w, w);
+                for (int b = 0; b < ow; b++)
+                {
+                    int v0 = r0[2 * b], v1 = r0[2 * b + 1], v2 = r1[2 * b], v3 = r1[2 * b + 1];
+                    outRow[b] = (byte)(max ? Math.Max(Math.Max(v0, v1), Math.Max(v2, v3)) : Math.Min(Math.Min(v0, v1), Math.Min(v2, v3)));
+                }
+                continue;
+            }
+            for (int b = 0; b < ow; b++)
+            {
+                int best = max ? 0 : 255;
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++)
+                    {
+                        int v = u[(a * sh + i) * w + b * sw + j];
+                        best = max ? Math.Max(best, v) : Math.Min(best, v);
+                    }
+                outRow[b] = (byte)best;
+            }
+        }
+    }
 
     /// <summary>
     /// u = 2·min(round_half_even(max(y, 0)/step − ½), hi) + 1: the quantizer's float32 operations in its order, 32 values a
@@ -107,20 +146,9 @@ internal sealed class CodeEpilogue
         Quantize(y[..(h * w)], step, _hi, u);
         if (Pool is var (kh, kw, sh, sw))
         {
-            bool rising = Scale[channel] >= 0;
             var (oh, ow) = OutSize(h, w);
-            for (int a = 0; a < oh; a++)
-                for (int b = 0; b < ow; b++)
-                {
-                    int best = rising ? 0 : 255;
-                    for (int i = 0; i < kh; i++)
-                        for (int j = 0; j < kw; j++)
-                        {
-                            int v = u[(a * sh + i) * w + b * sw + j];
-                            best = rising ? Math.Max(best, v) : Math.Min(best, v);
-                        }
-                    dest[a * ow + b] = (byte)best;
-                }
+            if (Scale[channel] >= 0) PoolPlane(u, h, w, kh, kw, sh, sw, oh, ow, dest, max: true);
+            else PoolPlane(u, h, w, kh, kw, sh, sw, oh, ow, dest, max: false);
             ArrayPool<byte>.Shared.Return(rented!);
         }
     }
@@ -147,11 +175,29 @@ internal sealed class IntLayer
     // conv geometry (dense: kernel = input side, no padding)
     public int H, W, Kh, Kw, Sh, Sw, Ph, Pw, Dh, Dw, OH, OW;
     public bool Dense;
+    public static long PackTicks, GemmTicks;
 
     public long Bytes => Codes.LongLength + 4L * (Alpha.Length + Bias.Length) + Epilogue.Bytes;
 
     /// <summary>x → the next codes ([N, O, OH', OW'] or [N, O]).</summary>
     public IntActivations Run(IntActivations x, Int8Isa isa) => Dense ? RunDense(x, isa) : RunConv(x, isa);
+
+    // row = α·(row + o·g) + bias, fused multiply-adds in that order (vectors and tail alike)
+    private static void Affine(Span<float> row, float alpha, float offset, ReadOnlySpan<float> g, ReadOnlySpan<float> bias)
+    {
+        int p = 0;
+        if (Fma.IsSupported)
+        {
+            var va = Vector256.Create(alpha);
+            var vo = Vector256.Create(offset);
+            for (; p + 8 <= row.Length; p += 8)
+            {
+                var inner = Fma.MultiplyAdd(vo, Vector256.Create(g.Slice(p, 8)), Vector256.Create((ReadOnlySpan<float>)row.Slice(p, 8)));
+                Fma.MultiplyAdd(va, inner, Vector256.Create(bias.Slice(p, 8))).CopyTo(row.Slice(p, 8));
+            }
+        }
+        for (; p < row.Length; p++) row[p] = MathF.FusedMultiplyAdd(alpha, MathF.FusedMultiplyAdd(offset, g[p], row[p]), bias[p]);
+    }
 
     // b's columns: the positions and room for the last 16-wide store of the last row
     private int PatchCols => Int8Gemm.PaddedCols(Positions + Int8Gemm.ColBlock);
@@ -160,22 +206,26 @@ internal sealed class IntLayer
     {
         int n = x.N, p16 = PatchCols;
         var (ph2, pw2) = Epilogue.OutSize(OH, OW);
-        var next = new byte[(long)n * Out * ph2 * pw2];
+        var next = IntActivations.Rent(n * Out * ph2 * pw2);
         Parallelism.For(n, i =>
         {
             var b = ArrayPool<byte>.Shared.Rent(In * Taps4 * p16);
             var y = ArrayPool<float>.Shared.Rent((Out + 1) * Positions);
             try
             {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 PackPatches(x.Codes.AsSpan(i * In * H * W, In * H * W), b);
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                Interlocked.Add(ref PackTicks, t1 - t0);
                 Int8Gemm.Run(Codes, Out + 1, In, Taps4, b, Positions, x.Scale, y, isa, bCols: p16);
+                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                Interlocked.Add(ref GemmTicks, t2 - t1);
                 var g = y.AsSpan(Out * Positions, Positions);                     // the row of ones: Σ_c s_c·Σ_t u
                 for (int o = 0; o < Out; o++)
                 {
                     var row = y.AsSpan(o * Positions, Positions);
                     var bias = Bias.AsSpan(o * Positions, Positions);
-                    float a = Alpha[o];
-                    for (int p = 0; p < Positions; p++) row[p] = MathF.FusedMultiplyAdd(a, MathF.FusedMultiplyAdd(CodeOffset, g[p], row[p]), bias[p]);
+                    Affine(row, Alpha[o], CodeOffset, g, bias);
                     Epilogue.Apply(row, o, OH, OW, next.AsSpan((i * Out + o) * ph2 * pw2, ph2 * pw2));
                 }
             }
@@ -192,12 +242,14 @@ internal sealed class IntLayer
     private void PackPatches(ReadOnlySpan<byte> u, byte[] b)
     {
         int p16 = PatchCols, groups = Taps4 / 4;
-        b.AsSpan(0, In * Taps4 * p16).Clear();
         if (Sh == 1 && Sw == 1 && Dh == 1 && Dw == 1 && Sse2.IsSupported)
         {
+            // every position and every padded tap is written; the columns past the positions hold whatever they held,
+            // and only their own (discarded) outputs read them
             PackStride1(u, b);
             return;
         }
+        b.AsSpan(0, In * Taps4 * p16).Clear();
         for (int c = 0; c < In; c++)
         {
             var plane = u.Slice(c * H * W, H * W);
@@ -269,29 +321,32 @@ internal sealed class IntLayer
     {
         // x: [N, C, S] read as N columns of C segments of S taps
         int n = x.N, s = x.Spatial, n16 = Int8Gemm.PaddedCols(n), groups = Taps4 / 4;
-        var b = new byte[(long)In * Taps4 * n16];
+        var b = ArrayPool<byte>.Shared.Rent(In * Taps4 * n16);
+        b.AsSpan(0, In * Taps4 * n16).Clear();
         for (int i = 0; i < n; i++)
             for (int c = 0; c < In; c++)
             {
                 int src = (i * In + c) * s;
                 for (int t = 0; t < s; t++) b[((c * groups + t / 4) * n16 + i) * 4 + (t & 3)] = x.Codes[src + t];
             }
-        var y = new float[(long)(Out + 1) * n];                                    // [O + 1, N]: the last row is the row of ones
+        var y = ArrayPool<float>.Shared.Rent((Out + 1) * n);                      // [O + 1, N]: the last row is the row of ones
         int bands = Int8Gemm.PaddedRows(Out + 1) / Int8Gemm.RowBlock;
         int per = Math.Max(1, (bands + 4 * Parallelism.Threads - 1) / (4 * Parallelism.Threads));
         Parallelism.For((bands + per - 1) / per, k =>
             Int8Gemm.Run(Codes, Out + 1, In, Taps4, b, n, x.Scale, y, isa, k * per * Int8Gemm.RowBlock, Math.Min(bands, (k + 1) * per) * Int8Gemm.RowBlock));
         var g = y.AsSpan(Out * n, n);
-        var next = new byte[(long)n * Out];
+        ArrayPool<byte>.Shared.Return(b);
+        var next = IntActivations.Rent(n * Out);
         var row = new float[n];
         var codes = new byte[n];
         for (int o = 0; o < Out; o++)
         {
             float a = Alpha[o], bias = Bias[o];
-            for (int i = 0; i < n; i++) row[i] = MathF.FusedMultiplyAdd(a, MathF.FusedMultiplyAdd(CodeOffset, g[i], y[(long)o * n + i]), bias);
+            for (int i = 0; i < n; i++) row[i] = MathF.FusedMultiplyAdd(a, MathF.FusedMultiplyAdd(CodeOffset, g[i], y[o * n + i]), bias);
             Epilogue.Apply(row, o, 1, n, codes);                                 // no pool after a dense layer
-            for (int i = 0; i < n; i++) next[(long)i * Out + o] = codes[i];
+            for (int i = 0; i < n; i++) next[i * Out + o] = codes[i];
         }
+        ArrayPool<float>.Shared.Return(y);
         return new IntActivations(next, [n, Out], Epilogue.Scale, Epilogue.Shift);
     }
 }

@@ -90,16 +90,38 @@ public sealed class QuantizedModel : IDisposable
         if (abits > 8) throw Bad(path, $"its activations are {abits}-bit; integer inference needs quantized activations of at most 8 bits (use the float simulation, --fake-quant)");
         bool perTensor = meta.GetValueOrDefault("act_quant") == "paper";
         using var model = Build(name, sizes, abits, perTensor, path);
+        return Compile(model, packed, path);
+    }
+
+    /// <summary>
+    /// Integer inference of your own conv → ReLU → quantize → BN chain (a <see cref="Module"/> that is an
+    /// <see cref="IConvChain"/>, built like the model that was exported, without weight quantizers): the packed tensors
+    /// are loaded into it, and it is compiled. The model can be disposed afterwards.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The model or the file does not suit the integer path (the message says why).</exception>
+    /// <example><code>
+    /// using var packed = PackedModel.Load("mynet.vecq");
+    /// using var q = QuantizedModel.FromPacked(new MyNet(activations: slot => new ActivationQuantizer(8)), packed);
+    /// </code></example>
+    public static QuantizedModel FromPacked(Module model, PackedModel packed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(packed);
+        return Compile(model, packed, model.GetType().Name);
+    }
+
+    private static QuantizedModel Compile(Module model, PackedModel packed, string source)
+    {
+        if (model is not IConvChain chain) throw Bad(source, $"{model.GetType().Name} is not a conv → ReLU → BN chain (IConvChain)");
         packed.LoadInto(model);
         model.Eval();
-        var chain = (IConvChain)model;
         var names = model.NamedParameters().ToDictionary(e => e.Parameter, e => e.Name);
         long floatBytes = model.NamedParameters().Sum(e => 4L * e.Parameter.Data.Numel) + model.NamedBuffers().Sum(e => 4L * e.Buffer.Value.Numel);
         try
         {
-            return Compile(chain, packed, names, floatBytes, meta, path);
+            return Compile(chain, packed, names, floatBytes, packed.Metadata, source);
         }
-        catch (ArgumentException e) { throw Bad(path, e.Message); }
+        catch (ArgumentException e) { throw Bad(source, e.Message); }
     }
 
     /// <summary>
@@ -305,9 +327,17 @@ public sealed class QuantizedModel : IDisposable
         if (x.Rank != 4 || x.Dims[1] != InputShape[0] || x.Dims[2] != InputShape[1] || x.Dims[3] != InputShape[2] || x.DType != DType.Float32)
             throw new ArgumentException($"{ModelName}: input {x.ShapeText} {x.DType.Name()} must be float32 [N, {InputShape[0]}, {InputShape[1]}, {InputShape[2]}]");
         using var xc = x.Device == Device.Cpu ? x.Contiguous() : x.To(Device.Cpu);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var h = _first.RunToCodes(xc);
-        foreach (var s in _middle) h = s is IntLayer l ? l.Run(h, Isa) : ((FloatStage)s).RunToCodes(h);
-        return _last.RunToLogits(h);
+        bool prof = Environment.GetEnvironmentVariable("VECQ_PROF") == "1";
+        if (prof) Console.Error.Write($"first {sw.Elapsed.TotalMilliseconds:F2} ");
+        foreach (var s in _middle) { sw.Restart(); var next = s is IntLayer l ? l.Run(h, Isa) : ((FloatStage)s).RunToCodes(h); h.Release(); h = next; if (prof) Console.Error.Write($"mid {sw.Elapsed.TotalMilliseconds:F2} "); }
+        sw.Restart();
+        var r = _last.RunToLogits(h);
+        h.Release();
+        if (prof) Console.Error.WriteLine($"last {sw.Elapsed.TotalMilliseconds:F2} pack {IntLayer.PackTicks * 1e3 / System.Diagnostics.Stopwatch.Frequency:F2} gemm {IntLayer.GemmTicks * 1e3 / System.Diagnostics.Stopwatch.Frequency:F2} (thread-ms)");
+        IntLayer.PackTicks = IntLayer.GemmTicks = 0;
+        return r;
     }
 
     /// <summary>Class probabilities (softmax of the logits) of one example of C·H·W floats.</summary>

@@ -104,6 +104,18 @@ public sealed partial class Tensor
     /// <summary>The float32 elements in row-major order.</summary>
     public float[] ToArray() => ToArray<float>();
 
+    /// <summary>Copies the elements in row-major order into <paramref name="destination"/> (at least <see cref="Numel"/> long), for callers that reuse one buffer.</summary>
+    /// <exception cref="ArgumentException">A different element type, or a destination shorter than the tensor.</exception>
+    /// <example><code>var buf = new float[t.Numel]; t.CopyTo&lt;float&gt;(buf);</code></example>
+    public void CopyTo<T>(Span<T> destination) where T : unmanaged
+    {
+        EnsureAlive("copy_to");
+        if (DTypes.Of<T>() != DType) throw new ArgumentException($"copy_to: tensor is {DType.Name()}, destination holds {typeof(T).Name}");
+        if (destination.Length < Numel) throw new ArgumentException($"copy_to: destination holds {destination.Length} elements; tensor {ShapeText} has {Numel}");
+        using var c = Contiguous();
+        Backend.For(c).Download<T>(c, destination[..Numel]);
+    }
+
     /// <summary>The single value of a one-element tensor, as a double (exact for float32 and int32).</summary>
     /// <example><code>double loss = lossTensor.Item();</code></example>
     public double Item()
