@@ -147,6 +147,19 @@ public sealed class IntegerInferenceTests : IDisposable
         model.Dispose();
     }
 
+    [Fact]
+    public void ConcurrentPredictCalls_GiveTheSequentialResults()
+    {
+        string path = TrainedLeNet5(2, 8, false, out var model);
+        model.Dispose();
+        using var q = QuantizedModel.Load(path);
+        var inputs = Enumerable.Range(0, 24).Select(i => Tensor.RandN([28 * 28], new Rng(500 + (ulong)i)).ToArray()).ToArray();
+        var sequential = inputs.Select(x => q.Predict(x)).ToArray();
+        var parallel = new float[inputs.Length][];
+        Parallel.For(0, inputs.Length, new ParallelOptions { MaxDegreeOfParallelism = 6 }, i => parallel[i] = q.Predict(inputs[i]));
+        for (int i = 0; i < inputs.Length; i++) Assert.Equal(sequential[i], parallel[i]);
+    }
+
     private static float MaxOf(ReadOnlySpan<float> v)
     {
         float m = float.NegativeInfinity;

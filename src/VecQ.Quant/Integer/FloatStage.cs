@@ -78,9 +78,7 @@ internal sealed class FloatStage : IDisposable
 
     private IntActivations Codes(Tensor z)
     {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         using var y = Apply(z);                                          // [N, O, OH, OW] or [N, O]
-        if (Environment.GetEnvironmentVariable("VECQ_PROF") == "1") Console.Error.Write($"[conv {sw.Elapsed.TotalMilliseconds:F2}] ");
         var e = _epilogue!;
         int n = y.Dims[0], o = y.Dims[1], h = y.Rank == 4 ? y.Dims[2] : 1, w = y.Rank == 4 ? y.Dims[3] : 1;
         var (ph, pw) = e.OutSize(h, w);

@@ -175,7 +175,6 @@ internal sealed class IntLayer
     // conv geometry (dense: kernel = input side, no padding)
     public int H, W, Kh, Kw, Sh, Sw, Ph, Pw, Dh, Dw, OH, OW;
     public bool Dense;
-    public static long PackTicks, GemmTicks;
 
     public long Bytes => Codes.LongLength + 4L * (Alpha.Length + Bias.Length) + Epilogue.Bytes;
 
@@ -213,13 +212,8 @@ internal sealed class IntLayer
             var y = ArrayPool<float>.Shared.Rent((Out + 1) * Positions);
             try
             {
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 PackPatches(x.Codes.AsSpan(i * In * H * W, In * H * W), b);
-                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                Interlocked.Add(ref PackTicks, t1 - t0);
                 Int8Gemm.Run(Codes, Out + 1, In, Taps4, b, Positions, x.Scale, y, isa, bCols: p16);
-                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                Interlocked.Add(ref GemmTicks, t2 - t1);
                 var g = y.AsSpan(Out * Positions, Positions);                     // the row of ones: Σ_c s_c·Σ_t u
                 for (int o = 0; o < Out; o++)
                 {

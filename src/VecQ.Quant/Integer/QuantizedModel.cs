@@ -327,17 +327,16 @@ public sealed class QuantizedModel : IDisposable
         if (x.Rank != 4 || x.Dims[1] != InputShape[0] || x.Dims[2] != InputShape[1] || x.Dims[3] != InputShape[2] || x.DType != DType.Float32)
             throw new ArgumentException($"{ModelName}: input {x.ShapeText} {x.DType.Name()} must be float32 [N, {InputShape[0]}, {InputShape[1]}, {InputShape[2]}]");
         using var xc = x.Device == Device.Cpu ? x.Contiguous() : x.To(Device.Cpu);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         var h = _first.RunToCodes(xc);
-        bool prof = Environment.GetEnvironmentVariable("VECQ_PROF") == "1";
-        if (prof) Console.Error.Write($"first {sw.Elapsed.TotalMilliseconds:F2} ");
-        foreach (var s in _middle) { sw.Restart(); var next = s is IntLayer l ? l.Run(h, Isa) : ((FloatStage)s).RunToCodes(h); h.Release(); h = next; if (prof) Console.Error.Write($"mid {sw.Elapsed.TotalMilliseconds:F2} "); }
-        sw.Restart();
-        var r = _last.RunToLogits(h);
+        foreach (var s in _middle)
+        {
+            var next = s is IntLayer l ? l.Run(h, Isa) : ((FloatStage)s).RunToCodes(h);
+            h.Release();                                                             // the codes go back to the pool
+            h = next;
+        }
+        var logits = _last.RunToLogits(h);
         h.Release();
-        if (prof) Console.Error.WriteLine($"last {sw.Elapsed.TotalMilliseconds:F2} pack {IntLayer.PackTicks * 1e3 / System.Diagnostics.Stopwatch.Frequency:F2} gemm {IntLayer.GemmTicks * 1e3 / System.Diagnostics.Stopwatch.Frequency:F2} (thread-ms)");
-        IntLayer.PackTicks = IntLayer.GemmTicks = 0;
-        return r;
+        return logits;
     }
 
     /// <summary>Class probabilities (softmax of the logits) of one example of C·H·W floats.</summary>
