@@ -3,6 +3,7 @@ using VecQ.Autograd;
 using VecQ.Nn;
 using VecQ.Quant.Integer;
 using VecQ.Tensors;
+using VecQ.Tensors.Backends.Cpu;
 
 namespace VecQ.Bench;
 
@@ -14,17 +15,56 @@ namespace VecQ.Bench;
 /// </summary>
 internal static class Int8Bench
 {
+    // The int8 × u8 product alone at the integer layers' shapes (one sample per call, one thread), each ISA: GMAC/s
+    // against the FMA peak of one thread (a 256-bit vpdpbusd does 32 multiply-adds, a 256-bit FMA 8).
+    private static int Gemm(BenchOptions o)
+    {
+        Measure.PrintMachine();
+        var inv = CultureInfo.InvariantCulture;
+        var shapes = new (string Name, int Rows, int Segments, int Taps, int Cols)[]
+        {
+            ("lenet5 conv2", 65, 32, 25, 196), ("lenet5 fc1 (batch 100)", 513, 64, 49, 100),
+            ("vgg conv2", 65, 64, 9, 1024), ("vgg conv4", 129, 128, 9, 256), ("vgg conv6", 257, 256, 9, 64),
+        };
+        var rng = new Random(1);
+        Console.WriteLine($"{"shape",-24} {"isa",-8} {"ms",8} {"GMAC/s",8} {"× 1-thread float FMA rate (peak GFLOP/s)",42}");
+        foreach (var (name, rows, segments, taps, cols) in shapes)
+        {
+            int t4 = Int8Gemm.PaddedTaps(taps);
+            var a = new sbyte[Int8Gemm.PaddedRows(rows) * segments * t4];
+            var b = new byte[segments * t4 * Int8Gemm.PaddedCols(cols)];
+            rng.NextBytes(b);
+            for (int i = 0; i < a.Length; i++) a[i] = (sbyte)rng.Next(-128, 128);
+            var scale = Enumerable.Repeat(0.01f, segments).ToArray();
+            var y = new float[rows * cols];
+            double macs = (double)rows * segments * taps * cols;
+            foreach (var isa in new[] { Int8Isa.Vnni256, Int8Isa.Avx2 }.Where(Int8Gemm.IsSupported))
+            {
+                var times = new List<double>();
+                for (int r = 0; r < o.Repeats; r++)
+                {
+                    var (seconds, calls) = Measure.TimeCalls(() => Int8Gemm.Run(a, rows, segments, t4, b, cols, scale, y, isa), 0.2);
+                    times.Add(seconds / calls);
+                }
+                double t = Measure.Median(times), peak = FmaPeak.Measure(1, 0.1);
+                Console.WriteLine(string.Format(inv, "{0,-24} {1,-8} {2,8:F3} {3,8:F1} {4,12:F1} ({5:F0})", name, isa, 1e3 * t, macs / t / 1e9, macs / t / 1e9 / (peak / 2) , peak));
+            }
+        }
+        return 0;
+    }
+
     public static int Run(BenchOptions o)
     {
         string? path = null;
         int batch = 100;
+        if (o.Extra.Count == 1 && o.Extra[0] == "--gemm") return Gemm(o);
         for (int i = 0; i < o.Extra.Count; i++)
         {
             switch (o.Extra[i])
             {
                 case "--checkpoint" when i + 1 < o.Extra.Count: path = o.Extra[++i]; break;
                 case "--batch-size" when i + 1 < o.Extra.Count && int.TryParse(o.Extra[i + 1], out batch) && batch > 0: i++; break;
-                default: throw new ArgumentException($"int8: unknown or incomplete option '{o.Extra[i]}' (expected --checkpoint F.vecq [--batch-size B])");
+                default: throw new ArgumentException($"int8: unknown or incomplete option '{o.Extra[i]}' (expected --checkpoint F.vecq [--batch-size B], or --gemm)");
             }
         }
         if (path is null || !File.Exists(path)) throw new ArgumentException($"int8: --checkpoint {path ?? "(missing)"}: a packed file written by vecq export is needed");

@@ -59,7 +59,7 @@ static int Usage(TextWriter? w = null)
     w.WriteLine("  gemm [--json] [--threads T] [--repeats R] [--shape MxNxK[:tA|:tB|:tAB]]...   SGEMM 256/512/1024/2048 square and LeNet5 conv2 (64x19600x800), or the shapes given");
     w.WriteLine("  kernels [--repeats R]   each SGEMM micro-kernel alone on L1-resident operands (the ceiling of the loop nests)");
     w.WriteLine("  conv [--json] [--threads T] [--repeats R] [--lenet-only] [--direct] [--set paper|resnet18|mobilenet-v2] [--forward-only]   conv2d fwd/bwd of LeNet5 and VGG-like layers at batch 100, or of ResNet-18/MobileNetV2 at batch 8, 224² (--direct: no Winograd)");
-    w.WriteLine("  int8 --checkpoint F.vecq [--batch-size B]   batch inference of a packed model: integer path against the float network and the fake-quantized model");
+    w.WriteLine("  int8 --checkpoint F.vecq [--batch-size B] | int8 --gemm   batch inference of a packed model: integer path against the float network, the fake-quantized model and ONNX Runtime; or the int8 product alone");
     w.WriteLine("  tail [--json] [--threads T] [--repeats R]   ReLU → batch norm → max pool at the LeNet5 shapes: fused against the unfused ops");
     w.WriteLine("options:");
     w.WriteLine("  --json        print one JSON object as the last stdout line");

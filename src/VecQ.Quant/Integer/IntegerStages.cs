@@ -285,13 +285,17 @@ internal sealed class IntLayer
                     for (int g = 0; g < groups; g++)
                     {
                         byte* dst = pb + (long)(c * groups + g) * p16 * 4;
+                        // the four taps' offsets in the padded plane (−1: a padded tap, all zeros)
+                        int o0 = TapOffset(4 * g, wp), o1 = TapOffset(4 * g + 1, wp), o2 = TapOffset(4 * g + 2, wp), o3 = TapOffset(4 * g + 3, wp);
                         for (int oh = 0; oh < OH; oh++)
+                        {
+                            byte* row = pp + oh * wp;
                             for (int ow = 0; ow < OW; ow += 16)
                             {
-                                var r0 = TapRow(pp, wp, 4 * g, oh, ow);
-                                var r1 = TapRow(pp, wp, 4 * g + 1, oh, ow);
-                                var r2 = TapRow(pp, wp, 4 * g + 2, oh, ow);
-                                var r3 = TapRow(pp, wp, 4 * g + 3, oh, ow);
+                                var r0 = o0 < 0 ? default : Sse2.LoadVector128(row + o0 + ow);
+                                var r1 = o1 < 0 ? default : Sse2.LoadVector128(row + o1 + ow);
+                                var r2 = o2 < 0 ? default : Sse2.LoadVector128(row + o2 + ow);
+                                var r3 = o3 < 0 ? default : Sse2.LoadVector128(row + o3 + ow);
                                 var lo01 = Sse2.UnpackLow(r0, r1).AsInt16(); var hi01 = Sse2.UnpackHigh(r0, r1).AsInt16();
                                 var lo23 = Sse2.UnpackLow(r2, r3).AsInt16(); var hi23 = Sse2.UnpackHigh(r2, r3).AsInt16();
                                 byte* d = dst + (oh * OW + ow) * 4;
@@ -300,6 +304,7 @@ internal sealed class IntLayer
                                 Sse2.Store(d + 32, Sse2.UnpackLow(hi01, hi23).AsByte());
                                 Sse2.Store(d + 48, Sse2.UnpackHigh(hi01, hi23).AsByte());
                             }
+                        }
                     }
                 }
             }
@@ -307,9 +312,8 @@ internal sealed class IntLayer
         finally { ArrayPool<byte>.Shared.Return(padded); }
     }
 
-    // 16 bytes of tap t at output row oh from column ow: the padded plane's row oh + kh from ow + kw (zeros past the taps)
-    private unsafe Vector128<byte> TapRow(byte* padded, int wp, int t, int oh, int ow) =>
-        t < Taps ? Sse2.LoadVector128(padded + (oh + t / Kw) * wp + ow + t % Kw) : Vector128<byte>.Zero;
+    // where tap t = (kh, kw) starts in the padded plane: row kh, column kw (−1 past the kernel's taps)
+    private int TapOffset(int t, int wp) => t < Taps ? t / Kw * wp + t % Kw : -1;
 
     private IntActivations RunDense(IntActivations x, Int8Isa isa)
     {
