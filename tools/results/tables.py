@@ -8,6 +8,8 @@ Usage:
                                        the "granularity"/"lambda" keys
   tables.py theory FILE                last line: `vecq theory --json` output
   tables.py dql FILE                   last line: `vecq dql --json` output
+  tables.py integer FILE...            each last line `vecq eval --checkpoint F.vecq --compare --json` output: the integer
+                                       path against the float simulation of the same file
 Nothing is typed in: every number comes from those JSON objects.
 """
 import json
@@ -143,7 +145,17 @@ def dql(path):
             print(f"- {layer}, {bits} bit{'s' if bits > 1 else ''}: ul2q {u:.6e} < vecq {v:.6e} ({100 * (v - u) / v:.4f}% lower)")
 
 
+def integer(paths):
+    print("| model | W/A | test images | integer path | float simulation | predictions that differ | weights held | float32 weights | held / float |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for p in paths:
+        r = last_json(p)
+        print(f"| {r['model']} | {r['wbits']}/{r['abits']} | {r['images']} | {100 * r['test_accuracy']:.2f}% | {100 * r['fake_quant_accuracy']:.2f}% | "
+              f"{r['predictions_differing']} | {r['weight_bytes_held'] / 2**20:.2f} MiB | {r['weight_bytes_float'] / 2**20:.2f} MiB | "
+              f"{r['weight_bytes_held'] / r['weight_bytes_float']:.3f} |")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("accuracy", "sized", "theory", "dql"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("accuracy", "sized", "theory", "dql", "integer"):
         sys.exit(__doc__)
-    {"accuracy": lambda: accuracy(sys.argv[2:]), "sized": lambda: sized(sys.argv[2:]), "theory": lambda: theory(sys.argv[2]), "dql": lambda: dql(sys.argv[2])}[sys.argv[1]]()
+    {"integer": lambda: integer(sys.argv[2:]), "accuracy": lambda: accuracy(sys.argv[2:]), "sized": lambda: sized(sys.argv[2:]), "theory": lambda: theory(sys.argv[2]), "dql": lambda: dql(sys.argv[2])}[sys.argv[1]]()

@@ -82,14 +82,9 @@ public sealed class QuantizedModel : IDisposable
     public static QuantizedModel Load(string path)
     {
         using var packed = PackedModel.Load(path);
-        var meta = packed.Metadata;
-        if (!meta.TryGetValue("config", out var configJson))
-            throw Bad(path, "it has no 'config' metadata (the model's description; files written by vecq export have it)");
-        var (name, sizes) = ParseConfig(configJson, path);
-        int abits = meta.TryGetValue("abits", out var ab) && int.TryParse(ab, out int a) ? a : 32;
+        int abits = packed.Metadata.TryGetValue("abits", out var ab) && int.TryParse(ab, out int a) ? a : 32;
         if (abits > 8) throw Bad(path, $"its activations are {abits}-bit; integer inference needs quantized activations of at most 8 bits (use the float simulation, --fake-quant)");
-        bool perTensor = meta.GetValueOrDefault("act_quant") == "paper";
-        using var model = Build(name, sizes, abits, perTensor, path);
+        using var model = Build(packed, path, withActivationQuantizers: true);
         return Compile(model, packed, path);
     }
 
@@ -134,15 +129,21 @@ public sealed class QuantizedModel : IDisposable
     public static Module LoadFloatSimulation(string path, bool withActivationQuantizers = true)
     {
         using var packed = PackedModel.Load(path);
+        var model = Build(packed, path, withActivationQuantizers);
+        packed.LoadInto(model, strict: withActivationQuantizers);
+        model.Eval();
+        return model;
+    }
+
+    // The model the file's metadata describes (config, abits, act_quant), as vecq export recorded it.
+    private static Module Build(PackedModel packed, string path, bool withActivationQuantizers)
+    {
         var meta = packed.Metadata;
         if (!meta.TryGetValue("config", out var configJson))
             throw Bad(path, "it has no 'config' metadata (the model's description; files written by vecq export have it)");
         var (name, sizes) = ParseConfig(configJson, path);
         int abits = meta.TryGetValue("abits", out var ab) && int.TryParse(ab, out int a) ? a : 32;
-        var model = Build(name, sizes, withActivationQuantizers ? abits : 32, meta.GetValueOrDefault("act_quant") == "paper", path);
-        packed.LoadInto(model, strict: withActivationQuantizers);
-        model.Eval();
-        return model;
+        return Build(name, sizes, withActivationQuantizers ? abits : 32, meta.GetValueOrDefault("act_quant") == "paper", path);
     }
 
     private static InvalidDataException Bad(string path, string what) => new($"{path}: cannot run as integers: {what}");
