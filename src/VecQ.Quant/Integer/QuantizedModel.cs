@@ -194,9 +194,7 @@ public sealed class QuantizedModel : IDisposable
             var epilogue = Epilogue(s, path);
             if (s.Layer is Conv2d conv)
             {
-                var (ph, pw) = conv.ResolvedPadding.ToTuple();
-                int oh = (h + 2 * ph - conv.Dilation.H * (conv.Kernel.H - 1) - 1) / conv.Stride.H + 1;
-                int ow = (w + 2 * pw - conv.Dilation.W * (conv.Kernel.W - 1) - 1) / conv.Stride.W + 1;
+                var (oh, ow) = FloatStage.OutputSize(conv, h, w);
                 var pt = packed.Quantized.GetValueOrDefault(names[conv.Weight]);
                 if (i == 0 || !IntegerWeights(pt) || conv.Groups != 1)
                 {
