@@ -113,6 +113,10 @@ internal static class Int8Bench
             Console.WriteLine(string.Format(inv, "{0,-11} {1,9:F2} ms (best {2:F2}){3}", cases[k].Name, m, times[k].Min(), k == 0 ? "" : $"   integer is {m / mi:F2}x faster"));
             json.Add(string.Format(inv, "\"{0}_ms\":{1:F4}", cases[k].Name.Replace('-', '_'), m));
         }
+        var profile = Enumerable.Range(0, 5).Select(_ => q.Profile(x)).ToList();
+        Console.WriteLine("integer path by layer (median of 5 calls, ms):");
+        for (int l = 0; l < q.Layers.Count; l++)
+            Console.WriteLine(string.Format(inv, "  {0,8:F2}  {1}", Measure.Median(profile.Select(p => p[l].Milliseconds).ToList()), q.Layers[l]));
         if (o.Json)
             Console.WriteLine("{" + string.Join(",", json) + string.Format(inv, ",\"batch\":{0},\"isa\":\"{1}\",\"weight_bytes\":{2},\"float_weight_bytes\":{3},\"machine\":{4}}}",
                 batch, q.Isa, q.WeightBytes, q.FloatWeightBytes, Measure.MachineJson()));

@@ -77,6 +77,34 @@ public sealed class IntegerInferenceTests : IDisposable
         Assert.Throws<ArgumentException>(() => Int8Gemm.Run(new sbyte[12], 1, 1, 3, new byte[64], 1, new float[1], new float[1], Int8Isa.Scalar));
     }
 
+    /// <summary>The epilogue's codes and its pool (vector rows, overlapping last step, scalar tails; max and min) against the definition.</summary>
+    [Theory]
+    [InlineData(28, 28, 2, 2)]
+    [InlineData(14, 14, 2, 2)]
+    [InlineData(16, 9, 2, 2)]
+    [InlineData(33, 7, 2, 2)]
+    [InlineData(8, 8, 2, 2)]
+    [InlineData(15, 13, 3, 2)]
+    public void Epilogue_QuantizesAndPoolsAsDefined(int w, int h, int k, int stride)
+    {
+        var rng = new Random(w * 100 + h);
+        var y = Enumerable.Range(0, w * h).Select(_ => (float)(rng.NextDouble() * 8 - 3)).ToArray();
+        foreach (float scale in new[] { 0.3f, -0.2f })
+        {
+            var e = new CodeEpilogue([0.05f], 8, [scale], [0f], (k, k, stride, stride));
+            var (oh, ow) = e.OutSize(h, w);
+            var got = new byte[oh * ow];
+            e.Apply(y, 0, h, w, got);
+            var u = y.Select(v => (byte)(2 * (int)MathF.Min(MathF.Round(MathF.Max(v, 0) / 0.05f - 0.5f), 127) + 1)).ToArray();
+            for (int a = 0; a < oh; a++)
+                for (int b = 0; b < ow; b++)
+                {
+                    var window = from i in Enumerable.Range(0, k) from j in Enumerable.Range(0, k) select u[(a * stride + i) * w + b * stride + j];
+                    Assert.Equal(scale >= 0 ? window.Max() : window.Min(), got[a * ow + b]);
+                }
+        }
+    }
+
     private static readonly Dictionary<string, int> Small = new() { ["c1"] = 6, ["c2"] = 8, ["hidden"] = 16, ["classes"] = 10 };
 
     // A small LeNet5 with 8-bit (or k-bit) activation quantizers, trained a few steps so batch norms and quantizers have

@@ -76,47 +76,23 @@ internal sealed class FloatStage : IDisposable
         return _bias is null ? y.Clone() : y.Add(_bias);
     }
 
-    // y = layer(z) → codes. A convolution runs a few samples at a time on each worker, so its output is quantized and
-    // pooled while it is still in that core's cache (a whole batch of conv1 output is ~10 MB).
+    // y = layer(z) → codes: the layer on the whole batch (its kernels use every thread), then the epilogue per sample.
     private IntActivations Codes(Tensor z)
     {
+        using var y = Apply(z);                                          // [N, O, OH, OW] or [N, O]
         var e = _epilogue!;
-        int n = z.Dims[0];
-        if (_conv is null)
-        {
-            using var y = Apply(z);                                      // [N, O]
-            return Quantize(y, 0, n, null);
-        }
-        int o = _conv.OutChannels;
-        var (h, w) = OutputSize(_conv, z.Dims[2], z.Dims[3]);
+        int n = y.Dims[0], o = y.Dims[1], h = y.Rank == 4 ? y.Dims[2] : 1, w = y.Rank == 4 ? y.Dims[3] : 1;
         var (ph, pw) = e.OutSize(h, w);
-        int perChunk = Math.Clamp((512 << 10) / Math.Max(1, 4 * o * h * w), 1, Math.Max(1, n / Parallelism.Threads));
-        int chunks = (n + perChunk - 1) / perChunk;
         var codes = IntActivations.Rent(n * o * ph * pw);
-        Parallelism.For(chunks, k =>
-        {
-            int first = k * perChunk, count = Math.Min(perChunk, n - first);
-            using var zk = z.Narrow(0, first, count);
-            using var y = Apply(zk);                                     // [count, O, OH, OW]
-            Quantize(y, first, count, codes);
-        });
-        return new IntActivations(codes, [n, o, ph, pw], e.Scale, e.Shift);
-    }
-
-    // the codes of samples [first, first + count) of y ([count, O, …]) into codes (rented here when null)
-    private IntActivations Quantize(Tensor y, int first, int count, byte[]? codes)
-    {
-        var e = _epilogue!;
-        int o = y.Dims[1], h = y.Rank == 4 ? y.Dims[2] : 1, w = y.Rank == 4 ? y.Dims[3] : 1;
-        var (ph, pw) = e.OutSize(h, w);
-        codes ??= IntActivations.Rent(count * o * ph * pw);
         var values = System.Buffers.ArrayPool<float>.Shared.Rent(y.Numel);
         y.CopyTo<float>(values);
-        for (int i = 0; i < count; i++)
+        Parallelism.For(n, i =>
+        {
             for (int c = 0; c < o; c++)
-                e.Apply(values.AsSpan((i * o + c) * h * w, h * w), c, h, w, codes.AsSpan(((first + i) * o + c) * ph * pw, ph * pw));
+                e.Apply(values.AsSpan((i * o + c) * h * w, h * w), c, h, w, codes.AsSpan((i * o + c) * ph * pw, ph * pw));
+        });
         System.Buffers.ArrayPool<float>.Shared.Return(values);
-        return new IntActivations(codes, y.Rank == 4 ? [count, o, ph, pw] : [count, o], e.Scale, e.Shift);
+        return new IntActivations(codes, y.Rank == 4 ? [n, o, ph, pw] : [n, o], e.Scale, e.Shift);
     }
 
     /// <summary>The output side of <paramref name="c"/> on an h × w input.</summary>

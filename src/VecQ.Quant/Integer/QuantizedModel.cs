@@ -320,21 +320,46 @@ public sealed class QuantizedModel : IDisposable
 
     /// <summary>x: [N, C, H, W] float32 → logits [N, classes] (row-major floats).</summary>
     /// <example><code>float[] logits = m.Forward(batch);   // batch: [100, 1, 28, 28]</code></example>
-    public float[] Forward(Tensor x)
+    public float[] Forward(Tensor x) => Run(x, null);
+
+    /// <summary>
+    /// <see cref="Forward"/> timed layer by layer: one row per entry of <see cref="Layers"/>, wall milliseconds of this
+    /// call (what a benchmark prints to say where the time goes).
+    /// </summary>
+    /// <example><code>foreach (var (layer, ms) in m.Profile(batch)) Console.WriteLine($"{layer}: {ms:F2} ms");</code></example>
+    public IReadOnlyList<(string Layer, double Milliseconds)> Profile(Tensor x)
+    {
+        var times = new List<double>();
+        Run(x, times);
+        return Layers.Zip(times).ToList();
+    }
+
+    private float[] Run(Tensor x, List<double>? times)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 4 || x.Dims[1] != InputShape[0] || x.Dims[2] != InputShape[1] || x.Dims[3] != InputShape[2] || x.DType != DType.Float32)
             throw new ArgumentException($"{ModelName}: input {x.ShapeText} {x.DType.Name()} must be float32 [N, {InputShape[0]}, {InputShape[1]}, {InputShape[2]}]");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        void Lap()
+        {
+            if (times is null) return;
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            times.Add((now - start) * 1e3 / System.Diagnostics.Stopwatch.Frequency);
+            start = now;
+        }
         using var xc = x.Device == Device.Cpu ? x.Contiguous() : x.To(Device.Cpu);
         var h = _first.RunToCodes(xc);
+        Lap();
         foreach (var s in _middle)
         {
             var next = s is IntLayer l ? l.Run(h, Isa) : ((FloatStage)s).RunToCodes(h);
             h.Release();                                                             // the codes go back to the pool
             h = next;
+            Lap();
         }
         var logits = _last.RunToLogits(h);
         h.Release();
+        Lap();
         return logits;
     }
 
