@@ -326,6 +326,91 @@ public sealed class IntegerCustomChainTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // Wide planes, so the integer convolutions run in several passes of output rows (the last one partial): a stride-1
+    // 3×3 (the vector packing) on 40×34 and a stride-2 one (the general packing) on 20×17.
+    private sealed class WideNet : Module, IConvChain
+    {
+        private readonly Conv2d _c1, _c2, _c3;
+        private readonly Linear _fc;
+        private readonly ActivationQuantizer _a1, _a2, _a3;
+        private readonly BatchNorm2d _b1, _b2, _b3;
+
+        public WideNet()
+        {
+            var rng = new Rng(9);
+            _c1 = Register("c1", new Conv2d(1, 4, 3, padding: 1, rng: rng));
+            _a1 = Register("a1", new ActivationQuantizer(8, channels: 4));
+            _b1 = Register("b1", new BatchNorm2d(4));
+            _c2 = Register("c2", new Conv2d(4, 6, 3, padding: 1, rng: rng));
+            _a2 = Register("a2", new ActivationQuantizer(8, channels: 6));
+            _b2 = Register("b2", new BatchNorm2d(6));
+            _c3 = Register("c3", new Conv2d(6, 5, 3, stride: 2, padding: 1, rng: rng));
+            _a3 = Register("a3", new ActivationQuantizer(8, channels: 5));
+            _b3 = Register("b3", new BatchNorm2d(5));
+            _fc = Register("fc", new Linear(5 * 10 * 8, 3, rng: rng));
+        }
+
+        public int[] InputShape => [1, 40, 34];
+
+        public IReadOnlyList<ChainStage> Chain =>
+        [
+            new("c1", _c1, true, null, _a1, _b1, null),
+            new("c2", _c2, true, null, _a2, _b2, null),
+            new("c3", _c3, true, null, _a3, _b3, ((2, 2), (2, 2))),
+            new("fc", _fc, false, null, null, null, null),
+        ];
+
+        public override Variable Forward(Variable x)
+        {
+            var h = _b1.Forward(_a1.Forward(Functions.Relu(_c1.Forward(x))));                                       // [N, 4, 40, 34]
+            h = _b2.Forward(_a2.Forward(Functions.Relu(_c2.Forward(h))));                                           // [N, 6, 40, 34]
+            h = Functions.MaxPool2d(_b3.Forward(_a3.Forward(Functions.Relu(_c3.Forward(h)))), (2, 2), (2, 2));      // [N, 5, 10, 8]
+            return _fc.Forward(Functions.Flatten(h, 1));                                                             // [N, 3]
+        }
+    }
+
+    [Fact]
+    public void WidePlanes_RunInSeveralPasses_AndPredictWhatTheFakeQuantizedModelPredicts()
+    {
+        string dir = Directory.CreateTempSubdirectory("vecq-int8-wide-").FullName;
+        try
+        {
+            var model = new WideNet();
+            model.Quantize(new QuantizeConfig { WeightBits = 3 });
+            using (var opt = new Sgd(model, 0.02, momentum: 0.9))
+            using (var labels = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => i % 3).ToArray()))
+                for (int step = 0; step < 6; step++)
+                {
+                    using var scope = TensorScope.Begin();
+                    var loss = Functions.SoftmaxCrossEntropy(model.Forward(new Variable(Tensor.RandN([16, 1, 40, 34], new Rng(200 + (ulong)step)))), labels);
+                    opt.ZeroGrad();
+                    loss.Backward();
+                    opt.Step();
+                }
+            model.Eval();
+            string path = Path.Combine(dir, "wide.vecq");
+            PackedModel.Export(model, path);
+            using var x = Tensor.RandN([120, 1, 40, 34], new Rng(6));
+            float[] want;
+            using (var v = new Variable(x.Clone())) using (var y = model.Forward(v)) want = y.Value.ToArray();
+            using var packed = PackedModel.Load(path);
+            using var q = QuantizedModel.FromPacked(new WideNet(), packed);
+            Assert.Equal(2, q.Layers.Count(l => l.Contains("int8 × u8", StringComparison.Ordinal)));
+            foreach (var isa in new[] { Int8Isa.Scalar, Int8Gemm.Best })
+            {
+                q.Isa = isa;
+                float[] got = q.Forward(x);
+                int agree = Enumerable.Range(0, 120).Count(i => ArgMax(want.AsSpan(i * 3, 3)) == ArgMax(got.AsSpan(i * 3, 3)));
+                Assert.True(agree >= 118, $"{isa}: {agree} of 120 predictions agree");
+                double scale = want.Max(Math.Abs);
+                int close = Enumerable.Range(0, want.Length).Count(i => Math.Abs(want[i] - got[i]) <= 1e-4 * scale);
+                Assert.True(close >= want.Length * 95 / 100, $"{isa}: {close} of {want.Length} logits agree to 1e-4 of the largest");
+            }
+            model.Dispose();
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     private static int ArgMax(ReadOnlySpan<float> v)
     {
         int b = 0;

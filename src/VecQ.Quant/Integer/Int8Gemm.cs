@@ -76,25 +76,28 @@ public static class Int8Gemm
     /// out[o, p] (row stride <paramref name="cols"/>) = Σ_c scale[c] · Σ_t a[o, c, t]·b[c, t, p] for o &lt; rows, p &lt; cols,
     /// in the layouts of the class remarks; <paramref name="rowBegin"/>/<paramref name="rowEnd"/> (multiples of 4) pick a
     /// band of rows so callers can split the work; <paramref name="bCols"/> is b's column count (a multiple of 16, at least
-    /// cols; 0: cols rounded up to 16).
+    /// cols; 0: cols rounded up to 16) and <paramref name="ldOut"/> the output's row stride (0: cols), so a caller can fill
+    /// a wider output a band of columns at a time.
     /// </summary>
     /// <exception cref="ArgumentException">Spans shorter than the layouts, or an ISA this CPU lacks.</exception>
     public static void Run(ReadOnlySpan<sbyte> a, int rows, int segments, int taps4, ReadOnlySpan<byte> b, int cols,
-        ReadOnlySpan<float> scale, Span<float> output, Int8Isa isa, int rowBegin = 0, int rowEnd = -1, int bCols = 0)
+        ReadOnlySpan<float> scale, Span<float> output, Int8Isa isa, int rowBegin = 0, int rowEnd = -1, int bCols = 0, int ldOut = 0)
     {
         int rows4 = PaddedRows(rows), cols16 = bCols == 0 ? PaddedCols(cols) : bCols;
+        if (ldOut == 0) ldOut = cols;
+        if (ldOut < cols) throw new ArgumentException($"int8 gemm: output row stride {ldOut} is less than the {cols} columns");
         if (cols16 % ColBlock != 0 || cols16 < cols) throw new ArgumentException($"int8 gemm: b's {cols16} columns must be a multiple of {ColBlock} and at least {cols}");
         if (rowEnd < 0) rowEnd = rows4;
         if (taps4 <= 0 || taps4 % 4 != 0) throw new ArgumentException($"int8 gemm: taps {taps4} must be a positive multiple of 4");
         if (a.Length < (long)rows4 * segments * taps4) throw new ArgumentException($"int8 gemm: a holds {a.Length} codes; [{rows4}, {segments}, {taps4}] needs {(long)rows4 * segments * taps4}");
         if (b.Length < (long)segments * taps4 * cols16) throw new ArgumentException($"int8 gemm: b holds {b.Length} bytes; [{segments}, {taps4 / 4}, {cols16}, 4] needs {(long)segments * taps4 * cols16}");
         if (scale.Length < segments) throw new ArgumentException($"int8 gemm: {scale.Length} segment scales for {segments} segments");
-        if (output.Length < (long)rows * cols) throw new ArgumentException($"int8 gemm: output holds {output.Length}; [{rows}, {cols}] needs {(long)rows * cols}");
+        if (output.Length < (long)(rows - 1) * ldOut + cols) throw new ArgumentException($"int8 gemm: output holds {output.Length}; {rows} rows of {cols} at stride {ldOut} need {(long)(rows - 1) * ldOut + cols}");
         if (rowBegin < 0 || rowBegin % RowBlock != 0 || rowEnd > rows4 || rowEnd % RowBlock != 0) throw new ArgumentException($"int8 gemm: row band [{rowBegin}, {rowEnd}) must be in blocks of {RowBlock} within {rows4}");
         if (!IsSupported(isa)) throw new ArgumentException($"int8 gemm: this CPU cannot run {isa}");
         if (isa == Int8Isa.Scalar)
         {
-            Scalar(a, rows, segments, taps4, b, cols, cols16, scale, output, rowBegin, rowEnd);
+            Scalar(a, rows, segments, taps4, b, cols, cols16, scale, output, ldOut, rowBegin, rowEnd);
             return;
         }
         unsafe
@@ -112,14 +115,14 @@ public static class Int8Gemm
                         else BlockAvx2(pa + (long)o0 * segments * taps4, segments, taps4, pb + p0 * 4, cols16, ps, block);
                         int nr = Math.Min(RowBlock, rows - o0), nc = Math.Min(ColBlock, cols - p0);
                         for (int r = 0; r < nr; r++)
-                            new ReadOnlySpan<float>(block + r * ColBlock, nc).CopyTo(new Span<float>(po + (long)(o0 + r) * cols + p0, nc));
+                            new ReadOnlySpan<float>(block + r * ColBlock, nc).CopyTo(new Span<float>(po + (long)(o0 + r) * ldOut + p0, nc));
                     }
             }
         }
     }
 
     private static void Scalar(ReadOnlySpan<sbyte> a, int rows, int segments, int taps4, ReadOnlySpan<byte> b, int cols, int cols16,
-        ReadOnlySpan<float> scale, Span<float> output, int rowBegin, int rowEnd)
+        ReadOnlySpan<float> scale, Span<float> output, int ldOut, int rowBegin, int rowEnd)
     {
         for (int o = rowBegin; o < Math.Min(rowEnd, rows); o++)
             for (int p = 0; p < cols; p++)
@@ -132,7 +135,7 @@ public static class Int8Gemm
                         sum += a[(o * segments + c) * taps4 + t] * b[((c * (taps4 / 4) + t / 4) * cols16 + p) * 4 + (t & 3)];
                     f = MathF.FusedMultiplyAdd(sum, scale[c], f);
                 }
-                output[o * cols + p] = f;
+                output[o * ldOut + p] = f;
             }
     }
 

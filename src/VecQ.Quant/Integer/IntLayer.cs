@@ -49,22 +49,36 @@ internal sealed class IntLayer
         for (; p < row.Length; p++) row[p] = MathF.FusedMultiplyAdd(alpha, MathF.FusedMultiplyAdd(offset, g[p], row[p]), bias[p]);
     }
 
-    // b's columns: the positions and room for the last 16-wide store of the last row
-    private int PatchCols => Int8Gemm.PaddedCols(Positions + Int8Gemm.ColBlock);
+    // Output rows per pass: about 256 positions, so one pass's patches (C·T4·~256 bytes) stay in the core's L2 while
+    // every output channel reads them.
+    private int ChunkRows => Math.Clamp(256 / Math.Max(1, OW), 1, OH);
+
+    // b's columns for one pass: its positions and room for the last 16-wide store of its last row
+    private int PatchCols => Int8Gemm.PaddedCols(ChunkRows * OW + Int8Gemm.ColBlock);
 
     private IntActivations RunConv(IntActivations x, Int8Isa isa)
     {
         int n = x.N, p16 = PatchCols;
         var (ph2, pw2) = Epilogue.OutSize(OH, OW);
         var next = IntActivations.Rent(n * Out * ph2 * pw2);
+        bool stride1 = Sh == 1 && Sw == 1 && Dh == 1 && Dw == 1 && Sse2.IsSupported;
+        int hp = H + 2 * Ph, wp = W + 2 * Pw + Int8Gemm.ColBlock, plane = hp * wp + Int8Gemm.ColBlock;
         Parallelism.For(n, i =>
         {
             var b = ArrayPool<byte>.Shared.Rent(In * Taps4 * p16);
             var y = ArrayPool<float>.Shared.Rent((Out + 1) * Positions);
+            var padded = stride1 ? ArrayPool<byte>.Shared.Rent(In * plane) : null;
             try
             {
-                PackPatches(x.Codes.AsSpan(i * In * H * W, In * H * W), b);
-                Int8Gemm.Run(Codes, Out + 1, In, Taps4, b, Positions, x.Scale, y, isa, bCols: p16);
+                var u = x.Codes.AsSpan(i * In * H * W, In * H * W);
+                if (padded != null) Pad(u, padded, hp, wp, plane);
+                for (int oh0 = 0; oh0 < OH; oh0 += ChunkRows)
+                {
+                    int oh1 = Math.Min(OH, oh0 + ChunkRows);
+                    if (padded != null) PackStride1(padded, wp, plane, b, oh0, oh1);
+                    else PackPatches(u, b, oh0, oh1);
+                    Int8Gemm.Run(Codes, Out + 1, In, Taps4, b, (oh1 - oh0) * OW, x.Scale, y.AsSpan(oh0 * OW), isa, bCols: p16, ldOut: Positions);
+                }
                 var g = y.AsSpan(Out * Positions, Positions);                     // the row of ones: Σ_c s_c·Σ_t u
                 for (int o = 0; o < Out; o++)
                 {
@@ -78,22 +92,17 @@ internal sealed class IntLayer
             {
                 ArrayPool<byte>.Shared.Return(b);
                 ArrayPool<float>.Shared.Return(y);
+                if (padded != null) ArrayPool<byte>.Shared.Return(padded);
             }
         });
         return new IntActivations(next, [n, Out, ph2, pw2], Epilogue.Scale, Epilogue.Shift);
     }
 
-    // u: [C, H, W] of one sample → b: [C, T4/4, PatchCols, 4] (zeros outside the image and in the padded taps).
-    private void PackPatches(ReadOnlySpan<byte> u, byte[] b)
+    // u: [C, H, W] of one sample → output rows [oh0, oh1) as b: [C, T4/4, PatchCols, 4] (zeros outside the image and in
+    // the padded taps), position (oh − oh0)·OW + ow.
+    private void PackPatches(ReadOnlySpan<byte> u, byte[] b, int oh0, int oh1)
     {
         int p16 = PatchCols, groups = Taps4 / 4;
-        if (Sh == 1 && Sw == 1 && Dh == 1 && Dw == 1 && Sse2.IsSupported)
-        {
-            // every position and every padded tap is written; the columns past the positions hold whatever they held,
-            // and only their own (discarded) outputs read them
-            PackStride1(u, b);
-            return;
-        }
         b.AsSpan(0, In * Taps4 * p16).Clear();
         for (int c = 0; c < In; c++)
         {
@@ -102,7 +111,7 @@ internal sealed class IntLayer
             {
                 int kh = t / Kw, kw = t % Kw;
                 var dst = b.AsSpan((c * groups + t / 4) * p16 * 4 + (t & 3));
-                for (int oh = 0; oh < OH; oh++)
+                for (int oh = oh0; oh < oh1; oh++)
                 {
                     int ih = oh * Sh - Ph + kh * Dh;
                     if ((uint)ih >= (uint)H) continue;
@@ -110,57 +119,62 @@ internal sealed class IntLayer
                     for (int ow = 0; ow < OW; ow++)
                     {
                         int iw = ow * Sw - Pw + kw * Dw;
-                        if ((uint)iw < (uint)W) dst[(oh * OW + ow) * 4] = src[iw];
+                        if ((uint)iw < (uint)W) dst[((oh - oh0) * OW + ow) * 4] = src[iw];
                     }
                 }
             }
         }
     }
 
-    // Stride 1: each tap's row of 16 positions is a contiguous read of the zero-bordered plane; four taps are
-    // interleaved into the [position][4 taps] layout with byte and word unpacks, 16 positions a store.
-    private unsafe void PackStride1(ReadOnlySpan<byte> u, byte[] b)
+    // every channel of u copied into a zero border (Ph rows, Pw columns, and 16 more columns so a 16-wide read never
+    // leaves the plane): [C][hp][wp] plus 16 bytes
+    private void Pad(ReadOnlySpan<byte> u, byte[] padded, int hp, int wp, int plane)
     {
-        int p16 = PatchCols, groups = Taps4 / 4, hp = H + 2 * Ph, wp = W + 2 * Pw + Int8Gemm.ColBlock;
-        var padded = ArrayPool<byte>.Shared.Rent(hp * wp + Int8Gemm.ColBlock);
-        try
+        padded.AsSpan(0, In * plane).Clear();
+        for (int c = 0; c < In; c++)
+            for (int ih = 0; ih < H; ih++)
+                u.Slice((c * H + ih) * W, W).CopyTo(padded.AsSpan(c * plane + (ih + Ph) * wp + Pw, W));
+    }
+
+    // Stride 1: each tap's row of 16 positions is a contiguous read of the zero-bordered plane; four taps are
+    // interleaved into the [position][4 taps] layout with byte and word unpacks, 16 positions a store. Every position
+    // and padded tap of rows [oh0, oh1) is written; the columns past them hold whatever they held, and only their own
+    // (discarded) outputs read them.
+    private unsafe void PackStride1(byte[] padded, int wp, int plane, byte[] b, int oh0, int oh1)
+    {
+        int p16 = PatchCols, groups = Taps4 / 4;
+        fixed (byte* pad = padded)
+        fixed (byte* pb = b)
         {
-            fixed (byte* pp = padded)
-            fixed (byte* pb = b)
+            for (int c = 0; c < In; c++)
             {
-                for (int c = 0; c < In; c++)
+                byte* pp = pad + (long)c * plane;
+                for (int g = 0; g < groups; g++)
                 {
-                    new Span<byte>(pp, hp * wp + Int8Gemm.ColBlock).Clear();
-                    var plane = u.Slice(c * H * W, H * W);
-                    for (int ih = 0; ih < H; ih++) plane.Slice(ih * W, W).CopyTo(new Span<byte>(pp + (ih + Ph) * wp + Pw, W));
-                    for (int g = 0; g < groups; g++)
+                    byte* dst = pb + (long)(c * groups + g) * p16 * 4;
+                    // the four taps' offsets in the padded plane (−1: a padded tap, all zeros)
+                    int o0 = TapOffset(4 * g, wp), o1 = TapOffset(4 * g + 1, wp), o2 = TapOffset(4 * g + 2, wp), o3 = TapOffset(4 * g + 3, wp);
+                    for (int oh = oh0; oh < oh1; oh++)
                     {
-                        byte* dst = pb + (long)(c * groups + g) * p16 * 4;
-                        // the four taps' offsets in the padded plane (−1: a padded tap, all zeros)
-                        int o0 = TapOffset(4 * g, wp), o1 = TapOffset(4 * g + 1, wp), o2 = TapOffset(4 * g + 2, wp), o3 = TapOffset(4 * g + 3, wp);
-                        for (int oh = 0; oh < OH; oh++)
+                        byte* row = pp + oh * wp;
+                        for (int ow = 0; ow < OW; ow += 16)
                         {
-                            byte* row = pp + oh * wp;
-                            for (int ow = 0; ow < OW; ow += 16)
-                            {
-                                var r0 = o0 < 0 ? default : Sse2.LoadVector128(row + o0 + ow);
-                                var r1 = o1 < 0 ? default : Sse2.LoadVector128(row + o1 + ow);
-                                var r2 = o2 < 0 ? default : Sse2.LoadVector128(row + o2 + ow);
-                                var r3 = o3 < 0 ? default : Sse2.LoadVector128(row + o3 + ow);
-                                var lo01 = Sse2.UnpackLow(r0, r1).AsInt16(); var hi01 = Sse2.UnpackHigh(r0, r1).AsInt16();
-                                var lo23 = Sse2.UnpackLow(r2, r3).AsInt16(); var hi23 = Sse2.UnpackHigh(r2, r3).AsInt16();
-                                byte* d = dst + (oh * OW + ow) * 4;
-                                Sse2.Store(d, Sse2.UnpackLow(lo01, lo23).AsByte());
-                                Sse2.Store(d + 16, Sse2.UnpackHigh(lo01, lo23).AsByte());
-                                Sse2.Store(d + 32, Sse2.UnpackLow(hi01, hi23).AsByte());
-                                Sse2.Store(d + 48, Sse2.UnpackHigh(hi01, hi23).AsByte());
-                            }
+                            var r0 = o0 < 0 ? default : Sse2.LoadVector128(row + o0 + ow);
+                            var r1 = o1 < 0 ? default : Sse2.LoadVector128(row + o1 + ow);
+                            var r2 = o2 < 0 ? default : Sse2.LoadVector128(row + o2 + ow);
+                            var r3 = o3 < 0 ? default : Sse2.LoadVector128(row + o3 + ow);
+                            var lo01 = Sse2.UnpackLow(r0, r1).AsInt16(); var hi01 = Sse2.UnpackHigh(r0, r1).AsInt16();
+                            var lo23 = Sse2.UnpackLow(r2, r3).AsInt16(); var hi23 = Sse2.UnpackHigh(r2, r3).AsInt16();
+                            byte* d = dst + ((oh - oh0) * OW + ow) * 4;
+                            Sse2.Store(d, Sse2.UnpackLow(lo01, lo23).AsByte());
+                            Sse2.Store(d + 16, Sse2.UnpackHigh(lo01, lo23).AsByte());
+                            Sse2.Store(d + 32, Sse2.UnpackLow(hi01, hi23).AsByte());
+                            Sse2.Store(d + 48, Sse2.UnpackHigh(hi01, hi23).AsByte());
                         }
                     }
                 }
             }
         }
-        finally { ArrayPool<byte>.Shared.Return(padded); }
     }
 
     // where tap t = (kh, kw) starts in the padded plane: row kh, column kw (−1 past the kernel's taps)
