@@ -33,11 +33,11 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     // a small LeNet5 trained 60 steps on Fashion-MNIST, so its batch norms, quantizers and margins are a trained model's
-    private static LeNet5 Trained(int wbits, int abits, bool perTensor)
+    private static LeNet5 Trained(int wbits, int abits, bool perTensor, bool perChannelWeights = false)
     {
         var model = new LeNet5(6, 8, 16, 10, rng: new Rng(11), activations: abits >= 32 ? null : slot =>
             new ActivationQuantizer(abits, 0.9, perTensor ? LambdaMode.Gaussian : LambdaMode.Exact, channels: perTensor ? 0 : slot switch { "act1" => 6, "act2" => 8, _ => 16 }));
-        if (wbits < 32) model.Quantize(new QuantizeConfig { WeightBits = wbits });
+        if (wbits < 32) model.Quantize(new QuantizeConfig { WeightBits = wbits, Granularity = perChannelWeights ? Granularity.PerChannel : Granularity.PerTensor });
         var train = MnistDataset.Load("fashion-mnist", DatasetSplit.Train, new DataLocator { Report = null });
         using var opt = new Sgd(model, 0.02, momentum: 0.9);
         for (int step = 0; step < 60; step++)
@@ -105,16 +105,21 @@ public sealed class OnnxExportTests : IDisposable
         Checker(path);
     }
 
-    /// <summary>QDQ exports of W2/A8 (int8 weights), W8/A8 (int32 weights) and W4/A4 per-tensor: the same top-1 on 1000 test images.</summary>
+    /// <summary>
+    /// QDQ exports of W2/A8 (int8 weights), W8/A8 (int32 weights), per-output-channel weight scales at 2 and 8 bits (the
+    /// DequantizeLinear axis), and W4/A4 with per-tensor activation steps: the same top-1 on 1000 test images.
+    /// </summary>
     [Theory]
-    [InlineData(2, 8, false)]
-    [InlineData(8, 8, false)]
-    [InlineData(4, 4, true)]
-    public void QdqLeNet5_RunsInOnnxRuntime_WithTheFakeQuantizedPredictions(int wbits, int abits, bool perTensor)
+    [InlineData(2, 8, false, false)]
+    [InlineData(8, 8, false, false)]
+    [InlineData(2, 8, false, true)]
+    [InlineData(8, 8, false, true)]
+    [InlineData(4, 4, true, false)]
+    public void QdqLeNet5_RunsInOnnxRuntime_WithTheFakeQuantizedPredictions(int wbits, int abits, bool perTensor, bool perChannelWeights)
     {
-        using var model = Trained(wbits, abits, perTensor);
-        string packed = Packed(model, abits, perTensor, $"w{wbits}a{abits}");
-        string path = Path.Combine(_dir, $"w{wbits}a{abits}.onnx");
+        using var model = Trained(wbits, abits, perTensor, perChannelWeights);
+        string packed = Packed(model, abits, perTensor, $"w{wbits}a{abits}{(perChannelWeights ? "c" : "")}");
+        string path = Path.Combine(_dir, $"w{wbits}a{abits}{(perChannelWeights ? "c" : "")}.onnx");
         var r = OnnxExport.FromPacked(packed, path);
         Assert.Equal(4, r.QuantizedWeights);
         Assert.Equal(3, r.QuantizedActivations);

@@ -49,7 +49,7 @@ public sealed class QuantizedModel : IDisposable
         Metadata = metadata;
     }
 
-    /// <summary>The model's name as recorded in the file ("lenet5").</summary>
+    /// <summary>The model's type ("LeNet5", "VggLike", or your own <see cref="IConvChain"/> module's).</summary>
     public string ModelName { get; }
 
     /// <summary>One input example: [C, H, W].</summary>
