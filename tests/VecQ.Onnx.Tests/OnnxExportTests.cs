@@ -132,6 +132,21 @@ public sealed class OnnxExportTests : IDisposable
         Checker(path);
     }
 
+    /// <summary>Float weights with trained 8-bit activation quantizers (W32/A8): float initializers, QDQ activations, our top-1.</summary>
+    [Fact]
+    public void FloatWeightsWithQuantizedActivations_RunInOnnxRuntime_WithOurPredictions()
+    {
+        using var model = Trained(32, 8, false);
+        string path = Path.Combine(_dir, "w32a8.onnx");
+        var r = OnnxExport.FromModel(model, path);
+        Assert.Equal((0, 3), (r.QuantizedWeights, r.QuantizedActivations));
+        var x = TestImages(1000, out _);
+        var want = Top1(Ours(model, x, 1000), 1000);
+        var got = Top1(Ort(path, x, 1000), 1000);
+        Assert.Equal(want, got);
+        Checker(path);
+    }
+
     [Fact]
     public void ModelWithWeightQuantizers_IsRefused_AndNonChainModelsAreNamed()
     {

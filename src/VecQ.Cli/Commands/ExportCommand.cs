@@ -71,8 +71,8 @@ internal static class ExportCommand
         return 0;
     }
 
-    // ONNX: a packed file as QDQ; a checkpoint quantized as trained (or at --wbits) through a packed file as QDQ; a float
-    // checkpoint (no --wbits) as plain float ONNX.
+    // ONNX: a packed file as QDQ; a checkpoint with quantized weights (or any, with --wbits) through a packed file as QDQ;
+    // a checkpoint with float weights (no --wbits) with float initializers (and QDQ activations if it has quantizers).
     private static int Onnx(Output output, string path, string dest, int? wbits, bool json)
     {
         if (!File.Exists(path)) throw new OptionException($"--checkpoint {path}: file not found");
@@ -81,8 +81,9 @@ internal static class ExportCommand
         using (model)
         {
             if (packedBytes is not null) r = OnnxExport.FromPacked(path, dest);
-            else if (spec.WBits >= 32 && spec.ABits >= 32 && wbits is null)
+            else if (spec.WBits >= 32 && wbits is null)
             {
+                // float weights: plain Conv/Gemm initializers; activation quantizers, when trained with them, as QDQ pairs
                 model.RemoveQuantizers();
                 r = OnnxExport.FromModel(model, dest);
             }
