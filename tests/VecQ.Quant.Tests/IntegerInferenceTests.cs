@@ -291,37 +291,51 @@ public sealed class IntegerCustomChainTests
         }
     }
 
+    // Trains model a few steps on random [batch, ..shape] inputs (classes labels), quantizes its weights first, exports it
+    // packed into dir and returns the file: a chain with running statistics and quantizer steps of its own.
+    private static string TrainAndExport(Module model, QuantizeConfig weights, int[] shape, int classes, ulong seed, string dir)
+    {
+        model.Quantize(weights);
+        using (var opt = new Sgd(model, 0.02, momentum: 0.9))
+        using (var labels = Tensor.FromArray(Enumerable.Range(0, shape[0]).Select(i => i % classes).ToArray()))
+            for (int step = 0; step < 6; step++)
+            {
+                using var scope = TensorScope.Begin();
+                var loss = Functions.SoftmaxCrossEntropy(model.Forward(new Variable(Tensor.RandN(shape, new Rng(seed + (ulong)step)))), labels);
+                opt.ZeroGrad();
+                loss.Backward();
+                opt.Step();
+            }
+        model.Eval();
+        string path = Path.Combine(dir, model.GetType().Name + ".vecq");
+        PackedModel.Export(model, path);
+        return path;
+    }
+
+    // the fake-quantized model's logits and the integer path's (with isa) on x
+    private static (float[] Want, float[] Got) BothPaths(Module model, QuantizedModel q, Tensor x, Int8Isa isa)
+    {
+        using var v = new Variable(x.Clone());
+        using var y = model.Forward(v);
+        q.Isa = isa;
+        return (y.Value.ToArray(), q.Forward(x));
+    }
+
     [Fact]
     public void StridedDilatedChain_PredictsWhatTheFakeQuantizedModelPredicts()
     {
         string dir = Directory.CreateTempSubdirectory("vecq-int8-chain-").FullName;
         try
         {
-            var model = new Net();
-            model.Quantize(new QuantizeConfig { WeightBits = 4, Granularity = Granularity.PerChannel });
-            using (var opt = new Sgd(model, 0.02, momentum: 0.9))
-            using (var labels = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => i % 4).ToArray()))
-                for (int step = 0; step < 8; step++)
-                {
-                    using var scope = TensorScope.Begin();
-                    var loss = Functions.SoftmaxCrossEntropy(model.Forward(new Variable(Tensor.RandN([32, 2, 15, 14], new Rng(100 + (ulong)step)))), labels);
-                    opt.ZeroGrad();
-                    loss.Backward();
-                    opt.Step();
-                }
-            model.Eval();
-            string path = Path.Combine(dir, "net.vecq");
-            PackedModel.Export(model, path);
+            using var model = new Net();
+            string path = TrainAndExport(model, new QuantizeConfig { WeightBits = 4, Granularity = Granularity.PerChannel }, [32, 2, 15, 14], 4, 100, dir);
             using var x = Tensor.RandN([300, 2, 15, 14], new Rng(5));
-            float[] want;
-            using (var v = new Variable(x.Clone())) using (var y = model.Forward(v)) want = y.Value.ToArray();
             using var packed = PackedModel.Load(path);
             using var q = QuantizedModel.FromPacked(new Net(), packed);
             Assert.Equal(3, q.Layers.Count(l => l.Contains("int8 × u8", StringComparison.Ordinal)));   // c2, c3 and fc1 (54 inputs in 6 segments of 9)
-            float[] got = q.Forward(x);
+            var (want, got) = BothPaths(model, q, x, Int8Gemm.Best);
             int agree = Enumerable.Range(0, 300).Count(i => ArgMax(want.AsSpan(i * 4, 4)) == ArgMax(got.AsSpan(i * 4, 4)));
             Assert.True(agree >= 297, $"{agree} of 300 predictions agree");
-            model.Dispose();
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
@@ -375,38 +389,21 @@ public sealed class IntegerCustomChainTests
         string dir = Directory.CreateTempSubdirectory("vecq-int8-wide-").FullName;
         try
         {
-            var model = new WideNet();
-            model.Quantize(new QuantizeConfig { WeightBits = 3 });
-            using (var opt = new Sgd(model, 0.02, momentum: 0.9))
-            using (var labels = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => i % 3).ToArray()))
-                for (int step = 0; step < 6; step++)
-                {
-                    using var scope = TensorScope.Begin();
-                    var loss = Functions.SoftmaxCrossEntropy(model.Forward(new Variable(Tensor.RandN([16, 1, 40, 34], new Rng(200 + (ulong)step)))), labels);
-                    opt.ZeroGrad();
-                    loss.Backward();
-                    opt.Step();
-                }
-            model.Eval();
-            string path = Path.Combine(dir, "wide.vecq");
-            PackedModel.Export(model, path);
+            using var model = new WideNet();
+            string path = TrainAndExport(model, new QuantizeConfig { WeightBits = 3 }, [16, 1, 40, 34], 3, 200, dir);
             using var x = Tensor.RandN([120, 1, 40, 34], new Rng(6));
-            float[] want;
-            using (var v = new Variable(x.Clone())) using (var y = model.Forward(v)) want = y.Value.ToArray();
             using var packed = PackedModel.Load(path);
             using var q = QuantizedModel.FromPacked(new WideNet(), packed);
             Assert.Equal(2, q.Layers.Count(l => l.Contains("int8 × u8", StringComparison.Ordinal)));
             foreach (var isa in new[] { Int8Isa.Scalar, Int8Gemm.Best })
             {
-                q.Isa = isa;
-                float[] got = q.Forward(x);
+                var (want, got) = BothPaths(model, q, x, isa);
                 int agree = Enumerable.Range(0, 120).Count(i => ArgMax(want.AsSpan(i * 3, 3)) == ArgMax(got.AsSpan(i * 3, 3)));
                 Assert.True(agree >= 118, $"{isa}: {agree} of 120 predictions agree");
                 double scale = want.Max(Math.Abs);
                 int close = Enumerable.Range(0, want.Length).Count(i => Math.Abs(want[i] - got[i]) <= 1e-4 * scale);
                 Assert.True(close >= want.Length * 95 / 100, $"{isa}: {close} of {want.Length} logits agree to 1e-4 of the largest");
             }
-            model.Dispose();
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
