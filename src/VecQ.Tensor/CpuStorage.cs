@@ -59,7 +59,11 @@ public sealed unsafe class CpuStorage : Storage
 
 /// <summary>
 /// Caches freed host blocks by exact size so a training loop, which asks for the same sizes every
-/// step, reuses memory instead of going back to the OS. Bounded by <see cref="MaxCachedBytes"/>.
+/// step, reuses memory instead of going back to the OS. Bounded by <see cref="MaxCachedBytes"/>: a block
+/// returned to a full cache evicts the blocks that have waited longest (of any size), so the cache follows
+/// the current working set. (Refusing the newcomer instead kept a training step's blocks forever: the
+/// inference after it then went to the OS for every block, and ResNet-18's batch-8 inference page-faulted
+/// on about 0.8 GB per bench run.)
 /// </summary>
 /// <remarks>
 /// Native memory is invisible to the GC, so the pool reports what it holds from the OS (blocks in use
@@ -70,24 +74,64 @@ public sealed unsafe class CpuStorage : Storage
 /// </remarks>
 public static class HostMemoryPool
 {
-    private static readonly Dictionary<long, Stack<nint>> Free = new();
-    private static readonly object Gate = new();
-    private static long _cached;
+    private static readonly BlockCache Cache = new(DefaultBound());
 
-    /// <summary>Upper bound on bytes kept for reuse (default 192 MiB).</summary>
-    public static long MaxCachedBytes { get; set; } = 192L << 20;
+    /// <summary>
+    /// Upper bound on bytes kept for reuse: by default an eighth of the memory the process may use, at least
+    /// 192 MiB and at most 2 GiB. A cache smaller than a step's working set sends blocks back to the OS every step
+    /// and page-faults them in again: a ResNet-18 bench run (batch 8, 224², train steps then inferences) took
+    /// 412,000 minor page faults with a fixed 192 MiB and 198,000 with this bound.
+    /// </summary>
+    public static long MaxCachedBytes { get => Cache.MaxBytes; set => Cache.MaxBytes = value; }
 
     /// <summary>Bytes currently cached.</summary>
-    public static long CachedBytes { get { lock (Gate) return _cached; } }
+    public static long CachedBytes => Cache.CachedBytes;
 
-    internal static unsafe nint Rent(long bytes)
+    internal static nint Rent(long bytes) => Cache.Rent(bytes);
+
+    internal static void Return(nint ptr, long bytes) => Cache.Return(ptr, bytes);
+
+    /// <summary>Returns every cached block to the OS.</summary>
+    public static void Trim() => Cache.Trim();
+
+    private static long DefaultBound() => Math.Clamp(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8, 192L << 20, 2L << 30);
+}
+
+/// <summary>
+/// The cache behind <see cref="HostMemoryPool"/>: 64-byte aligned native blocks kept by exact size, at most
+/// <see cref="MaxBytes"/> in all, the newest of a size rented first and the oldest of all evicted first.
+/// Thread-safe.
+/// </summary>
+internal sealed class BlockCache(long maxBytes)
+{
+    // one cached block: in its size's list (rented newest first) and in the return order (evicted oldest first)
+    private sealed class Block(long bytes, nint ptr)
     {
-        lock (Gate)
+        public readonly long Bytes = bytes;
+        public readonly nint Ptr = ptr;
+        public LinkedListNode<Block>? InSize, InOrder;
+    }
+
+    private readonly Dictionary<long, LinkedList<Block>> _free = new();
+    private readonly LinkedList<Block> _order = new();
+    private readonly object _gate = new();
+    private long _cached;
+
+    /// <summary>Upper bound on bytes kept for reuse.</summary>
+    public long MaxBytes { get; set; } = maxBytes;
+
+    /// <summary>Bytes currently cached.</summary>
+    public long CachedBytes { get { lock (_gate) return _cached; } }
+
+    /// <summary>A block of <paramref name="bytes"/>: a cached one of that size (the newest), else a fresh one.</summary>
+    public unsafe nint Rent(long bytes)
+    {
+        lock (_gate)
         {
-            if (Free.TryGetValue(bytes, out var stack) && stack.Count > 0)
+            if (_free.TryGetValue(bytes, out var list) && list.Last is { } node)
             {
-                _cached -= bytes;
-                return stack.Pop();
+                Unlink(node.Value);
+                return node.Value.Ptr;
             }
         }
         nint fresh = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
@@ -95,35 +139,55 @@ public static class HostMemoryPool
         return fresh;
     }
 
-    internal static unsafe void Return(nint ptr, long bytes)
+    /// <summary>Caches a block (evicting the oldest until it fits), or frees it when it alone exceeds the bound.</summary>
+    public unsafe void Return(nint ptr, long bytes)
     {
-        lock (Gate)
+        var freed = new List<Block>();
+        lock (_gate)
         {
-            if (_cached + bytes <= MaxCachedBytes)
+            if (bytes <= MaxBytes)
             {
-                if (!Free.TryGetValue(bytes, out var stack)) Free[bytes] = stack = new Stack<nint>();
-                stack.Push(ptr);
+                while (_cached + bytes > MaxBytes && _order.First is { } oldest)
+                {
+                    Unlink(oldest.Value);
+                    freed.Add(oldest.Value);
+                }
+                var block = new Block(bytes, ptr);
+                if (!_free.TryGetValue(bytes, out var list)) _free[bytes] = list = new LinkedList<Block>();
+                block.InSize = list.AddLast(block);
+                block.InOrder = _order.AddLast(block);
                 _cached += bytes;
-                return;
             }
+            else freed.Add(new Block(bytes, ptr));
         }
-        NativeMemory.AlignedFree((void*)ptr);
-        GC.RemoveMemoryPressure(bytes);
+        foreach (var b in freed) FreeBlock(b);
     }
 
     /// <summary>Returns every cached block to the OS.</summary>
-    public static unsafe void Trim()
+    public void Trim()
     {
-        lock (Gate)
+        List<Block> all;
+        lock (_gate)
         {
-            foreach (var (bytes, s) in Free)
-                while (s.Count > 0)
-                {
-                    NativeMemory.AlignedFree((void*)s.Pop());
-                    GC.RemoveMemoryPressure(bytes);
-                }
-            Free.Clear();
+            all = [.. _order];
+            _order.Clear();
+            _free.Clear();
             _cached = 0;
         }
+        foreach (var b in all) FreeBlock(b);
+    }
+
+    // removes a cached block from both lists (the caller holds the gate)
+    private void Unlink(Block b)
+    {
+        b.InSize!.List!.Remove(b.InSize);
+        _order.Remove(b.InOrder!);
+        _cached -= b.Bytes;
+    }
+
+    private static unsafe void FreeBlock(Block b)
+    {
+        NativeMemory.AlignedFree((void*)b.Ptr);
+        GC.RemoveMemoryPressure(b.Bytes);
     }
 }

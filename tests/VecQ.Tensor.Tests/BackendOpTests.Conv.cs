@@ -204,6 +204,10 @@ public partial class BackendOpTests
         new(20, 32, 28, 28, 2, 2, 2, 2, 0, 0),  // LeNet pool1 (parallel over planes)
         new(2, 3, 9, 37, 3, 3, 2, 2, 1, 1),     // ResNet's stem pool, wide enough for eight-column gathers
         new(1, 2, 6, 29, 3, 2, 1, 3, 0, 1),     // stride 3 across, 2-wide windows
+        new(2, 2, 7, 61, 3, 3, 2, 2, 1, 1),     // stride-2 loads: several groups, an overlapping last one, a scalar tail
+        new(1, 3, 5, 40, 3, 3, 2, 2, 0, 0),     // unpadded (AlexNet's pools)
+        new(1, 2, 4, 37, 2, 3, 1, 1, 1, 1),     // stride-1 loads
+        new(1, 1, 3, 32, 1, 4, 1, 2, 0, 2),     // a 1×4 window half in the padding
     };
 
     [BackendTheory]
@@ -232,6 +236,8 @@ public partial class BackendOpTests
             ("wide ties", Enumerable.Range(0, 120).Select(i => (float)(i % 3 == 0 ? 1 : 0)).ToArray()),
             ("wide all -inf", Enumerable.Repeat(float.NegativeInfinity, 120).ToArray()),
             ("wide NaN", Enumerable.Range(0, 120).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
+            ("wider ties", Enumerable.Range(0, 366).Select(i => (float)(i % 3 == 0 ? 1 : 0)).ToArray()),   // 6×61: stride-2 loads
+            ("wider NaN", Enumerable.Range(0, 366).Select(i => i % 7 == 3 ? float.NaN : i % 5).Select(v => (float)v).ToArray()),
         })
             SameAll(b, $"max_pool2d {name}", d =>
             {

@@ -73,6 +73,23 @@ public interface IFusedLoss
 }
 
 /// <summary>
+/// One whole LSTM time step as one kernel: the recurrent product gates += hPrev·W_hhᵀ, then
+/// <see cref="IFusedLstmCell.LstmCell"/> on the same rows while they are in cache, with one fork and join
+/// instead of two. Without it, <see cref="RnnOps.LstmForward"/> runs a MatMul and the cell. Every operand is
+/// contiguous, on one device, of one float dtype.
+/// </summary>
+/// <example><code>if (Backend.For(gates) is IFusedLstmStep step) step.LstmStep(hPrev, whhT, gates, bias, cPrev, gates, c, h);</code></example>
+public interface IFusedLstmStep
+{
+    /// <summary>
+    /// hPrev: [B, H], whhT: [H, 4H] (W_hh transposed), gates: [B, 4H] holding x·W_ihᵀ (gates += hPrev·whhT), then
+    /// the cell exactly as <see cref="IFusedLstmCell.LstmCell"/> with bias: [4H] or null, cPrev: [B, H] → acts: [B, 4H]
+    /// (may be gates), c, h: [B, H]. h must not alias hPrev.
+    /// </summary>
+    void LstmStep(Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h);
+}
+
+/// <summary>
 /// The fused LSTM cell: the gate nonlinearities and the state update of one time step in one pass (and its
 /// gradient). Without it, <see cref="RnnOps.LstmCell"/> composes sigmoid, tanh, products and sums
 /// (<see cref="RnnOps.UnfusedLstmCell"/>). Every operand is contiguous, on one device, of one float dtype.

@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -248,6 +248,19 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
         using var _ = Timed("LstmCell");
         if (_inner is IFusedLstmCell fused) fused.LstmCell(gates, bias, cPrev, acts, c, h);
         else RnnOps.UnfusedLstmCell(_inner, gates, bias, cPrev, acts, c, h);
+    }
+
+    /// <inheritdoc/>
+    public void LstmStep(Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    {
+        if (_inner is IFusedLstmStep step)
+        {
+            using var _ = Timed("LstmStep");
+            step.LstmStep(hPrev, whhT, gates, bias, cPrev, acts, c, h);
+            return;
+        }
+        using (var h3 = hPrev.Unsqueeze(0)) using (var w3 = whhT.Unsqueeze(0)) using (var g3 = gates.Unsqueeze(0)) MatMul(h3, w3, g3, 1f, 1f);
+        LstmCell(gates, bias, cPrev, acts, c, h);
     }
 
     /// <inheritdoc/>

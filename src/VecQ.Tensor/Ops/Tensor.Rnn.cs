@@ -162,18 +162,26 @@ public static class RnnOps
                 b.MatMul(x3, wt, a3, 1f, 0f);                                         // [1, T·B, In] × [1, In, 4H]; the cell adds the bias
             using var biasC = bias?.Contiguous();
             using var whhT = Transposed3(wHh);                                        // [1, H, 4H]
+            using var whhT2 = whhT.Select(0, 0);                                      // [H, 4H]
             using var h0c = h0.Contiguous();
             using (var first = cells.Select(0, 0)) first.CopyFrom(c0);
+            var step = b as IFusedLstmStep;
             for (int s = 0; s < steps; s++)
             {
                 int t = seq.TimeAt(s);
                 using var hPrev = s == 0 ? h0c.Unsqueeze(0) : output.Narrow(0, seq.TimeAt(s - 1), 1);   // [1, B, H]
                 using var gates = acts.Narrow(0, t, 1);                                                   // [1, B, 4H]
-                b.MatMul(hPrev, whhT, gates, 1f, 1f);
                 using var g2 = gates.Select(0, 0);
                 using var cPrev = cells.Select(0, s);
                 using var c = cells.Select(0, s + 1);
                 using var h = output.Select(0, t);
+                if (step != null)
+                {
+                    using var hPrev2 = hPrev.Select(0, 0);                                                // [B, H]
+                    step.LstmStep(hPrev2, whhT2, g2, biasC, cPrev, g2, c, h);
+                    continue;
+                }
+                b.MatMul(hPrev, whhT, gates, 1f, 1f);
                 LstmCell(g2, biasC, cPrev, g2, c, h);
             }
             return seq;

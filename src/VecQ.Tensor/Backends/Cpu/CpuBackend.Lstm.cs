@@ -1,3 +1,4 @@
+using VecQ.Tensors.Backends.Cpu;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -23,6 +24,34 @@ public sealed unsafe partial class CpuBackend
         }
         int chunks = ChunksFor(batch, (long)batch * hidden * 24);
         if (chunks == 1) Rows(0, batch); else ForChunks(batch, chunks, (_, r0, r1) => Rows(r0, r1));
+    }
+
+    /// <inheritdoc/>
+    public void LstmStep(Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    {
+        if (NotF32(gates))
+        {
+            // float64: the reference backend's product and cell
+            using (var h3 = hPrev.Unsqueeze(0)) using (var w3 = whhT.Unsqueeze(0)) using (var g3 = gates.Unsqueeze(0)) Reference.MatMul(h3, w3, g3, 1f, 1f);
+            ((IFusedLstmCell)Reference).LstmCell(gates, bias, cPrev, acts, c, h);
+            return;
+        }
+        // hPrev: [B, H], whhT: [H, 4H], gates, acts: [B, 4H]; bias: [4H] or none; cPrev, c, h: [B, H], contiguous
+        int batch = gates.Dims[0], g4 = gates.Dims[1], hidden = g4 / 4, k = hPrev.Dims[1];
+        float* xp = Ptr(hPrev), wp = Ptr(whhT), gp = Ptr(gates), ap = Ptr(acts), cpp = Ptr(cPrev), cp = Ptr(c), hp = Ptr(h);
+        float* bp = bias is null ? null : Ptr(bias);
+        // each thread takes whole rows of the batch (multiples of 8, the micro-kernel's height): its product, then its cells
+        void Rows(int r0, int r1)
+        {
+            if (r1 <= r0) return;
+            Sgemm.Run(r1 - r0, g4, k, xp + (long)r0 * k, k, false, wp, g4, false, gp + (long)r0 * g4, g4, 1f, 1f, 1);
+            for (int r = r0; r < r1; r++)
+                RowForward(gp + (long)r * g4, bp, cpp + (long)r * hidden, ap + (long)r * g4, cp + (long)r * hidden, hp + (long)r * hidden, hidden);
+        }
+        int blocks = (batch + 7) / 8;
+        int chunks = ChunksFor(blocks, (long)batch * g4 * k, 1L << 18);
+        if (chunks == 1) Rows(0, batch);
+        else ForChunks(blocks, chunks, (_, b0, b1) => Rows(8 * b0, Math.Min(batch, 8 * b1)));
     }
 
     /// <inheritdoc/>

@@ -40,12 +40,22 @@ public sealed unsafe partial class CpuBackend
         int jLo = Math.Min(g.OW, (g.PadW + g.StrideW - 1) / g.StrideW);
         int jHi = Math.Max(jLo, Math.Min(g.OW, (width - g.KW + g.PadW) / g.StrideW + 1));
         bool gather = Avx2.IsSupported && jHi - jLo >= 8;
+        // strides 1 and 2 read their candidates with plain loads instead of gathers (MaxEightLoaded), up to the last
+        // group start jFit whose loads stay inside the row (stride 2 reads one float past its last candidate)
+        bool loads = gather && g.StrideW <= 2;
+        int jFit = g.StrideW == 1 ? jHi - 8 : Math.Min(jHi - 8, (width - g.KW - 15 + g.PadW) >> 1);
         for (int i = 0; i < g.OH; i++)
         {
             int h0 = i * g.StrideH - g.PadH;
             int ha = Math.Max(h0, 0), hb = Math.Min(h0 + g.KH, height);
             int j = 0;
-            if (gather)
+            if (loads && jFit >= jLo)
+            {
+                for (; j < jLo; j++) MaxAt(plane, yo, io, g, i, j, ha, hb);
+                for (; j <= jFit; j += 8) MaxEightLoaded(plane, yo + (long)i * g.OW + j, io + (long)i * g.OW + j, g, j, ha, hb);
+                if (j - 8 < jFit) { j = jFit; MaxEightLoaded(plane, yo + (long)i * g.OW + j, io + (long)i * g.OW + j, g, j, ha, hb); j += 8; }   // overlapping last group
+            }
+            else if (gather)
             {
                 for (; j < jLo; j++) MaxAt(plane, yo, io, g, i, j, ha, hb);
                 for (; j + 8 <= jHi; j += 8) MaxEight(plane, yo + (long)i * g.OW + j, io + (long)i * g.OW + j, g, j, ha, hb);
@@ -76,6 +86,42 @@ public sealed unsafe partial class CpuBackend
                 var take = Vector256.GreaterThan(v, best) | Vector256.AndNot(Vector256.Equals(best, best), Vector256.Equals(v, v));
                 best = Vector256.ConditionalSelect(take, v, best);
                 at = Vector256.ConditionalSelect(take.AsInt32(), idx + rowAt, at);
+            }
+        }
+        best.Store(yo);
+        at.Store(io);
+    }
+
+    /// <summary>
+    /// <see cref="MaxEight"/> for column strides 1 and 2, where the eight candidates of a tap are one load (stride 1)
+    /// or the even lanes of sixteen consecutive floats (stride 2): gathers made ResNet's 3×3/2 stem pool 11.7 ms
+    /// of a 100 ms batch-8 inference on Zen 5. The caller keeps every load inside the row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaxEightLoaded(float* plane, float* yo, int* io, in Pool2dGeometry g, int j, int ha, int hb)
+    {
+        int width = g.W, w0 = j * g.StrideW - g.PadW;
+        bool pairs = g.StrideW == 2;
+        var cols = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * g.StrideW + Vector256.Create(w0);   // w0 per lane
+        var best = Vector256.Create(float.NegativeInfinity);
+        var at = cols + Vector256.Create(ha * width);    // the first element wins when nothing beats −∞
+        for (int h = ha; h < hb; h++)
+        {
+            float* row = plane + (long)h * width + w0;
+            var rowAt = Vector256.Create(h * width);
+            for (int kw = 0; kw < g.KW; kw++)
+            {
+                Vector256<float> v;
+                if (pairs)
+                {
+                    // floats kw … kw + 15 → lanes 0, 2, …, 14: (a0 a2 b0 b2 | a4 a6 b4 b6), then the 64-bit pairs reordered
+                    var even = Avx.Shuffle(Avx.LoadVector256(row + kw), Avx.LoadVector256(row + kw + 8), 0b10_00_10_00);
+                    v = Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle();
+                }
+                else v = Avx.LoadVector256(row + kw);
+                var take = Vector256.GreaterThan(v, best) | Vector256.AndNot(Vector256.Equals(best, best), Vector256.Equals(v, v));
+                best = Vector256.ConditionalSelect(take, v, best);
+                at = Vector256.ConditionalSelect(take.AsInt32(), cols + Vector256.Create(kw) + rowAt, at);
             }
         }
         best.Store(yo);
