@@ -343,6 +343,55 @@ public class BatchNormTests
         Assert.Contains("has 2 channels", e.Message);
     }
 
+    [Theory]
+    [InlineData(true, FusedActivation.Relu)]
+    [InlineData(false, FusedActivation.Relu)]
+    [InlineData(true, FusedActivation.Relu6)]
+    [InlineData(false, FusedActivation.Relu6)]
+    public void ForwardWithActivationEqualsForwardThenTheActivation(bool training, FusedActivation act)
+    {
+        // Two identical layers: Forward(x, act) (one pass in evaluation without gradients) against Forward then the
+        // function; equal bit for bit, with and without gradients, and the same gradients when they are taken.
+        BatchNorm2d Make()
+        {
+            var bn = new BatchNorm2d(3, momentum: 0.2);
+            bn.Weight!.Data.CopyFrom(Tensor.FromArray(new float[] { 6.5f, -4.7f, 0.3f }));
+            bn.Bias!.Data.CopyFrom(Tensor.FromArray(new float[] { 0.1f, -0.2f, 2.4f }));
+            bn.RunningMean!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.2f, 0.5f, -0.1f }));
+            bn.RunningVar!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.8f, 1.3f, 0.6f }));
+            if (!training) bn.Eval();
+            return bn;
+        }
+        var (fused, plain) = (Make(), Make());
+        Variable Act(Variable v) => act == FusedActivation.Relu ? Functions.Relu(v) : Functions.Relu6(v);
+        using var x0 = RandN([4, 3, 5, 7], 21);
+        using (var noGrad = new Variable(x0.Clone()))
+        using (var ya = fused.Forward(noGrad, act))
+        using (var t = plain.Forward(noGrad))
+        using (var yb = Act(t))
+        {
+            Assert.Equal(F(yb.Value), F(ya.Value));
+            Assert.Contains(F(ya.Value), v => v == 0f);
+            if (act == FusedActivation.Relu6) Assert.Contains(F(ya.Value), v => v == 6f);
+        }
+        using var xa = new Variable(x0.Clone(), requiresGrad: true);
+        using var xb = new Variable(x0.Clone(), requiresGrad: true);
+        using var dy = RandN([4, 3, 5, 7], 22);
+        using var y1 = fused.Forward(xa, act);
+        using (var t = plain.Forward(xb))
+        using (var y2 = Act(t))
+        {
+            Assert.Equal(F(y2.Value), F(y1.Value));
+            using var la = Functions.Sum(Functions.Mul(y1, new Variable(dy)));
+            using var lb = Functions.Sum(Functions.Mul(y2, new Variable(dy)));
+            la.Backward();
+            lb.Backward();
+        }
+        foreach (var (what, a, b) in new[] { ("dx", xa.Grad!, xb.Grad!), ("dgamma", fused.Weight!.Grad!, plain.Weight!.Grad!), ("dbeta", fused.Bias!.Grad!, plain.Bias!.Grad!) })
+            Assert.True(F(b).SequenceEqual(F(a)), what);
+        Assert.Equal(F(plain.RunningMean!.Value), F(fused.RunningMean!.Value));
+    }
+
     [Fact]
     public void BatchNorm1dTakesTwoOrThreeDims()
     {

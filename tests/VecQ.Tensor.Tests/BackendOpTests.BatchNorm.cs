@@ -41,6 +41,29 @@ public partial class BackendOpTests
     }
 
     [BackendTheory]
+    [MemberData(nameof(BatchNormCases))]
+    public void BatchNormWithActivationMatchesBatchNormThenTheActivation(BackendCase b, int n, int c, int s, bool withGamma, bool withBeta)
+    {
+        foreach (var act in new[] { FusedActivation.Relu, FusedActivation.Relu6 })
+            SameAll(b, $"batch_norm_activation {act} [{n}, {c}, {s}] gamma={withGamma} beta={withBeta}", d =>
+            {
+                using var x = d.Rand(1, n, c, s);
+                using var g0 = d.Rand(3, c);
+                using var gamma = withGamma ? g0.Mul(8.0) : null;           // wide enough that ReLU6 clips at 6
+                using var beta = withBeta ? d.Rand(4, c) : null;
+                using var mean = d.Rand(5, c);
+                using var inv0 = d.Rand(6, c);
+                using var invStd = inv0.Abs().Add(0.5);
+                var fused = NnOps.BatchNormForward(x, mean, invStd, gamma, beta, act);
+                using var plain = NnOps.BatchNormForward(x, mean, invStd, gamma, beta);
+                var composed = act == FusedActivation.Relu ? plain.Relu() : plain.Relu6();
+                // the same roundings in one pass or two: equal bit for bit on every backend
+                Assert.Equal(composed.ToArray<float>(), fused.ToArray<float>());
+                return [fused, composed];
+            }, 1e-5, 1e-5);
+    }
+
+    [BackendTheory]
     public void BatchNormOpsNameTheOpAndShapes(BackendCase b)
     {
         using var scope = b.Enter();

@@ -58,6 +58,24 @@ public static partial class Functions
     }
 
     /// <summary>
+    /// <see cref="BatchNormInference(Variable, Tensor, Tensor, Variable?, Variable?)"/> then ReLU or ReLU6: one fused pass
+    /// when nothing is recorded for a gradient (inference), else the two functions with their gradients; the values are
+    /// the same either way.
+    /// </summary>
+    /// <example><code>using var y = Functions.BatchNormInference(x, runningMean, invStd, gamma, beta, FusedActivation.Relu6);</code></example>
+    public static Variable BatchNormInference(Variable x, Tensor mean, Tensor invStd, Variable? gamma, Variable? beta, FusedActivation activation)
+    {
+        Variable[] inputs = [x, .. (gamma != null ? new[] { gamma } : []), .. (beta != null ? new[] { beta } : [])];
+        if (!Graph.IsRecording(inputs))
+        {
+            if (x.Value.Rank < 2) throw new ArgumentException($"batch_norm_inference: input {x.Describe()} must be [N, C] or [N, C, …]");
+            return new Variable(NnOps.BatchNormForward(x.Value, mean, invStd, gamma?.Value, beta?.Value, activation));
+        }
+        using var y = BatchNormInference(x, mean, invStd, gamma, beta);
+        return activation == FusedActivation.Relu ? Relu(y) : Relu6(y);
+    }
+
+    /// <summary>
     /// Evaluation-mode batch norm with given statistics, in one pass: y = (x − mean[c])·invStd[c]·γ[c] + β[c] for x: [N, C, …]
     /// and mean, invStd: [C] constants (running statistics); gamma/beta: [C] or null. Backward: dx = dy·γ·invStd,
     /// dγ = Σ dy·(x − mean)·invStd, dβ = Σ dy (sums over every axis but 1).

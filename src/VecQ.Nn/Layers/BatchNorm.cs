@@ -16,7 +16,7 @@ namespace VecQ.Nn;
 /// running = (1 − m)·running + m·batch, where the variance enters unbiased, σ²_B·n/(n − 1)
 /// (n = elements per channel), and num_batches_tracked += 1. With momentum null, m = 1/num_batches_tracked
 /// (a cumulative average). Evaluation with running statistics:
-/// y = (x − running_mean)·γ/√(running_var + ε) + β in one pass (<see cref="Functions.BatchNormInference"/>).
+/// y = (x − running_mean)·γ/√(running_var + ε) + β in one pass (<see cref="Functions.BatchNormInference(Variable, Tensor, Tensor, Variable?, Variable?)"/>).
 /// </remarks>
 /// <example><code>
 /// var bn = new BatchNorm2d(32);
@@ -111,6 +111,25 @@ public abstract class BatchNorm : Module
         return Traced(RunningStatistics(x, gamma.Value, beta.Value));
     }
 
+    /// <summary>
+    /// This layer, then ReLU or ReLU6: in evaluation mode one pass over memory
+    /// (<see cref="Functions.BatchNormInference(Variable, Tensor, Tensor, Variable?, Variable?, FusedActivation)"/>), in
+    /// training the two functions; the same values either way.
+    /// </summary>
+    /// <example><code>using var h = bn.Forward(x, FusedActivation.Relu); // relu(bn(x))</code></example>
+    public Variable Forward(Variable x, FusedActivation activation)
+    {
+        if (Training || !TrackRunningStats)
+        {
+            using var y = Forward(x);
+            return activation == FusedActivation.Relu ? Functions.Relu(y) : Functions.Relu6(y);
+        }
+        CheckChannels(x);
+        using var gamma = new ParameterLease(Weight, Training);   // [C] or none
+        using var beta = new ParameterLease(Bias, Training);      // [C] or none
+        return Traced(RunningStatistics(x, gamma.Value, beta.Value, activation));
+    }
+
     private protected void CheckChannels(Variable x)
     {
         CheckInput(x);
@@ -159,12 +178,14 @@ public abstract class BatchNorm : Module
             rv.CopyFrom(sum);
     }
 
-    private protected Variable RunningStatistics(Variable x, Variable? gamma, Variable? beta)
+    private protected Variable RunningStatistics(Variable x, Variable? gamma, Variable? beta, FusedActivation? activation = null)
     {
         using var varEps = RunningVar!.Value.Add(Eps);
         using var std = varEps.Sqrt();
         using var invStd = 1.0 / std;                                                              // [C]
-        return Functions.BatchNormInference(x, RunningMean!.Value, invStd, gamma, beta);           // like x, one pass
+        return activation is { } a
+            ? Functions.BatchNormInference(x, RunningMean!.Value, invStd, gamma, beta, a)          // like x, with the activation
+            : Functions.BatchNormInference(x, RunningMean!.Value, invStd, gamma, beta);            // like x, one pass
     }
 }
 

@@ -66,9 +66,19 @@ public sealed class ConvNormActivation : Module
         var h = _pad != null ? _pad.Forward(x) : x;            // [N, C, H', W']
         h = Conv.Forward(h);                                   // [N, out, OH, OW]
         h = ActivationSlots.Apply(_convSlot, h);
-        h = Norm.Forward(h);                                   // [N, out, OH, OW]
-        if (_activation == null) return h;
-        return ActivationSlots.Apply(_actSlot, _activation.Forward(h));
+        if (_activation is ReLU or ReLU6)
+        {
+            // batch norm and activation in one pass in evaluation mode; the activation still shows in a trace
+            h = Norm.Forward(h, _activation is ReLU ? FusedActivation.Relu : FusedActivation.Relu6);   // [N, out, OH, OW]
+            ModuleTrace.Record(_activation, h);
+        }
+        else
+        {
+            h = Norm.Forward(h);                               // [N, out, OH, OW]
+            if (_activation == null) return h;
+            h = _activation.Forward(h);
+        }
+        return ActivationSlots.Apply(_actSlot, h);
     }
 }
 
@@ -120,7 +130,7 @@ public sealed class BasicBlock : Module
     public override Variable Forward(Variable x)
     {
         var h = ActivationSlots.Apply(_q1c, _conv1.Forward(x));                       // [N, planes, OH, OW]
-        h = ActivationSlots.Apply(_q1r, Functions.Relu(_bn1.Forward(h)));
+        h = ActivationSlots.Apply(_q1r, _bn1.Forward(h, FusedActivation.Relu));
         h = ActivationSlots.Apply(_q2c, _conv2.Forward(h));                           // [N, planes, OH, OW]
         h = _bn2.Forward(h);
         var identity = _downsample != null ? _downsample.Forward(x) : x;             // [N, planes, OH, OW]
@@ -181,9 +191,9 @@ public sealed class PreActBlock : Module
     /// <example><code>var y = unit.Forward(x);</code></example>
     public override Variable Forward(Variable x)
     {
-        var pre = ActivationSlots.Apply(_q1r, Functions.Relu(_bn1.Forward(x)));      // [N, inplanes, H, W]
+        var pre = ActivationSlots.Apply(_q1r, _bn1.Forward(x, FusedActivation.Relu));      // [N, inplanes, H, W]
         var h = ActivationSlots.Apply(_q1c, _conv1.Forward(pre));                     // [N, planes, OH, OW]
-        h = ActivationSlots.Apply(_q2r, Functions.Relu(_bn2.Forward(h)));
+        h = ActivationSlots.Apply(_q2r, _bn2.Forward(h, FusedActivation.Relu));
         h = ActivationSlots.Apply(_q2c, _conv2.Forward(h));                           // [N, planes, OH, OW]
         var shortcut = _shortcut != null ? ActivationSlots.Apply(_qs, _shortcut.Forward(pre)) : x;   // [N, planes, OH, OW]
         return Functions.Add(h, shortcut);

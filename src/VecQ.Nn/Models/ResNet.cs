@@ -99,7 +99,7 @@ public sealed class ResNet18 : Module
         if (x.Value.Rank != 4 || x.Shape[1] != InChannels)
             throw new ArgumentException($"ResNet18: input {x.Describe()} must be [N, {InChannels}, H, W]");
         var h = Nn.ActivationSlots.Apply(_q1c, _conv1.Forward(x));                 // [N, w, H/2, W/2]
-        h = Nn.ActivationSlots.Apply(_q1r, Functions.Relu(_bn1.Forward(h)));
+        h = Nn.ActivationSlots.Apply(_q1r, _bn1.Forward(h, FusedActivation.Relu));
         h = Functions.MaxPool2d(h, (3, 3), (2, 2), (1, 1));                        // [N, w, H/4, W/4]
         foreach (var layer in _layers) h = layer.Forward(h);                      // [N, 8w, H/32, W/32]
         h = Functions.Mean(h, [2, 3]);                                             // [N, 8w]
@@ -203,10 +203,10 @@ public sealed class PreActResNet18 : Module
             throw new ArgumentException($"PreActResNet18: input {x.Describe()} must be [N, {InChannels}, H, W]");
         var h = _bnData.Forward(x);                                                // [N, C, H, W]
         h = Nn.ActivationSlots.Apply(_q0c, _conv0.Forward(h));                     // [N, w, H/2, W/2]
-        h = Nn.ActivationSlots.Apply(_q0r, Functions.Relu(_bn0.Forward(h)));
+        h = Nn.ActivationSlots.Apply(_q0r, _bn0.Forward(h, FusedActivation.Relu));
         h = Functions.MaxPool2d(h, (3, 3), (2, 2), (1, 1));                        // [N, w, H/4, W/4]
         foreach (var layer in _layers) h = layer.Forward(h);                      // [N, 8w, H/32, W/32]
-        h = Nn.ActivationSlots.Apply(_qFinal, Functions.Relu(_bnFinal.Forward(h)));
+        h = Nn.ActivationSlots.Apply(_qFinal, _bnFinal.Forward(h, FusedActivation.Relu));
         h = Functions.Mean(h, [2, 3]);                                             // [N, 8w]
         return _fc.Forward(h);                                                     // [N, classes]
     }

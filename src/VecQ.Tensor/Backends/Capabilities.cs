@@ -72,6 +72,31 @@ public interface IFusedLoss
     void SoftmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor dloss, Tensor dlogits);
 }
 
+/// <summary>The activation a fused kernel applies to its result: max(y, 0) or min(max(y, 0), 6), NaN kept.</summary>
+/// <example><code>using var y = NnOps.BatchNormForward(x, mean, invStd, gamma, beta, FusedActivation.Relu6);</code></example>
+public enum FusedActivation
+{
+    /// <summary>max(y, 0).</summary>
+    Relu,
+    /// <summary>min(max(y, 0), 6).</summary>
+    Relu6,
+}
+
+/// <summary>
+/// Evaluation-mode batch norm and the ReLU (or ReLU6) after it in one pass over memory: in MobileNetV2's batch-8
+/// 224² inference the two passes took a quarter of the time. Without it, <see cref="NnOps.BatchNormForward(Tensor, Tensor, Tensor, Tensor?, Tensor?, FusedActivation)"/>
+/// runs <see cref="IBackend.BatchNormForward"/> and then the activation in place.
+/// </summary>
+/// <example><code>if (Backend.For(x) is IFusedBatchNormActivation f) f.BatchNormActivation(x3, mean, invStd, gamma, beta, FusedActivation.Relu, y3);</code></example>
+public interface IFusedBatchNormActivation
+{
+    /// <summary>
+    /// y = act((x − mean[c])·invStd[c]·gamma[c] + beta[c]) for x, y: [N, C, S] contiguous; mean, invStd, gamma, beta: [C]
+    /// (gamma/beta null: none), the batch norm rounded exactly as <see cref="IBackend.BatchNormForward"/> rounds it.
+    /// </summary>
+    void BatchNormActivation(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation activation, Tensor y);
+}
+
 /// <summary>
 /// One whole LSTM time step as one kernel: the recurrent product gates += hPrev·W_hhᵀ, then
 /// <see cref="IFusedLstmCell.LstmCell"/> on the same rows while they are in cache, with one fork and join

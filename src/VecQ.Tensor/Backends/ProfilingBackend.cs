@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep, IFusedBatchNormActivation
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -233,6 +233,19 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
     {
         using var _ = Timed("BatchNormForward");
         _inner.BatchNormForward(x, mean, invStd, gamma, beta, y);
+    }
+
+    /// <inheritdoc/>
+    public void BatchNormActivation(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation activation, Tensor y)
+    {
+        if (_inner is IFusedBatchNormActivation fused)
+        {
+            using var _ = Timed("BatchNormActivation");
+            fused.BatchNormActivation(x, mean, invStd, gamma, beta, activation, y);
+            return;
+        }
+        BatchNormForward(x, mean, invStd, gamma, beta, y);
+        NnOps.Activate(this, activation, y);
     }
 
     /// <inheritdoc/>

@@ -116,8 +116,14 @@ public readonly struct Relu6 : IUnaryOp
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> x, Span<float> y)
     {
-        TensorPrimitives.Max(x, 0f, y);
-        TensorPrimitives.Min(y, 6f, y);
+        // in blocks that stay in L1, so the second half reads what the first just wrote instead of memory again
+        for (int i = 0; i < x.Length; i += 2048)
+        {
+            int n = Math.Min(2048, x.Length - i);
+            var yi = y.Slice(i, n);
+            TensorPrimitives.Max(x.Slice(i, n), 0f, yi);
+            TensorPrimitives.Min(yi, 6f, yi);
+        }
     }
 }
 

@@ -167,6 +167,41 @@ public static class NnOps
     }
 
     /// <summary>
+    /// <see cref="BatchNormForward(Tensor, Tensor, Tensor, Tensor?, Tensor?)"/> followed by ReLU or ReLU6, in one pass where the
+    /// backend offers <see cref="IFusedBatchNormActivation"/> (the same values either way).
+    /// </summary>
+    /// <example><code>using var y = NnOps.BatchNormForward(x, mean, invStd, gamma, beta, FusedActivation.Relu6); // x: [N, C, H, W]</code></example>
+    public static Tensor BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation activation)
+    {
+        const string op = "batch_norm_activation";
+        var (n, c, s) = CheckBatchNorm(op, x, mean, invStd, ("gamma", gamma), ("beta", beta));
+        using var xc = x.Contiguous();
+        using var x3 = xc.View(n, c, s);                                   // [N, C, S]
+        using var mc = mean.Contiguous();
+        using var ic = invStd.Contiguous();
+        using var gc = gamma?.Contiguous();
+        using var bc = beta?.Contiguous();
+        var y = Tensor.Empty(x.Dims, x.DType, x.Device);
+        using var y3 = y.View(n, c, s);                                    // [N, C, S]
+        var b = Backend.For(x);
+        if (b is IFusedBatchNormActivation fused) fused.BatchNormActivation(x3, mc, ic, gc, bc, activation, y3);
+        else
+        {
+            b.BatchNormForward(x3, mc, ic, gc, bc, y3);
+            Activate(b, activation, y3);
+        }
+        return y;
+    }
+
+    /// <summary>Applies <paramref name="activation"/> to y in place on backend b (the unfused half of <see cref="IFusedBatchNormActivation"/>).</summary>
+    /// <example><code>NnOps.Activate(Backend.For(y), FusedActivation.Relu, y);</code></example>
+    public static void Activate(IBackend b, FusedActivation activation, Tensor y)
+    {
+        if (activation == FusedActivation.Relu) b.Unary(new Relu(), y, y);
+        else b.Unary(new Relu6(), y, y);
+    }
+
+    /// <summary>
     /// Training-mode batch-norm gradient with batch statistics. dy, x: [N, C] or [N, C, …]; mean, invStd, gamma: [C].
     /// With x̂ = (x − mean)·invStd and M = N·(spatial size): dx = gamma·invStd/M · (M·dy − Σ dy − x̂·Σ dy·x̂) (like x),
     /// dgamma = Σ dy·x̂ and dbeta = Σ dy ([C]; null unless requested).

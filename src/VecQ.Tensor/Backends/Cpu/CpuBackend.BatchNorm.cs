@@ -11,15 +11,35 @@ namespace VecQ.Tensors;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
-    public void BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Tensor y)
+    public void BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, Tensor y) =>
+        BatchNormForward(x, mean, invStd, gamma, beta, null, y);
+
+    /// <inheritdoc/>
+    public void BatchNormActivation(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation activation, Tensor y) =>
+        BatchNormForward(x, mean, invStd, gamma, beta, activation, y);
+
+    // The batch norm, then (when given) the activation on each plane while it is in cache.
+    private void BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation? activation, Tensor y)
     {
-        if (NotF32(x)) { Reference.BatchNormForward(x, mean, invStd, gamma, beta, y); return; } // float64: the reference backend
+        if (NotF32(x))
+        {
+            // float64: the reference backend, then the activation in place
+            Reference.BatchNormForward(x, mean, invStd, gamma, beta, y);
+            if (activation is { } a) NnOps.Activate(Reference, a, y);
+            return;
+        }
         // x, y: [N, C, S] contiguous; mean, invStd, gamma, beta: [C]
         int n = x.Dims[0], c = x.Dims[1], s = x.Dims[2];
         if (n == 0 || c == 0 || s == 0) return;
         float* xp = Ptr(x), yp = Ptr(y), mp = Ptr(mean), ip = Ptr(invStd);
         float* gp = gamma != null ? Ptr(gamma) : null, bp = beta != null ? Ptr(beta) : null;
-        if (s == 1) { ForwardColumns(xp, yp, n, c, mp, ip, gp, bp); return; }
+        float hi = activation == FusedActivation.Relu6 ? 6f : float.PositiveInfinity;
+        if (s == 1)
+        {
+            ForwardColumns(xp, yp, n, c, mp, ip, gp, bp);
+            if (activation != null) ClampPlane(yp, (long)n * c, hi);
+            return;
+        }
         void Channels(int c0, int c1)
         {
             for (int ch = c0; ch < c1; ch++)
@@ -31,12 +51,21 @@ public sealed unsafe partial class CpuBackend
                 {
                     long off = ((long)i * c + ch) * s;
                     AffinePlane(xp + off, yp + off, s, mu, scale, shift);
+                    if (activation != null) ClampPlane(yp + off, s, hi);
                 }
             }
         }
         int chunks = ChunksFor(c, (long)n * c * s * 2);
         if (chunks == 1) Channels(0, c);
         else ForChunks(c, chunks, (_, s0, e0) => Channels(s0, e0));
+    }
+
+    /// <summary>y[i] = min(max(y[i], 0), hi) in place (NaN stays NaN, as TensorPrimitives.Max/Min keep it).</summary>
+    private static void ClampPlane(float* y, long s, float hi)
+    {
+        var span = new Span<float>(y, checked((int)s));
+        TensorPrimitives.Max(span, 0f, span);
+        if (hi < float.PositiveInfinity) TensorPrimitives.Min(span, hi, span);
     }
 
     /// <summary>
