@@ -88,7 +88,7 @@ public sealed class TrainEvalTests
         var r = CliRunner.Run("bench", "--batch-size", "4", "--steps", "1", "--profile", "--json");
         Assert.True(r.ExitCode == 0, r.Err);
         var ops = r.Json().GetProperty("profile").EnumerateArray().Select(o => o.GetProperty("op").GetString()).ToList();
-        foreach (var op in new[] { "Conv2d", "Conv2dBackwardWeight", "MatMul", "BatchNormBackward", "SgdStep" })
+        foreach (var op in new[] { "Conv2d:5x5", "Conv2dBackwardWeight:5x5", "MatMul", "BatchNormBackward", "SgdStep" })
             Assert.Contains(op, ops);
         Assert.Contains("train step by backend operation", r.Out);
         Assert.True(r.Json().GetProperty("train_ms_per_step_best").GetDouble() <= r.Json().GetProperty("train_ms_per_step").GetDouble());

@@ -51,6 +51,10 @@ public partial class BackendOpTests
         new(2, 6, 7, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, true),         // depthwise, stride 2
         new(3, 5, 6, 6, 10, 3, 3, 1, 1, 1, 1, 1, 1, 5, false),       // depthwise, multiplier 2
         new(2, 4, 11, 10, 4, 3, 5, 1, 2, 2, 2, 2, 1, 4, true),       // depthwise, dilation, rect kernel
+        new(2, 3, 9, 45, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, true),        // depthwise rows of eight, stride 1
+        new(1, 4, 8, 61, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, false),       // stride 2: groups, an overlapping last one, border columns
+        new(1, 2, 7, 40, 4, 5, 5, 1, 2, 2, 2, 2, 1, 2, true),        // 5×5, multiplier 2, row dilation 2
+        new(1, 3, 5, 23, 3, 3, 3, 2, 2, 0, 0, 1, 1, 3, true),        // stride 2 unpadded (Keras's "valid" after ZeroPad2d)
         new(2, 5, 6, 7, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, true),         // pointwise (direct GEMM)
         new(2, 6, 5, 5, 4, 1, 1, 1, 1, 0, 0, 1, 1, 2, false),        // pointwise, grouped
         new(1, 3, 5, 5, 2, 1, 1, 2, 2, 0, 0, 1, 1, 1, false),        // 1×1 with stride: im2col path

@@ -154,24 +154,28 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
         _inner.MatMul(a, b, c, alpha, beta);
     }
 
+    // the convolution's family, so a profile separates MobileNet's depthwise and 1×1 layers from the rest
+    private static string Kind(in Conv2dGeometry g) =>
+        g.IsDepthwise ? ":depthwise" : g.KH == 1 && g.KW == 1 ? ":1x1" : $":{g.KH}x{g.KW}";
+
     /// <inheritdoc/>
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
     {
-        using var _ = Timed("Conv2d");
+        using var _ = Timed("Conv2d" + Kind(g));
         _inner.Conv2d(x, w, bias, g, y);
     }
 
     /// <inheritdoc/>
     public void Conv2dBackwardData(Tensor dy, Tensor w, Conv2dGeometry g, Tensor dx)
     {
-        using var _ = Timed("Conv2dBackwardData");
+        using var _ = Timed("Conv2dBackwardData" + Kind(g));
         _inner.Conv2dBackwardData(dy, w, g, dx);
     }
 
     /// <inheritdoc/>
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw, Tensor? dbias = null)
     {
-        using var _ = Timed("Conv2dBackwardWeight");
+        using var _ = Timed("Conv2dBackwardWeight" + Kind(g));
         _inner.Conv2dBackwardWeight(x, dy, g, dw, dbias);
     }
 

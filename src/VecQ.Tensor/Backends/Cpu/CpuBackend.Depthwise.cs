@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace VecQ.Tensors;
 
@@ -58,12 +60,14 @@ public sealed unsafe partial class CpuBackend
     {
         int mult = g.OPerGroup, planes = g.N * g.O, khw = g.KH * g.KW;
         long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
+        bool rows = Fma.IsSupported && Avx2.IsSupported && g.StrideW <= 2 && g.DilationW == 1 && khw <= 64;
         void Planes(int s, int e)
         {
             for (int pl = s; pl < e; pl++)
             {
                 int n = pl / g.O, o = pl % g.O, c = o / mult;
                 float* y = yp + (long)pl * p;
+                if (rows) { DepthwisePlaneByRows(y, xp + ((long)n * g.C + c) * hw, wp + (long)o * khw, bp == null ? 0f : bp[o], g); continue; }
                 new Span<float>(y, (int)p).Fill(bp == null ? 0f : bp[o]);
                 DepthwiseTaps(y, xp + ((long)n * g.C + c) * hw, wp + (long)o * khw, g, scatter: false);
             }
@@ -71,6 +75,74 @@ public sealed unsafe partial class CpuBackend
         int chunks = ChunksFor(planes, planes * p * khw);
         if (chunks == 1) Planes(0, planes);
         else ForChunks(planes, chunks, (_, s, e) => Planes(s, e));
+    }
+
+    /// <summary>
+    /// One output plane of a depthwise convolution with column stride 1 or 2 and no column dilation, each output
+    /// written once: eight columns at a time in a register, the taps in (kh, kw) order by fused multiply-adds from
+    /// the bias, read by loads where every tap of the eight lies inside the row (contiguous for stride 1, the even
+    /// lanes of sixteen floats for stride 2), the border columns one by one the same way. (Row-wide multiply-adds
+    /// per tap, the general path, took half of MobileNetV2's batch-8 224² inference: 31 ms of 61 on Zen 5.)
+    /// </summary>
+    private static void DepthwisePlaneByRows(float* y, float* x, float* k, float bias, Conv2dGeometry g)
+    {
+        int sw = g.StrideW, kw = g.KW, width = g.W, pad = g.PadW, ow = g.OW;
+        Vector256<float>* wv = stackalloc Vector256<float>[g.KH * kw];
+        for (int t = 0; t < g.KH * kw; t++) wv[t] = Vector256.Create(k[t]);
+        // interior groups start in [jLo, jFit]: the first tap column j·sw − pw ≥ 0, the last float loaded inside the row
+        int jLo = (pad + sw - 1) / sw;
+        int jFit = Math.Min(ow - 8, sw == 1 ? width - kw - 7 + pad : (width - kw - 15 + pad) >> 1);
+        for (int i = 0; i < g.OH; i++)
+        {
+            float* orow = y + (long)i * ow;
+            int ih0 = i * g.StrideH - g.PadH;
+            int khLo = 0, khHi = g.KH;                                           // kernel rows inside the plane
+            while (khLo < khHi && ih0 + khLo * g.DilationH < 0) khLo++;
+            while (khHi > khLo && ih0 + (khHi - 1) * g.DilationH >= g.H) khHi--;
+            float Point(int j)
+            {
+                float acc = bias;
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    float* row = x + (long)(ih0 + kh * g.DilationH) * width;
+                    for (int t = 0; t < kw; t++)
+                    {
+                        int iw = j * sw - pad + t;
+                        if ((uint)iw < (uint)width) acc = MathF.FusedMultiplyAdd(row[iw], k[kh * kw + t], acc);
+                    }
+                }
+                return acc;
+            }
+            void Group(int j)
+            {
+                var acc = Vector256.Create(bias);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    float* row = x + (long)(ih0 + kh * g.DilationH) * width + j * sw - pad;
+                    Vector256<float>* w = wv + kh * kw;
+                    for (int t = 0; t < kw; t++)
+                    {
+                        Vector256<float> v;
+                        if (sw == 1) v = Avx.LoadVector256(row + t);
+                        else
+                        {
+                            var even = Avx.Shuffle(Avx.LoadVector256(row + t), Avx.LoadVector256(row + t + 8), 0b10_00_10_00);
+                            v = Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle();
+                        }
+                        acc = Fma.MultiplyAdd(v, w[t], acc);
+                    }
+                }
+                acc.Store(orow + j);
+            }
+            int j = 0;
+            if (jFit >= jLo)
+            {
+                for (; j < jLo; j++) orow[j] = Point(j);
+                for (; j <= jFit; j += 8) Group(j);
+                if (j - 8 < jFit) { Group(jFit); j = jFit + 8; }                 // an overlapping last group
+            }
+            for (; j < ow; j++) orow[j] = Point(j);
+        }
     }
 
     /// <summary>dx[n, c] = Σ over the M outputs o of channel c of dy[n, o] ⋆ᵀ w[o].</summary>
