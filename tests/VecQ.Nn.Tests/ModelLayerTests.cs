@@ -7,6 +7,33 @@ namespace VecQ.Nn.Tests;
 /// <summary>The layers the model zoo added: ZeroPad2d, AdaptiveAvgPool2d, β-only batch norm, named Sequential entries.</summary>
 public class ModelLayerTests
 {
+    [Theory]
+    [InlineData(1, 1, false)]    // dense 3×3, no activation
+    [InlineData(1, 2, true)]     // dense, stride 2, ReLU6
+    [InlineData(6, 1, true)]     // depthwise, ReLU6
+    [InlineData(6, 2, true)]     // depthwise, stride 2
+    public void ConvNormActivationInEvaluationFusesAndGivesTheLayersValues(int groups, int stride, bool relu6)
+    {
+        // evaluation without gradients runs ConvOps.Conv2dBatchNorm; with an input that needs a gradient it runs the
+        // layers one by one: the same values (up to float rounding), and a trace still lists conv, batch norm, activation
+        var block = new ConvNormActivation(6, 6, 3, stride, groups, relu6 ? () => new ReLU6() : null, rng: new Rng(3));
+        block.Norm.RunningMean!.Value.CopyFrom(RandN([6], 4, 0, 0.5));
+        using (var v = RandN([6], 5, 0, 0.3)) using (var rv = v.Abs()) using (var r2 = rv.Add(0.5)) block.Norm.RunningVar!.Value.CopyFrom(r2);
+        block.Norm.Weight!.Data.CopyFrom(RandN([6], 6, 0, 3));
+        block.Eval();
+        using var x0 = RandN([2, 6, 11, 13], 7);
+        using var fast = new Variable(x0.Clone());
+        using var slow = new Variable(x0.Clone(), requiresGrad: true);
+        using var trace = ModuleTrace.Begin();
+        using var a = block.Forward(fast);
+        int fusedCalls = trace.Calls.Count;
+        using var b = block.Forward(slow);
+        AssertClose(F(b.Value).Select(v => (double)v).ToArray(), F(a.Value).Select(v => (double)v).ToArray(), 1e-5, 1e-5, "fused vs layers");
+        Assert.Equal(relu6 ? 3 : 2, fusedCalls);
+        Assert.Equal(2 * fusedCalls, trace.Calls.Count);
+        if (relu6) Assert.Contains(F(a.Value), v => v == 6f);
+    }
+
     [Fact]
     public void ZeroPad2dShapesValuesAndGradient()
     {

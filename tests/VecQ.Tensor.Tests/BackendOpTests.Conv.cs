@@ -90,6 +90,32 @@ public partial class BackendOpTests
 
     [BackendTheory]
     [MemberData(nameof(ConvCases))]
+    public void Conv2dBatchNormMatchesConvThenBatchNorm(BackendCase b, ConvCase c)
+    {
+        // the evaluation-mode conv → batch norm (→ ReLU / ReLU6) against the reference, and against the two ops on the
+        // same backend (the depthwise epilogue and the per-image path normalise with BatchNormForward's roundings)
+        foreach (FusedActivation? act in new FusedActivation?[] { null, FusedActivation.Relu, FusedActivation.Relu6 })
+            SameAll(b, $"conv2d_batch_norm {act} {c}", d =>
+            {
+                using var x = d.Rand(1, c.N, c.C, c.H, c.W);
+                using var w = d.Rand(2, c.O, c.C / c.Groups, c.KH, c.KW);
+                using var bias = c.Bias ? d.Rand(3, c.O) : null;
+                using var mean = d.Rand(5, c.O);
+                using var inv0 = d.Rand(6, c.O);
+                using var invStd = inv0.Abs().Add(0.5);
+                using var g0 = d.Rand(7, c.O);
+                using var gamma = g0.Mul(4.0);
+                using var beta = d.Rand(8, c.O);
+                var fused = ConvOps.Conv2dBatchNorm(x, w, bias, Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups, mean, invStd, gamma, beta, act);
+                using var conv = ConvOps.Conv2d(x, w, bias, Pair(c.SH, c.SW), Pair(c.PH, c.PW), Pair(c.DH, c.DW), c.Groups);
+                var plain = act is { } a ? NnOps.BatchNormForward(conv, mean, invStd, gamma, beta, a) : NnOps.BatchNormForward(conv, mean, invStd, gamma, beta);
+                TestUtil.AssertClose(plain.ToArray<float>(), fused.ToArray<float>(), 1e-5, 1e-5, $"fused vs two ops {act} {c}");
+                return [fused, plain];
+            }, 1e-4, 1e-4);
+    }
+
+    [BackendTheory]
+    [MemberData(nameof(ConvCases))]
     public void Conv2dBackwardDataMatches(BackendCase b, ConvCase c)
     {
         var g = Conv2dGeometry.Create(c.N, c.C, c.H, c.W, c.O, c.KH, c.KW, (c.SH, c.SW), (c.PH, c.PW), (c.DH, c.DW), c.Groups);

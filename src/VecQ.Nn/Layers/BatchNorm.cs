@@ -178,11 +178,17 @@ public abstract class BatchNorm : Module
             rv.CopyFrom(sum);
     }
 
-    private protected Variable RunningStatistics(Variable x, Variable? gamma, Variable? beta, FusedActivation? activation = null)
+    /// <summary>1/√(running_var + ε): [C] (the caller disposes it).</summary>
+    internal Tensor RunningInvStd()
     {
         using var varEps = RunningVar!.Value.Add(Eps);
         using var std = varEps.Sqrt();
-        using var invStd = 1.0 / std;                                                              // [C]
+        return 1.0 / std;                                                                          // [C]
+    }
+
+    private protected Variable RunningStatistics(Variable x, Variable? gamma, Variable? beta, FusedActivation? activation = null)
+    {
+        using var invStd = RunningInvStd();                                                        // [C]
         return activation is { } a
             ? Functions.BatchNormInference(x, RunningMean!.Value, invStd, gamma, beta, a)          // like x, with the activation
             : Functions.BatchNormInference(x, RunningMean!.Value, invStd, gamma, beta);            // like x, one pass

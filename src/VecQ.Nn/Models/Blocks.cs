@@ -64,6 +64,7 @@ public sealed class ConvNormActivation : Module
     public override Variable Forward(Variable x)
     {
         var h = _pad != null ? _pad.Forward(x) : x;            // [N, C, H', W']
+        if (EvaluateFused(h) is { } fused) return ActivationSlots.Apply(_actSlot, fused);
         h = Conv.Forward(h);                                   // [N, out, OH, OW]
         h = ActivationSlots.Apply(_convSlot, h);
         if (_activation is ReLU or ReLU6)
@@ -80,6 +81,11 @@ public sealed class ConvNormActivation : Module
         }
         return ActivationSlots.Apply(_actSlot, h);
     }
+
+    // Inference: conv, batch norm and ReLU/ReLU6 as one op (FusedEvaluation), unless a quantizer sits between them.
+    private Variable? EvaluateFused(Variable x) =>
+        _convSlot != null || _activation is not (null or ReLU or ReLU6) || Training ? null
+        : FusedEvaluation.ConvBatchNorm(Conv, Norm, x, _activation is null ? null : _activation is ReLU ? FusedActivation.Relu : FusedActivation.Relu6, _activation);
 }
 
 /// <summary>
@@ -129,10 +135,12 @@ public sealed class BasicBlock : Module
     /// <example><code>var y = block.Forward(x);</code></example>
     public override Variable Forward(Variable x)
     {
-        var h = ActivationSlots.Apply(_q1c, _conv1.Forward(x));                       // [N, planes, OH, OW]
-        h = ActivationSlots.Apply(_q1r, _bn1.Forward(h, FusedActivation.Relu));
-        h = ActivationSlots.Apply(_q2c, _conv2.Forward(h));                           // [N, planes, OH, OW]
-        h = _bn2.Forward(h);
+        // in inference without conv-output quantizers each conv → bn (→ ReLU) is one op (FusedEvaluation)
+        var h = (_q1c is null ? FusedEvaluation.ConvBatchNorm(_conv1, _bn1, x, FusedActivation.Relu) : null)
+            ?? _bn1.Forward(ActivationSlots.Apply(_q1c, _conv1.Forward(x)), FusedActivation.Relu);   // [N, planes, OH, OW]
+        h = ActivationSlots.Apply(_q1r, h);
+        h = (_q2c is null ? FusedEvaluation.ConvBatchNorm(_conv2, _bn2, h, null) : null)
+            ?? _bn2.Forward(ActivationSlots.Apply(_q2c, _conv2.Forward(h)));                        // [N, planes, OH, OW]
         var identity = _downsample != null ? _downsample.Forward(x) : x;             // [N, planes, OH, OW]
         return ActivationSlots.Apply(_q2r, Functions.Relu(Functions.Add(h, identity)));
     }

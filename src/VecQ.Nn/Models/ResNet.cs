@@ -98,8 +98,9 @@ public sealed class ResNet18 : Module
     {
         if (x.Value.Rank != 4 || x.Shape[1] != InChannels)
             throw new ArgumentException($"ResNet18: input {x.Describe()} must be [N, {InChannels}, H, W]");
-        var h = Nn.ActivationSlots.Apply(_q1c, _conv1.Forward(x));                 // [N, w, H/2, W/2]
-        h = Nn.ActivationSlots.Apply(_q1r, _bn1.Forward(h, FusedActivation.Relu));
+        var h = (_q1c is null ? FusedEvaluation.ConvBatchNorm(_conv1, _bn1, x, FusedActivation.Relu) : null)
+            ?? _bn1.Forward(Nn.ActivationSlots.Apply(_q1c, _conv1.Forward(x)), FusedActivation.Relu);   // [N, w, H/2, W/2]
+        h = Nn.ActivationSlots.Apply(_q1r, h);
         h = Functions.MaxPool2d(h, (3, 3), (2, 2), (1, 1));                        // [N, w, H/4, W/4]
         foreach (var layer in _layers) h = layer.Forward(h);                      // [N, 8w, H/32, W/32]
         h = Functions.Mean(h, [2, 3]);                                             // [N, 8w]

@@ -98,6 +98,24 @@ public interface IFusedBatchNormActivation
 }
 
 /// <summary>
+/// Evaluation-mode convolution → batch norm (→ ReLU or ReLU6) with each output plane normalised while it is still in
+/// cache, instead of a second pass over the whole output from memory (MobileNetV2's 224² activations are tens of MB).
+/// Without it, <see cref="ConvOps.Conv2dBatchNorm"/> runs <see cref="IBackend.Conv2d"/> and then
+/// <see cref="NnOps.BatchNormForward(Tensor, Tensor, Tensor, Tensor?, Tensor?, FusedActivation)"/>.
+/// </summary>
+/// <example><code>if (Backend.For(x) is IFusedConvBatchNorm f) f.Conv2dBatchNorm(x, w, null, g, mean, invStd, gamma, beta, FusedActivation.Relu6, y);</code></example>
+public interface IFusedConvBatchNorm
+{
+    /// <summary>
+    /// y = act(((x ⋆ w + bias) − mean[o])·invStd[o]·gamma[o] + beta[o]) with the operands of <see cref="IBackend.Conv2d"/>
+    /// (all contiguous) and mean, invStd, gamma, beta: [O] (gamma/beta null: none); activation null: none. The batch
+    /// norm is rounded as <see cref="IBackend.BatchNormForward"/> rounds it.
+    /// </summary>
+    void Conv2dBatchNorm(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta,
+        FusedActivation? activation, Tensor y);
+}
+
+/// <summary>
 /// One whole LSTM time step as one kernel: the recurrent product gates += hPrev·W_hhᵀ, then
 /// <see cref="IFusedLstmCell.LstmCell"/> on the same rows while they are in cache, with one fork and join
 /// instead of two. Without it, <see cref="RnnOps.LstmForward"/> runs a MatMul and the cell. Every operand is

@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep, IFusedBatchNormActivation
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep, IFusedBatchNormActivation, IFusedConvBatchNorm
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -163,6 +163,22 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
     {
         using var _ = Timed("Conv2d" + Kind(g));
         _inner.Conv2d(x, w, bias, g, y);
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dBatchNorm(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta,
+        FusedActivation? activation, Tensor y)
+    {
+        if (_inner is IFusedConvBatchNorm fused)
+        {
+            using var _ = Timed("Conv2dBatchNorm" + Kind(g));
+            fused.Conv2dBatchNorm(x, w, bias, g, mean, invStd, gamma, beta, activation, y);
+            return;
+        }
+        Conv2d(x, w, bias, g, y);
+        using var y3 = y.View(g.N, g.O, g.OH * g.OW);
+        if (activation is { } a) BatchNormActivation(y3, mean, invStd, gamma, beta, a, y3);
+        else BatchNormForward(y3, mean, invStd, gamma, beta, y3);
     }
 
     /// <inheritdoc/>

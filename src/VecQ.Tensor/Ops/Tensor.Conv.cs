@@ -19,6 +19,39 @@ public static class ConvOps
         return y;
     }
 
+    /// <summary>
+    /// Evaluation-mode conv → batch norm (→ ReLU/ReLU6): <see cref="Conv2d"/>, then per output channel o
+    /// (y − mean[o])·invStd[o]·gamma[o] + beta[o] and the activation (null: none); in one pass where the backend offers
+    /// <see cref="IFusedConvBatchNorm"/>, else as the two ops. mean, invStd, gamma, beta: [O] (gamma/beta may be null).
+    /// </summary>
+    /// <example><code>using var y = ConvOps.Conv2dBatchNorm(x, w, null, (1, 1), (1, 1), null, 32, mean, invStd, gamma, beta, FusedActivation.Relu6);</code></example>
+    public static Tensor Conv2dBatchNorm(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W)? dilation, int groups, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation? activation)
+    {
+        var g = Geometry(x, w, stride, padding, dilation ?? (1, 1), groups);
+        if (bias != null && (bias.Rank != 1 || bias.Dims[0] != g.O || bias.DType != x.DType))
+            throw new ArgumentException($"conv2d_batch_norm: bias {bias.ShapeText} ({bias.DType.Name()}) must be [{g.O}] {x.DType.Name()} for weight {w.ShapeText}");
+        foreach (var (name, t) in new[] { ("mean", mean), ("invStd", invStd), ("gamma", gamma), ("beta", beta) })
+            if (t != null && (t.Rank != 1 || t.Dims[0] != g.O || t.DType != x.DType))
+                throw new ArgumentException($"conv2d_batch_norm: {name} {t.ShapeText} ({t.DType.Name()}) must be [{g.O}] {x.DType.Name()} for weight {w.ShapeText}");
+        var b = Backend.For(x);
+        if (b is not IFusedConvBatchNorm fused)
+        {
+            using var conv = Conv2d(x, w, bias, stride, padding, dilation, groups);
+            return activation is { } a ? NnOps.BatchNormForward(conv, mean, invStd, gamma, beta, a) : NnOps.BatchNormForward(conv, mean, invStd, gamma, beta);
+        }
+        using var xc = x.Contiguous();
+        using var wc = w.Contiguous();
+        using var bc = bias?.Contiguous();
+        using var mc = mean.Contiguous();
+        using var ic = invStd.Contiguous();
+        using var gc = gamma?.Contiguous();
+        using var betac = beta?.Contiguous();
+        var y = Tensor.Empty([g.N, g.O, g.OH, g.OW], x.DType, x.Device);
+        fused.Conv2dBatchNorm(xc, wc, bc, g, mc, ic, gc, betac, activation, y);
+        return y;
+    }
+
     /// <summary>Gradient of <see cref="Conv2d"/> with respect to x: [N, C, H, W] (xShape), given dy: [N, O, OH, OW].</summary>
     public static Tensor Conv2dBackwardData(Tensor dy, Tensor w, int[] xShape, (int H, int W) stride, (int H, int W) padding,
         (int H, int W)? dilation = null, int groups = 1)

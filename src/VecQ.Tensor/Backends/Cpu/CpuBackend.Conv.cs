@@ -32,6 +32,46 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public void Conv2dBatchNorm(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta,
+        FusedActivation? activation, Tensor y)
+    {
+        // y: [N, O, OH, OW] viewed as [N, O, OH·OW] for the batch norm
+        using var y3 = y.View(g.N, g.O, g.OH * g.OW);
+        if (NotF32(x) || g.N == 0)
+        {
+            Conv2d(x, w, bias, g, y);
+            BatchNormForward(y3, mean, invStd, gamma, beta, activation, y3);
+            return;
+        }
+        if (g.IsDepthwise)
+        {
+            // each plane normalised right after it is computed (DepthwiseForward's epilogue)
+            float* mp = Ptr(mean), ip = Ptr(invStd), gp = gamma != null ? Ptr(gamma) : null, bnp = beta != null ? Ptr(beta) : null;
+            var scale = new float[g.O];
+            var shift = new float[g.O];
+            for (int o = 0; o < g.O; o++) { scale[o] = gp != null ? ip[o] * gp[o] : ip[o]; shift[o] = bnp != null ? bnp[o] : 0f; }
+            fixed (float* sp = scale, hp = shift)
+                DepthwiseForward(Ptr(x), Ptr(w), bias == null ? null : Ptr(bias), Ptr(y), g, new PlaneNorm(mp, sp, hp, activation));
+            return;
+        }
+        // a few images at a time, so their output (up to ~4 MB) is normalised from the cache instead of the whole batch's
+        // from memory: one image per call for the 1×1 GEMMs (each image's product is threaded), at least one per thread
+        // for the other paths, which split the batch among threads (one-image calls made ResNet-18's 3×3 layers 2× slower)
+        long perImage = Math.Max(1L, (long)g.O * g.OH * g.OW * sizeof(float));
+        int least = IsPointwise(g) ? 1 : Math.Min(Parallelism.Threads, g.N);
+        int step = (int)Math.Clamp((4L << 20) / perImage, least, g.N);
+        for (int n0 = 0; n0 < g.N; n0 += step)
+        {
+            int count = Math.Min(step, g.N - n0);
+            using var xn = x.Narrow(0, n0, count);
+            using var yn = y.Narrow(0, n0, count);
+            using var yn3 = y3.Narrow(0, n0, count);
+            Conv2d(xn, w, bias, g with { N = count }, yn);
+            BatchNormForward(yn3, mean, invStd, gamma, beta, activation, yn3);
+        }
+    }
+
+    /// <inheritdoc/>
     public void Conv2dBackwardData(Tensor dy, Tensor w, Conv2dGeometry g, Tensor dx)
     {
         if (NotF32(dy)) { Reference.Conv2dBackwardData(dy, w, g, dx); return; } // float64: the reference backend

@@ -55,8 +55,18 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>y[n, o] = x[n, o / M] ⋆ w[o] (+ bias[o]) with M = O / C output channels per input channel.</summary>
-    private static void DepthwiseForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g)
+    /// <summary>
+    /// The batch norm (and activation) a depthwise forward applies to each output plane as soon as it is written:
+    /// (y − mean[o])·scale[o] + shift[o] with scale = invStd·γ and shift = β, rounded as BatchNormForward rounds them.
+    /// </summary>
+    private readonly struct PlaneNorm(float* mean, float* scale, float* shift, FusedActivation? activation)
+    {
+        public readonly float* Mean = mean, Scale = scale, Shift = shift;
+        public readonly FusedActivation? Activation = activation;
+    }
+
+    /// <summary>y[n, o] = x[n, o / M] ⋆ w[o] (+ bias[o]) with M = O / C output channels per input channel, then <paramref name="norm"/> per plane.</summary>
+    private static void DepthwiseForward(float* xp, float* wp, float* bp, float* yp, Conv2dGeometry g, PlaneNorm? norm = null)
     {
         int mult = g.OPerGroup, planes = g.N * g.O, khw = g.KH * g.KW;
         long hw = (long)g.H * g.W, p = (long)g.OH * g.OW;
@@ -67,9 +77,17 @@ public sealed unsafe partial class CpuBackend
             {
                 int n = pl / g.O, o = pl % g.O, c = o / mult;
                 float* y = yp + (long)pl * p;
-                if (rows) { DepthwisePlaneByRows(y, xp + ((long)n * g.C + c) * hw, wp + (long)o * khw, bp == null ? 0f : bp[o], g); continue; }
-                new Span<float>(y, (int)p).Fill(bp == null ? 0f : bp[o]);
-                DepthwiseTaps(y, xp + ((long)n * g.C + c) * hw, wp + (long)o * khw, g, scatter: false);
+                if (rows) DepthwisePlaneByRows(y, xp + ((long)n * g.C + c) * hw, wp + (long)o * khw, bp == null ? 0f : bp[o], g);
+                else
+                {
+                    new Span<float>(y, (int)p).Fill(bp == null ? 0f : bp[o]);
+                    DepthwiseTaps(y, xp + ((long)n * g.C + c) * hw, wp + (long)o * khw, g, scatter: false);
+                }
+                if (norm is { } nm)
+                {
+                    AffinePlane(y, y, (int)p, nm.Mean[o], nm.Scale[o], nm.Shift[o]);
+                    if (nm.Activation is { } a) ClampPlane(y, p, a == FusedActivation.Relu6 ? 6f : float.PositiveInfinity);
+                }
             }
         }
         int chunks = ChunksFor(planes, planes * p * khw);

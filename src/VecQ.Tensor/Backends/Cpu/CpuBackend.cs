@@ -20,7 +20,7 @@ namespace VecQ.Tensors;
 /// <example><code>
 /// using (Backend.Use(Backend.Cpu)) { using var y = x.MatMul(w); }   // the default for CPU tensors
 /// </code></example>
-public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep, IFusedBatchNormActivation
+public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep, IFusedBatchNormActivation, IFusedConvBatchNorm
 {
     /// <inheritdoc/>
     public string Name => "cpu";
