@@ -261,8 +261,26 @@ public sealed class InvertedResidual : Module
     /// <example><code>var y = block.Forward(x);</code></example>
     public override Variable Forward(Variable x)
     {
-        var h = _conv.Forward(x);                                     // [N, oup, OH, OW]
+        var h = ProjectFused(x) ?? _conv.Forward(x);                  // [N, oup, OH, OW]
         return UseResidual ? Functions.Add(x, h) : h;
+    }
+
+    // Inference: the layers up to the projection, then the 1×1 projection and its batch norm as one op (FusedEvaluation);
+    // null when a quantizer sits between them or the layers must run one by one.
+    private Variable? ProjectFused(Variable x)
+    {
+        if (Training || _conv[^1] is not BatchNorm2d bn || _conv[^2] is not Conv2d projection) return null;
+        var h = x;
+        var owned = new List<Variable>();
+        try
+        {
+            for (int i = 0; i < _conv.Count - 2; i++) owned.Add(h = _conv[i].Forward(h));   // expansion, depthwise: [N, hidden, OH, OW]
+            var y = FusedEvaluation.ConvBatchNorm(projection, bn, h, null);
+            if (y != null) return y;
+            owned.Add(h = projection.Forward(h));
+            return bn.Forward(h);
+        }
+        finally { foreach (var v in owned) v.Dispose(); }
     }
 }
 
