@@ -74,6 +74,7 @@ internal static class ConvBench
         bool quick = o.Extra.Remove("--lenet-only");
         bool direct = o.Extra.Remove("--direct");
         bool forwardOnly = o.Extra.Remove("--forward-only");
+        CpuBackend.UseIm2col = !o.Extra.Remove("--no-im2col");
         Layer[] set = Layers;
         int at = o.Extra.IndexOf("--set");
         if (at >= 0)

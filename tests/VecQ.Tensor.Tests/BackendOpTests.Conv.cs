@@ -51,6 +51,8 @@ public partial class BackendOpTests
         new(2, 6, 7, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, true),         // depthwise, stride 2
         new(3, 5, 6, 6, 10, 3, 3, 1, 1, 1, 1, 1, 1, 5, false),       // depthwise, multiplier 2
         new(2, 4, 11, 10, 4, 3, 5, 1, 2, 2, 2, 2, 1, 4, true),       // depthwise, dilation, rect kernel
+        new(5, 120, 6, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, true),       // small planes, deep kernel: explicit im2col + one SGEMM
+        new(9, 128, 9, 8, 7, 3, 3, 2, 2, 1, 1, 2, 1, 1, false),      // the same, strided and dilated
         new(2, 3, 9, 45, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, true),        // depthwise rows of eight, stride 1
         new(1, 4, 8, 61, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4, false),       // stride 2: groups, an overlapping last one, border columns
         new(1, 2, 7, 40, 4, 5, 5, 1, 2, 2, 2, 2, 1, 2, true),        // 5×5, multiplier 2, row dilation 2

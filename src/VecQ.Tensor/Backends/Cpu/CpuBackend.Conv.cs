@@ -27,6 +27,7 @@ public sealed unsafe partial class CpuBackend
         if (g.IsDepthwise) { DepthwiseForward(xp, wp, bp, yp, g); return; }
         if (WinogradFits(g)) WinogradForward(xp, wp, bp, yp, g);
         else if (IsPointwise(g)) PointwiseForward(xp, wp, bp, yp, g);
+        else if (UseIm2col && Im2colFits(g)) Im2colForward(xp, wp, bp, yp, g);
         else if (SideBySideBlock(g) is int block and > 1) ImplicitForwardSideBySide(xp, wp, bp, yp, g, block);
         else ImplicitForward(xp, wp, bp, yp, g);
     }
