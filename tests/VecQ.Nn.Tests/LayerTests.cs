@@ -299,6 +299,18 @@ public class BatchNormTests
         for (int c = 0; c < 3; c++) Assert.InRange(ChannelValues(ys, [6, 3], c).Average(), -1e-5, 1e-5);
     }
 
+    // A 3-channel batch norm (momentum 0.2) with the given γ and β and fixed running statistics, in training or evaluation.
+    private static BatchNorm2d ThreeChannelBn(float[] gamma, float[] beta, bool training)
+    {
+        var bn = new BatchNorm2d(3, momentum: 0.2);
+        bn.Weight!.Data.CopyFrom(Tensor.FromArray(gamma));
+        bn.Bias!.Data.CopyFrom(Tensor.FromArray(beta));
+        bn.RunningMean!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.2f, 0.5f, -0.1f }));
+        bn.RunningVar!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.8f, 1.3f, 0.6f }));
+        if (!training) bn.Eval();
+        return bn;
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -307,16 +319,7 @@ public class BatchNormTests
         // Two identical layers: one runs the fused tail, the other ReLU → Forward → MaxPool2d. Outputs,
         // gradients (x, γ, β) and the running statistics must agree, in training and in evaluation.
         int[] shape = [4, 3, 6, 10];
-        BatchNorm2d Make()
-        {
-            var bn = new BatchNorm2d(3, momentum: 0.2);
-            bn.Weight!.Data.CopyFrom(Tensor.FromArray(new float[] { 1.5f, -0.7f, 0.3f }));
-            bn.Bias!.Data.CopyFrom(Tensor.FromArray(new float[] { 0.1f, -0.2f, 0.4f }));
-            bn.RunningMean!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.2f, 0.5f, -0.1f }));
-            bn.RunningVar!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.8f, 1.3f, 0.6f }));
-            if (!training) bn.Eval();
-            return bn;
-        }
+        BatchNorm2d Make() => ThreeChannelBn([1.5f, -0.7f, 0.3f], [0.1f, -0.2f, 0.4f], training);
         var (fused, plain) = (Make(), Make());
         using var x0 = RandN(shape, 12);
         using var xa = new Variable(x0.Clone(), requiresGrad: true);
@@ -352,16 +355,7 @@ public class BatchNormTests
     {
         // Two identical layers: Forward(x, act) (one pass in evaluation without gradients) against Forward then the
         // function; equal bit for bit, with and without gradients, and the same gradients when they are taken.
-        BatchNorm2d Make()
-        {
-            var bn = new BatchNorm2d(3, momentum: 0.2);
-            bn.Weight!.Data.CopyFrom(Tensor.FromArray(new float[] { 6.5f, -4.7f, 0.3f }));
-            bn.Bias!.Data.CopyFrom(Tensor.FromArray(new float[] { 0.1f, -0.2f, 2.4f }));
-            bn.RunningMean!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.2f, 0.5f, -0.1f }));
-            bn.RunningVar!.Value.CopyFrom(Tensor.FromArray(new float[] { 0.8f, 1.3f, 0.6f }));
-            if (!training) bn.Eval();
-            return bn;
-        }
+        BatchNorm2d Make() => ThreeChannelBn([6.5f, -4.7f, 0.3f], [0.1f, -0.2f, 2.4f], training);
         var (fused, plain) = (Make(), Make());
         Variable Act(Variable v) => act == FusedActivation.Relu ? Functions.Relu(v) : Functions.Relu6(v);
         using var x0 = RandN([4, 3, 5, 7], 21);

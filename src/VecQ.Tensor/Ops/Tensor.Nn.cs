@@ -150,30 +150,19 @@ public static class NnOps
     /// x: [N, C] or [N, C, …]; mean, invStd, gamma, beta: [C] (gamma/beta null: no affine transform). Returns y: like x.
     /// </summary>
     /// <example><code>using var y = NnOps.BatchNormForward(x, mean, invStd, gamma, beta); // x: [N, C, H, W]</code></example>
-    public static Tensor BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta)
-    {
-        const string op = "batch_norm_forward";
-        var (n, c, s) = CheckBatchNorm(op, x, mean, invStd, ("gamma", gamma), ("beta", beta));
-        using var xc = x.Contiguous();
-        using var x3 = xc.View(n, c, s);                                   // [N, C, S]
-        using var mc = mean.Contiguous();
-        using var ic = invStd.Contiguous();
-        using var gc = gamma?.Contiguous();
-        using var bc = beta?.Contiguous();
-        var y = Tensor.Empty(x.Dims, x.DType, x.Device);
-        using var y3 = y.View(n, c, s);                                    // [N, C, S]
-        Backend.For(x).BatchNormForward(x3, mc, ic, gc, bc, y3);
-        return y;
-    }
+    public static Tensor BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta) =>
+        BatchNormForward("batch_norm_forward", x, mean, invStd, gamma, beta, null);
 
     /// <summary>
     /// <see cref="BatchNormForward(Tensor, Tensor, Tensor, Tensor?, Tensor?)"/> followed by ReLU or ReLU6, in one pass where the
     /// backend offers <see cref="IFusedBatchNormActivation"/> (the same values either way).
     /// </summary>
     /// <example><code>using var y = NnOps.BatchNormForward(x, mean, invStd, gamma, beta, FusedActivation.Relu6); // x: [N, C, H, W]</code></example>
-    public static Tensor BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation activation)
+    public static Tensor BatchNormForward(Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation activation) =>
+        BatchNormForward("batch_norm_activation", x, mean, invStd, gamma, beta, activation);
+
+    private static Tensor BatchNormForward(string op, Tensor x, Tensor mean, Tensor invStd, Tensor? gamma, Tensor? beta, FusedActivation? activation)
     {
-        const string op = "batch_norm_activation";
         var (n, c, s) = CheckBatchNorm(op, x, mean, invStd, ("gamma", gamma), ("beta", beta));
         using var xc = x.Contiguous();
         using var x3 = xc.View(n, c, s);                                   // [N, C, S]
@@ -184,11 +173,12 @@ public static class NnOps
         var y = Tensor.Empty(x.Dims, x.DType, x.Device);
         using var y3 = y.View(n, c, s);                                    // [N, C, S]
         var b = Backend.For(x);
-        if (b is IFusedBatchNormActivation fused) fused.BatchNormActivation(x3, mc, ic, gc, bc, activation, y3);
+        if (activation is not { } a) b.BatchNormForward(x3, mc, ic, gc, bc, y3);
+        else if (b is IFusedBatchNormActivation fused) fused.BatchNormActivation(x3, mc, ic, gc, bc, a, y3);
         else
         {
             b.BatchNormForward(x3, mc, ic, gc, bc, y3);
-            Activate(b, activation, y3);
+            Activate(b, a, y3);
         }
         return y;
     }
