@@ -51,6 +51,8 @@ public partial class BackendOpTests
         new(2, 6, 7, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, true),         // depthwise, stride 2
         new(3, 5, 6, 6, 10, 3, 3, 1, 1, 1, 1, 1, 1, 5, false),       // depthwise, multiplier 2
         new(2, 4, 11, 10, 4, 3, 5, 1, 2, 2, 2, 2, 1, 4, true),       // depthwise, dilation, rect kernel
+        new(2, 3, 22, 45, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1, true),       // a ResNet-like 7×7/2 stem: stride-2 column groups in the B panels
+        new(1, 4, 9, 40, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, false),       // 3×3/2, rows of 20 outputs
         new(5, 120, 6, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, true),       // small planes, deep kernel: explicit im2col + one SGEMM
         new(9, 128, 9, 8, 7, 3, 3, 2, 2, 1, 1, 2, 1, 1, false),      // the same, strided and dilated
         new(2, 3, 9, 45, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, true),        // depthwise rows of eight, stride 1

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace VecQ.Tensors.Backends.Cpu;
 
@@ -68,6 +69,26 @@ internal readonly unsafe struct ImplicitB(float* src, int* rowOff, int* colOff)
                 for (int m = 0; m < moves; m++) Vector256.Load(s + off[m]).Store(d + lane[m]);
             }
         }
+        else if (Avx2.IsSupported && PairGroups(co, cols) is int pairs and not 0)
+        {
+            // stride-2 columns (a strided convolution's output row): each group of eight whose offsets step by 2 is
+            // the even lanes of sixteen consecutive floats (one more than needed: Src has Slack past its end)
+            for (int p = 0; p < kc; p++)
+            {
+                float* s = Src + ro[p];
+                float* d = dst + (nint)p * nr;
+                for (int g = 0; g * 8 < cols; g++)
+                {
+                    if ((pairs >> g & 1) != 0)
+                    {
+                        float* at = s + co[8 * g];
+                        var even = Avx.Shuffle(Avx.LoadVector256(at), Avx.LoadVector256(at + 8), 0b10_00_10_00);
+                        Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle().Store(d + 8 * g);
+                    }
+                    else for (int j = 8 * g, e = Math.Min(cols, j + 8); j < e; j++) d[j] = s[co[j]];
+                }
+            }
+        }
         else
         {
             for (int p = 0; p < kc; p++)
@@ -80,5 +101,18 @@ internal readonly unsafe struct ImplicitB(float* src, int* rowOff, int* colOff)
         if (cols < nr)
             for (int p = 0; p < kc; p++)
                 new Span<float>(dst + (nint)p * nr + cols, nr - cols).Clear();
+    }
+
+    /// <summary>Bit g set when columns 8g … 8g + 7 all lie within <paramref name="cols"/> and their offsets step by 2 (at most 32 groups).</summary>
+    private static int PairGroups(int* co, int cols)
+    {
+        int mask = 0;
+        for (int g = 0; g * 8 + 8 <= cols && g < 32; g++)
+        {
+            bool pairs = true;
+            for (int j = 8 * g + 1; j < 8 * g + 8 && pairs; j++) pairs = co[j] - co[j - 1] == 2;
+            if (pairs) mask |= 1 << g;
+        }
+        return mask;
     }
 }
