@@ -59,8 +59,9 @@ public sealed unsafe partial class CpuBackend
         // from memory: one image per call for the 1×1 GEMMs (each image's product is threaded), at least one per thread
         // for the other paths, which split the batch among threads (one-image calls made ResNet-18's 3×3 layers 2× slower)
         long perImage = Math.Max(1L, (long)g.O * g.OH * g.OW * sizeof(float));
-        int least = IsPointwise(g) ? 1 : Math.Min(Parallelism.Threads, g.N);
+        int threads = Parallelism.Threads, least = IsPointwise(g) ? 1 : Math.Min(threads, g.N);
         int step = (int)Math.Clamp((4L << 20) / perImage, least, g.N);
+        if (!IsPointwise(g) && step > threads && step < g.N) step -= step % threads;   // whole images per thread in every group
         for (int n0 = 0; n0 < g.N; n0 += step)
         {
             int count = Math.Min(step, g.N - n0);
