@@ -359,11 +359,16 @@ public class BatchNormTests
         var (fused, plain) = (Make(), Make());
         Variable Act(Variable v) => act == FusedActivation.Relu ? Functions.Relu(v) : Functions.Relu6(v);
         using var x0 = RandN([4, 3, 5, 7], 21);
+        var profiler = new ProfilingBackend(Backend.Cpu);
         using (var noGrad = new Variable(x0.Clone()))
+        using (Backend.Use(profiler))
+        using (VecQ.Autograd.Autograd.NoGrad())
         using (var ya = fused.Forward(noGrad, act))
         using (var t = plain.Forward(noGrad))
         using (var yb = Act(t))
         {
+            // in evaluation the one-pass kernel ran (in training, batch statistics: the two functions)
+            Assert.Equal(!training, profiler.Totals().Any(op => op.Op == "BatchNormActivation"));
             Assert.Equal(F(yb.Value), F(ya.Value));
             Assert.Contains(F(ya.Value), v => v == 0f);
             if (act == FusedActivation.Relu6) Assert.Contains(F(ya.Value), v => v == 6f);

@@ -25,13 +25,50 @@ public class ModelLayerTests
         using var fast = new Variable(x0.Clone());
         using var slow = new Variable(x0.Clone(), requiresGrad: true);
         using var trace = ModuleTrace.Begin();
-        using var a = block.Forward(fast);
+        var profiler = new ProfilingBackend(Backend.Cpu);
+        Variable a;
+        using (Backend.Use(profiler))
+        using (VecQ.Autograd.Autograd.NoGrad()) a = block.Forward(fast);
+        using var _a = a;
+        Assert.Contains(profiler.Totals(), op => op.Op.StartsWith("Conv2dBatchNorm"));   // the fused op ran
         int fusedCalls = trace.Calls.Count;
         using var b = block.Forward(slow);
         AssertClose(F(b.Value).Select(v => (double)v).ToArray(), F(a.Value).Select(v => (double)v).ToArray(), 1e-5, 1e-5, "fused vs layers");
         Assert.Equal(relu6 ? 3 : 2, fusedCalls);
         Assert.Equal(2 * fusedCalls, trace.Calls.Count);
         if (relu6) Assert.Contains(F(a.Value), v => v == 6f);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void BasicBlockInEvaluationGivesTheSameWithAndWithoutGradients(int stride)
+    {
+        // without gradients: conv → bn (→ ReLU) fused and the residual ReLU in place; with them: the layers one by one
+        var block = new BasicBlock(4, 6, stride, rng: new Rng(8));
+        foreach (var (_, m) in block.NamedModules())
+            if (m is BatchNorm2d bn)
+            {
+                bn.RunningMean!.Value.CopyFrom(RandN([6], 9, 0, 0.5));
+                using var v = RandN([6], 10, 0, 0.3); using var a = v.Abs(); using var r = a.Add(0.5);
+                bn.RunningVar!.Value.CopyFrom(r);
+            }
+        block.Eval();
+        using var x0 = RandN([2, 4, 9, 7], 11);
+        using var fast = new Variable(x0.Clone());
+        using var slow = new Variable(x0.Clone(), requiresGrad: true);
+        var profiler = new ProfilingBackend(Backend.Cpu);
+        Variable y1;
+        using (Backend.Use(profiler))
+        using (VecQ.Autograd.Autograd.NoGrad()) y1 = block.Forward(fast);
+        using var _y1 = y1;
+        Assert.Contains(profiler.Totals(), op => op.Op.StartsWith("Conv2dBatchNorm"));
+        Assert.DoesNotContain(profiler.Totals(), op => op.Op == "Unary:Relu" && op.Calls > 1);   // only the in-place residual ReLU
+        using var y2 = block.Forward(slow);
+        AssertClose(F(y2.Value).Select(v => (double)v).ToArray(), F(y1.Value).Select(v => (double)v).ToArray(), 1e-5, 1e-5, "fused vs layers");
+        Assert.Contains(F(y1.Value), v => v == 0f);
+        Assert.False(y1.RequiresGrad);
+        Assert.True(y2.RequiresGrad);
     }
 
     [Fact]

@@ -142,7 +142,7 @@ public sealed class BasicBlock : Module
         h = (_q2c is null ? FusedEvaluation.ConvBatchNorm(_conv2, _bn2, h, null) : null)
             ?? _bn2.Forward(ActivationSlots.Apply(_q2c, _conv2.Forward(h)));                        // [N, planes, OH, OW]
         var identity = _downsample != null ? _downsample.Forward(x) : x;             // [N, planes, OH, OW]
-        return ActivationSlots.Apply(_q2r, Functions.Relu(Functions.Add(h, identity)));
+        return ActivationSlots.Apply(_q2r, FusedEvaluation.AddRelu(h, identity));
     }
 }
 

@@ -31,4 +31,20 @@ internal static class FusedEvaluation
         if (activationModule != null) ModuleTrace.Record(activationModule, y);
         return y;
     }
+
+    /// <summary>
+    /// relu(a + b) (a residual join) with the ReLU applied in place on the sum when nothing needs a gradient, one fresh
+    /// tensor instead of two; else the two functions.
+    /// </summary>
+    public static Variable AddRelu(Variable a, Variable b)
+    {
+        if (Graph.IsRecording(a, b))
+        {
+            using var sum = Functions.Add(a, b);
+            return Functions.Relu(sum);
+        }
+        var s = a.Value.Add(b.Value);                                  // like a (b broadcast)
+        NnOps.Activate(Backend.For(s), FusedActivation.Relu, s);
+        return new Variable(s);
+    }
 }
