@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace VecQ.Tensors;
 
@@ -26,6 +27,17 @@ public sealed unsafe partial class CpuBackend
         if (rows == 0 || inner == 0) return;
         void Rows(int r0, int r1)
         {
+            if (outer == 1 && inner % 16 == 0 && Vector512.IsHardwareAccelerated)
+            {
+                // an embedding lookup: whole rows of 16-element vectors, no division per row (the LSTM classifier
+                // gathers 12,800 rows of 128 per batch)
+                for (int r = r0; r < r1; r++)
+                {
+                    uint* src = xp + (long)ip[r] * inner, dst = yp + (long)r * inner;
+                    for (int e = 0; e < inner; e += 16) Vector512.Store(Vector512.Load(src + e), dst + e);
+                }
+                return;
+            }
             for (int r = r0; r < r1; r++)
             {
                 int o = r / k, j = r % k;
