@@ -142,7 +142,7 @@ internal sealed class BlockCache(long maxBytes)
     /// <summary>Caches a block (evicting the oldest until it fits), or frees it when it alone exceeds the bound.</summary>
     public unsafe void Return(nint ptr, long bytes)
     {
-        var freed = new List<Block>();
+        List<Block>? freed = null;                                    // only when something leaves the cache
         lock (_gate)
         {
             if (bytes <= MaxBytes)
@@ -150,7 +150,7 @@ internal sealed class BlockCache(long maxBytes)
                 while (_cached + bytes > MaxBytes && _order.First is { } oldest)
                 {
                     Unlink(oldest.Value);
-                    freed.Add(oldest.Value);
+                    (freed ??= []).Add(oldest.Value);
                 }
                 var block = new Block(bytes, ptr);
                 if (!_free.TryGetValue(bytes, out var list)) _free[bytes] = list = new LinkedList<Block>();
@@ -158,9 +158,9 @@ internal sealed class BlockCache(long maxBytes)
                 block.InOrder = _order.AddLast(block);
                 _cached += bytes;
             }
-            else freed.Add(new Block(bytes, ptr));
+            else (freed ??= []).Add(new Block(bytes, ptr));
         }
-        foreach (var b in freed) FreeBlock(b);
+        if (freed != null) foreach (var b in freed) FreeBlock(b);
     }
 
     /// <summary>Returns every cached block to the OS.</summary>
