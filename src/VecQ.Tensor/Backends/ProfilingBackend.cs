@@ -292,8 +292,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
             step.LstmStep(hPrev, whhT, gates, bias, cPrev, acts, c, h);
             return;
         }
-        using (var h3 = hPrev.Unsqueeze(0)) using (var w3 = whhT.Unsqueeze(0)) using (var g3 = gates.Unsqueeze(0)) MatMul(h3, w3, g3, 1f, 1f);
-        LstmCell(gates, bias, cPrev, acts, c, h);
+        RnnOps.UnfusedLstmStep(this, hPrev, whhT, gates, bias, cPrev, acts, c, h);   // timed as MatMul and LstmCell
     }
 
     /// <inheritdoc/>

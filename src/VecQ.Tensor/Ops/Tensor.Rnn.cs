@@ -104,6 +104,19 @@ public static class RnnOps
         b.Binary(new Mul(), o, fc, h);
     }
 
+    /// <summary>
+    /// The generic form of <see cref="IFusedLstmStep.LstmStep"/>: <paramref name="b"/>'s MatMul for gates += hPrev·whhT, then
+    /// its fused cell (or <see cref="UnfusedLstmCell"/> where it has none). Operands as IFusedLstmStep documents them.
+    /// </summary>
+    /// <example><code>RnnOps.UnfusedLstmStep(Backend.For(gates), hPrev, whhT, gates, bias, cPrev, gates, c, h);</code></example>
+    public static void UnfusedLstmStep(IBackend b, Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    {
+        using (var h3 = hPrev.Unsqueeze(0)) using (var w3 = whhT.Unsqueeze(0)) using (var g3 = gates.Unsqueeze(0))
+            b.MatMul(h3, w3, g3, 1f, 1f);                                             // [1, B, H] × [1, H, 4H] added to [1, B, 4H]
+        if (b is IFusedLstmCell fused) fused.LstmCell(gates, bias, cPrev, acts, c, h);
+        else UnfusedLstmCell(b, gates, bias, cPrev, acts, c, h);
+    }
+
     /// <summary>The generic form of <see cref="IFusedLstmCell.LstmCellBackward"/> from elementwise primitives.</summary>
     /// <example><code>RnnOps.UnfusedLstmCellBackward(Backend.For(acts), acts, cPrev, c, dh, dc, dgates, dcPrev);</code></example>
     public static void UnfusedLstmCellBackward(IBackend b, Tensor acts, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor dgates, Tensor dcPrev)
@@ -170,19 +183,13 @@ public static class RnnOps
             {
                 int t = seq.TimeAt(s);
                 using var hPrev = s == 0 ? h0c.Unsqueeze(0) : output.Narrow(0, seq.TimeAt(s - 1), 1);   // [1, B, H]
-                using var gates = acts.Narrow(0, t, 1);                                                   // [1, B, 4H]
-                using var g2 = gates.Select(0, 0);
+                using var hPrev2 = hPrev.Select(0, 0);                                                    // [B, H]
+                using var gates = acts.Select(0, t);                                                      // [B, 4H]
                 using var cPrev = cells.Select(0, s);
                 using var c = cells.Select(0, s + 1);
                 using var h = output.Select(0, t);
-                if (step != null)
-                {
-                    using var hPrev2 = hPrev.Select(0, 0);                                                // [B, H]
-                    step.LstmStep(hPrev2, whhT2, g2, biasC, cPrev, g2, c, h);
-                    continue;
-                }
-                b.MatMul(hPrev, whhT, gates, 1f, 1f);
-                LstmCell(g2, biasC, cPrev, g2, c, h);
+                if (step != null) step.LstmStep(hPrev2, whhT2, gates, biasC, cPrev, gates, c, h);
+                else UnfusedLstmStep(b, hPrev2, whhT2, gates, biasC, cPrev, gates, c, h);
             }
             return seq;
         }

@@ -2,6 +2,8 @@ using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using VecQ.Tensors.Backends.Cpu;
+
 namespace VecQ.Tensors;
 
 // Depthwise convolution (groups == C): direct loops per plane, no GEMM.
@@ -140,13 +142,7 @@ public sealed unsafe partial class CpuBackend
                     Vector256<float>* w = wv + kh * kw;
                     for (int t = 0; t < kw; t++)
                     {
-                        Vector256<float> v;
-                        if (sw == 1) v = Avx.LoadVector256(row + t);
-                        else
-                        {
-                            var even = Avx.Shuffle(Avx.LoadVector256(row + t), Avx.LoadVector256(row + t + 8), 0b10_00_10_00);
-                            v = Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle();
-                        }
+                        var v = sw == 1 ? Avx.LoadVector256(row + t) : StridedLoads.Even8(row + t);
                         acc = Fma.MultiplyAdd(v, w[t], acc);
                     }
                 }

@@ -29,13 +29,7 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public void LstmStep(Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
     {
-        if (NotF32(gates))
-        {
-            // float64: the reference backend's product and cell
-            using (var h3 = hPrev.Unsqueeze(0)) using (var w3 = whhT.Unsqueeze(0)) using (var g3 = gates.Unsqueeze(0)) Reference.MatMul(h3, w3, g3, 1f, 1f);
-            ((IFusedLstmCell)Reference).LstmCell(gates, bias, cPrev, acts, c, h);
-            return;
-        }
+        if (NotF32(gates)) { RnnOps.UnfusedLstmStep(Reference, hPrev, whhT, gates, bias, cPrev, acts, c, h); return; } // float64: the reference backend
         // hPrev: [B, H], whhT: [H, 4H], gates, acts: [B, 4H]; bias: [4H] or none; cPrev, c, h: [B, H], contiguous
         int batch = gates.Dims[0], g4 = gates.Dims[1], hidden = g4 / 4, k = hPrev.Dims[1];
         float* xp = Ptr(hPrev), wp = Ptr(whhT), gp = Ptr(gates), ap = Ptr(acts), cpp = Ptr(cPrev), cp = Ptr(c), hp = Ptr(h);

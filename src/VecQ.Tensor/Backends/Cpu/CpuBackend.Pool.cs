@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using VecQ.Tensors.Backends.Cpu;
+
 namespace VecQ.Tensors;
 
 // Max / average pooling (NCHW, contiguous), parallel over the N·C planes. Window rows and columns are
@@ -111,14 +113,7 @@ public sealed unsafe partial class CpuBackend
             var rowAt = Vector256.Create(h * width);
             for (int kw = 0; kw < g.KW; kw++)
             {
-                Vector256<float> v;
-                if (pairs)
-                {
-                    // floats kw … kw + 15 → lanes 0, 2, …, 14: (a0 a2 b0 b2 | a4 a6 b4 b6), then the 64-bit pairs reordered
-                    var even = Avx.Shuffle(Avx.LoadVector256(row + kw), Avx.LoadVector256(row + kw + 8), 0b10_00_10_00);
-                    v = Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle();
-                }
-                else v = Avx.LoadVector256(row + kw);
+                var v = pairs ? StridedLoads.Even8(row + kw) : Avx.LoadVector256(row + kw);
                 var take = Vector256.GreaterThan(v, best) | Vector256.AndNot(Vector256.Equals(best, best), Vector256.Equals(v, v));
                 best = Vector256.ConditionalSelect(take, v, best);
                 at = Vector256.ConditionalSelect(take.AsInt32(), cols + Vector256.Create(kw) + rowAt, at);

@@ -79,12 +79,7 @@ internal readonly unsafe struct ImplicitB(float* src, int* rowOff, int* colOff)
                 float* d = dst + (nint)p * nr;
                 for (int g = 0; g * 8 < cols; g++)
                 {
-                    if ((pairs >> g & 1) != 0)
-                    {
-                        float* at = s + co[8 * g];
-                        var even = Avx.Shuffle(Avx.LoadVector256(at), Avx.LoadVector256(at + 8), 0b10_00_10_00);
-                        Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle().Store(d + 8 * g);
-                    }
+                    if ((pairs >> g & 1) != 0) StridedLoads.Even8(s + co[8 * g]).Store(d + 8 * g);
                     else for (int j = 8 * g, e = Math.Min(cols, j + 8); j < e; j++) d[j] = s[co[j]];
                 }
             }
