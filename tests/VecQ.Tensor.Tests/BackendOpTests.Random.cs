@@ -11,7 +11,8 @@ public partial class BackendOpTests
     [InlineData(100_003)]
     public void RandomFillEqualsTheReferenceExactly(BackendCase b, int n)
     {
-        foreach (var kind in new[] { "uniform", "normal", "bernoulli" })
+        // the Bernoulli rates 0, ½ and 1 test the CPU's integer threshold (k < ⌈a·2⁵³⌉) at its edges
+        foreach (var kind in new[] { "uniform", "normal", "bernoulli", "bernoulli 0", "bernoulli 0.5", "bernoulli 1" })
             foreach (var dtype in new[] { DType.Float32, DType.Float64 })
                 SameBits(b, $"random {kind} {dtype.Name()} [{n}]", d =>
                 {
@@ -23,7 +24,8 @@ public partial class BackendOpTests
                         {
                             "uniform" => Tensor.Rand([n], rng, -2, 3, dtype, d.Device),
                             "normal" => Tensor.RandN([n], rng, 0.5, 2, dtype, d.Device),
-                            _ => Tensor.Bernoulli([n], rng, 0.3, dtype, d.Device),
+                            "bernoulli" => Tensor.Bernoulli([n], rng, 0.3, dtype, d.Device),
+                            _ => Tensor.Bernoulli([n], rng, double.Parse(kind[10..], System.Globalization.CultureInfo.InvariantCulture), dtype, d.Device),
                         },
                     ];
                 });

@@ -116,20 +116,30 @@ public interface IFusedConvBatchNorm
 }
 
 /// <summary>
-/// One whole LSTM time step as one kernel: the recurrent product gates += hPrev·W_hhᵀ, then
-/// <see cref="IFusedLstmCell.LstmCell"/> on the same rows while they are in cache, with one fork and join
-/// instead of two. Without it, <see cref="RnnOps.LstmForward"/> runs a MatMul and the cell. Every operand is
-/// contiguous, on one device, of one float dtype.
+/// The recurrence of one LSTM layer over a whole sequence as one kernel, forward and backward through time. Each
+/// sequence of the batch depends only on its own earlier steps, so a backend may give each thread its own rows for
+/// every step (no fork and join per step) and pack W_hh once per sequence. Without it, <see cref="RnnOps.LstmForward"/>
+/// and <see cref="RnnOps.LstmBackward"/> run a MatMul and the cell per step (<see cref="RnnOps.UnfusedLstmForwardSteps"/>,
+/// <see cref="RnnOps.UnfusedLstmBackwardSteps"/>). Every operand is contiguous, on one device, of one float dtype.
 /// </summary>
-/// <example><code>if (Backend.For(gates) is IFusedLstmStep step) step.LstmStep(hPrev, whhT, gates, bias, cPrev, gates, c, h);</code></example>
-public interface IFusedLstmStep
+/// <example><code>if (Backend.For(acts) is IFusedLstmRecurrence r) r.LstmForwardSteps(whhT, bias, h0, acts, cells, output, reverse: false);</code></example>
+public interface IFusedLstmRecurrence
 {
     /// <summary>
-    /// hPrev: [B, H], whhT: [H, 4H] (W_hh transposed), gates: [B, 4H] holding x·W_ihᵀ (gates += hPrev·whhT), then
-    /// the cell exactly as <see cref="IFusedLstmCell.LstmCell"/> with bias: [4H] or null, cPrev: [B, H] → acts: [B, 4H]
-    /// (may be gates), c, h: [B, H]. h must not alias hPrev.
+    /// whhT: [H, 4H] (W_hh transposed), bias: [4H] or null, h0: [B, H]; acts: [T, B, 4H] holding x·W_ihᵀ by time, overwritten
+    /// with the gate activations; cells: [T + 1, B, H] with cells[0] = c0, cells[s + 1] written after step s; output: [T, B, H]
+    /// (h by time). Step s processes time s, or T − 1 − s when <paramref name="reverse"/>; each step is
+    /// gates += hPrev·whhT, then <see cref="IFusedLstmCell.LstmCell"/>.
     /// </summary>
-    void LstmStep(Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h);
+    void LstmForwardSteps(Tensor whhT, Tensor? bias, Tensor h0, Tensor acts, Tensor cells, Tensor output, bool reverse);
+
+    /// <summary>
+    /// Backward through time of <see cref="LstmForwardSteps"/>: whh: [4H, H], acts and cells as the forward left them,
+    /// dOutput: [T, B, H] (the gradient at every h), dc: [B, H] holding the gradient at c_n and left holding the one at c0,
+    /// dG: [T, B, 4H] written with the gate pre-activation gradients by time. Per step from the last:
+    /// dh = dOutput[t] + dG[t_next]·W_hh, then <see cref="IFusedLstmCell.LstmCellBackward"/>.
+    /// </summary>
+    void LstmBackwardSteps(Tensor whh, Tensor acts, Tensor cells, Tensor dOutput, Tensor dc, Tensor dG, bool reverse);
 }
 
 /// <summary>

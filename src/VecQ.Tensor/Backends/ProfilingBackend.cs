@@ -12,7 +12,7 @@ namespace VecQ.Tensors;
 /// using (Backend.Use(profiler)) { /* run some steps */ }
 /// foreach (var op in profiler.Totals()) Console.WriteLine($"{op.Op}: {op.Milliseconds:F1} ms in {op.Calls} calls");
 /// </code></example>
-public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep, IFusedBatchNormActivation, IFusedConvBatchNorm
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmRecurrence, IFusedBatchNormActivation, IFusedConvBatchNorm
 {
     private readonly IBackend _inner = inner;
     private readonly Dictionary<string, (double Ms, long Calls)> _totals = new();
@@ -284,15 +284,27 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IFusedConvTail,
     }
 
     /// <inheritdoc/>
-    public void LstmStep(Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    public void LstmForwardSteps(Tensor whhT, Tensor? bias, Tensor h0, Tensor acts, Tensor cells, Tensor output, bool reverse)
     {
-        if (_inner is IFusedLstmStep step)
+        if (_inner is IFusedLstmRecurrence fused)
         {
-            using var _ = Timed("LstmStep");
-            step.LstmStep(hPrev, whhT, gates, bias, cPrev, acts, c, h);
+            using var _ = Timed("LstmForwardSteps");
+            fused.LstmForwardSteps(whhT, bias, h0, acts, cells, output, reverse);
             return;
         }
-        RnnOps.UnfusedLstmStep(this, hPrev, whhT, gates, bias, cPrev, acts, c, h);   // timed as MatMul and LstmCell
+        RnnOps.UnfusedLstmForwardSteps(this, whhT, bias, h0, acts, cells, output, reverse);   // timed as MatMul and LstmCell
+    }
+
+    /// <inheritdoc/>
+    public void LstmBackwardSteps(Tensor whh, Tensor acts, Tensor cells, Tensor dOutput, Tensor dc, Tensor dG, bool reverse)
+    {
+        if (_inner is IFusedLstmRecurrence fused)
+        {
+            using var _ = Timed("LstmBackwardSteps");
+            fused.LstmBackwardSteps(whh, acts, cells, dOutput, dc, dG, reverse);
+            return;
+        }
+        RnnOps.UnfusedLstmBackwardSteps(this, whh, acts, cells, dOutput, dc, dG, reverse);   // timed as Copy, MatMul and LstmCellBackward
     }
 
     /// <inheritdoc/>

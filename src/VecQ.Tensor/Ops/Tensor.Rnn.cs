@@ -46,7 +46,8 @@ public sealed record LstmGrads(Tensor? Dx, Tensor? Dh0, Tensor? Dc0, Tensor? DWi
 /// <summary>
 /// Recurrent layers at the tensor level: the LSTM cell (fused through <see cref="IFusedLstmCell"/> when the
 /// backend offers it) and one LSTM layer over a whole sequence, forward and backward through time. The
-/// input projection of every step is one GEMM; each step adds one recurrent GEMM and one cell kernel.
+/// input projection of every step is one GEMM; each step adds one recurrent GEMM and one cell kernel (the whole
+/// recurrence is one kernel where the backend has <see cref="IFusedLstmRecurrence"/>).
 /// </summary>
 /// <example><code>using var seq = RnnOps.LstmForward(x, h0, c0, wIh, wHh, bias, reverse: false); // x: [T, B, In] → [T, B, H]</code></example>
 public static class RnnOps
@@ -105,16 +106,54 @@ public static class RnnOps
     }
 
     /// <summary>
-    /// The generic form of <see cref="IFusedLstmStep.LstmStep"/>: <paramref name="b"/>'s MatMul for gates += hPrev·whhT, then
-    /// its fused cell (or <see cref="UnfusedLstmCell"/> where it has none). Operands as IFusedLstmStep documents them.
+    /// The generic form of <see cref="IFusedLstmRecurrence.LstmForwardSteps"/>: per step <paramref name="b"/>'s MatMul for
+    /// gates += hPrev·whhT, then its fused cell (or <see cref="UnfusedLstmCell"/> where it has none). Operands as
+    /// IFusedLstmRecurrence documents them.
     /// </summary>
-    /// <example><code>RnnOps.UnfusedLstmStep(Backend.For(gates), hPrev, whhT, gates, bias, cPrev, gates, c, h);</code></example>
-    public static void UnfusedLstmStep(IBackend b, Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    /// <example><code>RnnOps.UnfusedLstmForwardSteps(Backend.For(acts), whhT, bias, h0, acts, cells, output, reverse: false);</code></example>
+    public static void UnfusedLstmForwardSteps(IBackend b, Tensor whhT, Tensor? bias, Tensor h0, Tensor acts, Tensor cells, Tensor output, bool reverse)
     {
-        using (var h3 = hPrev.Unsqueeze(0)) using (var w3 = whhT.Unsqueeze(0)) using (var g3 = gates.Unsqueeze(0))
-            b.MatMul(h3, w3, g3, 1f, 1f);                                             // [1, B, H] × [1, H, 4H] added to [1, B, 4H]
-        if (b is IFusedLstmCell fused) fused.LstmCell(gates, bias, cPrev, acts, c, h);
-        else UnfusedLstmCell(b, gates, bias, cPrev, acts, c, h);
+        int steps = acts.Dims[0];
+        using var w3 = whhT.Unsqueeze(0);                                             // [1, H, 4H]
+        for (int s = 0; s < steps; s++)
+        {
+            int t = reverse ? steps - 1 - s : s;
+            using var hPrev = s == 0 ? h0.Unsqueeze(0) : output.Narrow(0, reverse ? t + 1 : t - 1, 1);   // [1, B, H]
+            using var gates = acts.Select(0, t);                                                        // [B, 4H]
+            using var g3 = gates.Unsqueeze(0);
+            using var cPrev = cells.Select(0, s);
+            using var c = cells.Select(0, s + 1);
+            using var h = output.Select(0, t);
+            b.MatMul(hPrev, w3, g3, 1f, 1f);                                          // [1, B, H] × [1, H, 4H] added to [1, B, 4H]
+            if (b is IFusedLstmCell fused) fused.LstmCell(gates, bias, cPrev, gates, c, h);
+            else UnfusedLstmCell(b, gates, bias, cPrev, gates, c, h);
+        }
+    }
+
+    /// <summary>
+    /// The generic form of <see cref="IFusedLstmRecurrence.LstmBackwardSteps"/>: per step from the last, dh = dOutput[t]
+    /// (+ dG[t_next]·W_hh by <paramref name="b"/>'s MatMul), then <see cref="LstmCellBackward"/>.
+    /// </summary>
+    /// <example><code>RnnOps.UnfusedLstmBackwardSteps(Backend.For(acts), whh, acts, cells, dOutput, dc, dG, reverse: false);</code></example>
+    public static void UnfusedLstmBackwardSteps(IBackend b, Tensor whh, Tensor acts, Tensor cells, Tensor dOutput, Tensor dc, Tensor dG, bool reverse)
+    {
+        int steps = acts.Dims[0];
+        using var dh = Tensor.Empty(dc.Dims, dc.DType, dc.Device);                    // [B, H]
+        using var whh3 = whh.Unsqueeze(0);                                            // [1, 4H, H]
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            int t = reverse ? steps - 1 - s : s;
+            using (var dy = dOutput.Select(0, t)) b.Copy(dy, dh);
+            if (s < steps - 1)
+                using (var next = dG.Narrow(0, reverse ? t - 1 : t + 1, 1)) using (var dh3 = dh.Unsqueeze(0))
+                    b.MatMul(next, whh3, dh3, 1f, 1f);                               // dh += dgates[t_next] · W_hh
+            using var a = acts.Select(0, t);
+            using var cPrev = cells.Select(0, s);
+            using var c = cells.Select(0, s + 1);
+            using var dg = dG.Select(0, t);
+            if (b is IFusedLstmCell fused) fused.LstmCellBackward(a, cPrev, c, dh, dc, dg, dc);
+            else UnfusedLstmCellBackward(b, a, cPrev, c, dh, dc, dg, dc);
+        }
     }
 
     /// <summary>The generic form of <see cref="IFusedLstmCell.LstmCellBackward"/> from elementwise primitives.</summary>
@@ -178,19 +217,8 @@ public static class RnnOps
             using var whhT2 = whhT.Select(0, 0);                                      // [H, 4H]
             using var h0c = h0.Contiguous();
             using (var first = cells.Select(0, 0)) first.CopyFrom(c0);
-            var step = b as IFusedLstmStep;
-            for (int s = 0; s < steps; s++)
-            {
-                int t = seq.TimeAt(s);
-                using var hPrev = s == 0 ? h0c.Unsqueeze(0) : output.Narrow(0, seq.TimeAt(s - 1), 1);   // [1, B, H]
-                using var hPrev2 = hPrev.Select(0, 0);                                                    // [B, H]
-                using var gates = acts.Select(0, t);                                                      // [B, 4H]
-                using var cPrev = cells.Select(0, s);
-                using var c = cells.Select(0, s + 1);
-                using var h = output.Select(0, t);
-                if (step != null) step.LstmStep(hPrev2, whhT2, gates, biasC, cPrev, gates, c, h);
-                else UnfusedLstmStep(b, hPrev2, whhT2, gates, biasC, cPrev, gates, c, h);
-            }
+            if (b is IFusedLstmRecurrence fused) fused.LstmForwardSteps(whhT2, biasC, h0c, acts, cells, output, reverse);
+            else UnfusedLstmForwardSteps(b, whhT2, biasC, h0c, acts, cells, output, reverse);
             return seq;
         }
         catch { seq.Dispose(); throw; }
@@ -216,25 +244,13 @@ public static class RnnOps
         try
         {
             using var dG = Tensor.Empty([steps, batch, 4 * hidden], dt, dev);        // gate pre-activation gradients by time
-            using var dh = Tensor.Empty([batch, hidden], dt, dev);
             using var dc = Tensor.Empty([batch, hidden], dt, dev);
             if (dcN != null) dc.CopyFrom(dcN); else dc.Fill(0);
             using var dOut = dOutput.Contiguous();
             using var whhC = wHh.Contiguous();
             using var whh3 = whhC.Unsqueeze(0);                                       // [1, 4H, H]
-            for (int s = steps - 1; s >= 0; s--)
-            {
-                int t = seq.TimeAt(s);
-                using (var dy = dOut.Select(0, t)) dh.CopyFrom(dy);
-                if (s < steps - 1)
-                    using (var next = dG.Narrow(0, seq.TimeAt(s + 1), 1)) using (var dh3 = dh.Unsqueeze(0))
-                        b.MatMul(next, whh3, dh3, 1f, 1f);                           // dh += dgates[t+1] · W_hh
-                using var acts = seq.Acts.Select(0, t);
-                using var cPrev = seq.Cells.Select(0, s);
-                using var c = seq.Cells.Select(0, s + 1);
-                using var dg = dG.Select(0, t);
-                LstmCellBackward(acts, cPrev, c, dh, dc, dg, dc);
-            }
+            if (b is IFusedLstmRecurrence fused) fused.LstmBackwardSteps(whhC, seq.Acts, seq.Cells, dOut, dc, dG, seq.Reverse);
+            else UnfusedLstmBackwardSteps(b, whhC, seq.Acts, seq.Cells, dOut, dc, dG, seq.Reverse);
             if (stateGrad)
             {
                 dc0 = Tensor.Empty([batch, hidden], dt, dev);

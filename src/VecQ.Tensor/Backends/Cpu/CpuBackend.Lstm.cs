@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using VecQ.Tensors.Backends.Cpu;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -6,7 +7,9 @@ namespace VecQ.Tensors;
 
 // The fused LSTM cell (IFusedLstmCell) in float32: per row of the batch, the gate nonlinearities, the state
 // update and (backward) its gradient in one SIMD pass (the forward on 512-bit vectors first where accelerated,
-// CpuBackend.Lstm512.cs); rows in parallel when large.
+// CpuBackend.Lstm512.cs); rows in parallel when large. The whole recurrence (IFusedLstmRecurrence): each thread
+// takes whole rows of the batch through every step (their recurrent product against W_hh packed once, then their
+// cells), since a sequence depends only on its own earlier steps: no fork and join per step.
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
@@ -27,25 +30,92 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public void LstmStep(Tensor hPrev, Tensor whhT, Tensor gates, Tensor? bias, Tensor cPrev, Tensor acts, Tensor c, Tensor h)
+    public void LstmForwardSteps(Tensor whhT, Tensor? bias, Tensor h0, Tensor acts, Tensor cells, Tensor output, bool reverse)
     {
-        if (NotF32(gates)) { RnnOps.UnfusedLstmStep(Reference, hPrev, whhT, gates, bias, cPrev, acts, c, h); return; } // float64: the reference backend
-        // hPrev: [B, H], whhT: [H, 4H], gates, acts: [B, 4H]; bias: [4H] or none; cPrev, c, h: [B, H], contiguous
-        int batch = gates.Dims[0], g4 = gates.Dims[1], hidden = g4 / 4, k = hPrev.Dims[1];
-        float* xp = Ptr(hPrev), wp = Ptr(whhT), gp = Ptr(gates), ap = Ptr(acts), cpp = Ptr(cPrev), cp = Ptr(c), hp = Ptr(h);
+        if (NotF32(acts)) { RnnOps.UnfusedLstmForwardSteps(Reference, whhT, bias, h0, acts, cells, output, reverse); return; } // float64
+        // whhT: [H, 4H], bias: [4H] or none, h0: [B, H], acts: [T, B, 4H], cells: [T + 1, B, H], output: [T, B, H]; contiguous
+        int steps = acts.Dims[0], batch = acts.Dims[1], g4 = acts.Dims[2], hidden = g4 / 4;
+        SgemmKernel kern = Sgemm.Kernel;
+        int kc = Sgemm.EqualBlock(hidden, kern.KC);
+        using var packed = CpuScratch.Rent(Sgemm.PackedBSize(kern, hidden, g4));
+        float* wp = packed.Pointer;
+        Sgemm.PackAllB(kern, wp, Ptr(whhT), g4, false, hidden, g4, kc);                 // once for every step
+        float* ap = Ptr(acts), cp = Ptr(cells), op = Ptr(output), h0p = Ptr(h0);
         float* bp = bias is null ? null : Ptr(bias);
-        // each thread takes whole rows of the batch (multiples of 8, the micro-kernel's height): its product, then its cells
+        long gStep = (long)batch * g4, hStep = (long)batch * hidden;
+        // rows r0..r1 of the batch through every step: their product with the packed W_hh, then their cells
         void Rows(int r0, int r1)
         {
-            if (r1 <= r0) return;
-            Sgemm.Run(r1 - r0, g4, k, xp + (long)r0 * k, k, false, wp, g4, false, gp + (long)r0 * g4, g4, 1f, 1f, 1);
-            for (int r = r0; r < r1; r++)
-                RowForward(gp + (long)r * g4, bp, cpp + (long)r * hidden, ap + (long)r * g4, cp + (long)r * hidden, hp + (long)r * hidden, hidden);
+            int rows = r1 - r0;
+            var buf = PackBuffers.ForCurrentThread();
+            float* pa = buf.Get(PackBuffers.SlotA, (nint)Sgemm.PackedASize(kern, rows, hidden));
+            float* tile = buf.Get(PackBuffers.SlotTile, (nint)kern.MR * kern.NR);
+            for (int s = 0; s < steps; s++)
+            {
+                int t = reverse ? steps - 1 - s : s;
+                float* hPrev = s == 0 ? h0p + (long)r0 * hidden : op + (reverse ? t + 1 : t - 1) * hStep + (long)r0 * hidden;
+                float* gates = ap + t * gStep + (long)r0 * g4;                       // [rows, 4H]
+                Sgemm.PackAllA(kern, pa, hPrev, hidden, false, rows, hidden, kc);
+                Sgemm.RunPackedB(kern, rows, g4, hidden, kc, pa, wp, gates, g4, 1f, tile);
+                float* cPrev = cp + s * hStep + (long)r0 * hidden, c = cPrev + hStep, h = op + t * hStep + (long)r0 * hidden;
+                for (int r = 0; r < rows; r++)
+                    RowForward(gates + (long)r * g4, bp, cPrev + (long)r * hidden, gates + (long)r * g4, c + (long)r * hidden, h + (long)r * hidden, hidden);
+            }
         }
+        RecurrenceChunks(batch, (long)steps * batch * g4 * hidden, Rows);
+    }
+
+    /// <inheritdoc/>
+    public void LstmBackwardSteps(Tensor whh, Tensor acts, Tensor cells, Tensor dOutput, Tensor dc, Tensor dG, bool reverse)
+    {
+        if (NotF32(acts)) { RnnOps.UnfusedLstmBackwardSteps(Reference, whh, acts, cells, dOutput, dc, dG, reverse); return; } // float64
+        // whh: [4H, H], acts, dG: [T, B, 4H], cells: [T + 1, B, H], dOutput: [T, B, H], dc: [B, H]; contiguous
+        int steps = acts.Dims[0], batch = acts.Dims[1], g4 = acts.Dims[2], hidden = g4 / 4;
+        SgemmKernel kern = Sgemm.Kernel;
+        int kc = Sgemm.EqualBlock(g4, kern.KC);
+        using var packed = CpuScratch.Rent(Sgemm.PackedBSize(kern, g4, hidden));
+        float* wp = packed.Pointer;
+        Sgemm.PackAllB(kern, wp, Ptr(whh), hidden, false, g4, hidden, kc);              // once for every step
+        float* ap = Ptr(acts), cp = Ptr(cells), dyp = Ptr(dOutput), dcp = Ptr(dc), dgp = Ptr(dG);
+        long gStep = (long)batch * g4, hStep = (long)batch * hidden;
+        // rows r0..r1 of the batch through every step from the last: dh = dy + dG[t_next]·W_hh, then their cell gradients
+        void Rows(int r0, int r1)
+        {
+            int rows = r1 - r0;
+            var buf = PackBuffers.ForCurrentThread();
+            float* pa = buf.Get(PackBuffers.SlotA, (nint)Sgemm.PackedASize(kern, rows, g4));
+            float* dh = buf.Get(PackBuffers.SlotB, (nint)rows * hidden);               // [rows, H]
+            float* tile = buf.Get(PackBuffers.SlotTile, (nint)kern.MR * kern.NR);
+            for (int s = steps - 1; s >= 0; s--)
+            {
+                int t = reverse ? steps - 1 - s : s;
+                new ReadOnlySpan<float>(dyp + t * hStep + (long)r0 * hidden, rows * hidden).CopyTo(new Span<float>(dh, rows * hidden));
+                if (s < steps - 1)
+                {
+                    Sgemm.PackAllA(kern, pa, dgp + (reverse ? t - 1 : t + 1) * gStep + (long)r0 * g4, g4, false, rows, g4, kc);
+                    Sgemm.RunPackedB(kern, rows, hidden, g4, kc, pa, wp, dh, hidden, 1f, tile);
+                }
+                float* a = ap + t * gStep + (long)r0 * g4, dg = dgp + t * gStep + (long)r0 * g4;
+                float* cPrev = cp + s * hStep + (long)r0 * hidden, c = cPrev + hStep, dcr = dcp + (long)r0 * hidden;
+                for (int r = 0; r < rows; r++)
+                {
+                    long row = (long)r * hidden;
+                    RowBackward(a + 4 * row, cPrev + row, c + row, dh + row, dcr + row, dg + 4 * row, dcr + row, hidden);
+                }
+            }
+        }
+        RecurrenceChunks(batch, (long)steps * batch * g4 * hidden, Rows);
+    }
+
+    // The batch's rows in chunks of whole 8-row blocks (the micro-kernel's height), each run through every step by one
+    // thread: about two chunks per thread, so a thread the OS holds up delays the end by half its share at most.
+    private static void RecurrenceChunks(int batch, long fmas, Action<int, int> rows)
+    {
         int blocks = (batch + 7) / 8;
-        int chunks = ChunksFor(blocks, (long)batch * g4 * k, 1L << 18);
-        if (chunks == 1) Rows(0, batch);
-        else ForChunks(blocks, chunks, (_, b0, b1) => Rows(8 * b0, Math.Min(batch, 8 * b1)));
+        int byThreads = ChunksFor(blocks, fmas, 1L << 20);
+        int chunks = byThreads == 1 ? 1 : Math.Min(2 * byThreads, blocks);
+        if (chunks <= 1) rows(0, batch);
+        else ForChunks(blocks, chunks, (_, b0, b1) => rows(8 * b0, Math.Min(batch, 8 * b1)));
     }
 
     /// <inheritdoc/>
@@ -98,7 +168,9 @@ public sealed unsafe partial class CpuBackend
     // σ(x) = 1 / (1 + e^−x) and tanh(x) = 1 − 2 / (e^2x + 1), through ExpV (±∞ give 0/1 and ±1; NaN stays NaN;
     // tanh near 0 is within ~1e-7 absolute of the exact value). AVX2 + FMA; the scalar forms below serve the tails
     // and machines without them.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> SigmoidV(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + ExpV(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> TanhV(Vector256<float> x) => Vector256<float>.One - Vector256.Create(2f) / (ExpV(x + x) + Vector256<float>.One);
 
     // e^x within about 2 ulp: x clamped to [−87.3, 88.7] (so the result is finite and normal: e^−87.3 ≈ 1.2e−38, which is
@@ -108,6 +180,7 @@ public sealed unsafe partial class CpuBackend
     private const float Log2E = 1.44269504f;                             // n = round(x·log₂e)
     private const float Ln2High = 0.693145752f, Ln2Low = 1.42860677e-6f; // ln2 in two parts: r = x − n·ln2
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> ExpV(Vector256<float> x)
     {
         var xc = Avx.Min(Avx.Max(x, Vector256.Create(ExpLow)), Vector256.Create(ExpHigh));
@@ -141,6 +214,7 @@ public sealed unsafe partial class CpuBackend
     // operations, which never take the assist.
     private const int FlushExponent = 127 - 100;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Flush(Vector256<float> v)
     {
         var exponent = Avx2.And(v.AsInt32(), Vector256.Create(0x7F800000));

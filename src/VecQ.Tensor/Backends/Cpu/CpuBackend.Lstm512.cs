@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace VecQ.Tensors;
@@ -12,11 +13,17 @@ public sealed unsafe partial class CpuBackend
     private static int RowForward512(float* g, float* b, float* cPrev, float* a, float* c, float* h, int hidden)
     {
         int j = 0;
+        bool biased = b != null;
         for (; j + 16 <= hidden; j += 16)
         {
-            Vector512<float> Z(int k) => b == null ? Vector512.Load(g + k) : Vector512.Load(g + k) + Vector512.Load(b + k);
-            var i = Sigmoid512(Z(j)); var f = Sigmoid512(Z(hidden + j));
-            var gg = Tanh512(Z(2 * hidden + j)); var o = Sigmoid512(Z(3 * hidden + j));
+            var zi = Vector512.Load(g + j); var zf = Vector512.Load(g + hidden + j);
+            var zg = Vector512.Load(g + 2 * hidden + j); var zo = Vector512.Load(g + 3 * hidden + j);
+            if (biased)
+            {
+                zi += Vector512.Load(b + j); zf += Vector512.Load(b + hidden + j);
+                zg += Vector512.Load(b + 2 * hidden + j); zo += Vector512.Load(b + 3 * hidden + j);
+            }
+            var i = Sigmoid512(zi); var f = Sigmoid512(zf); var gg = Tanh512(zg); var o = Sigmoid512(zo);
             Vector512.Store(i, a + j); Vector512.Store(f, a + hidden + j); Vector512.Store(gg, a + 2 * hidden + j); Vector512.Store(o, a + 3 * hidden + j);
             var cn = f * Vector512.Load(cPrev + j) + i * gg;
             Vector512.Store(cn, c + j);
@@ -25,10 +32,13 @@ public sealed unsafe partial class CpuBackend
         return j;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Sigmoid512(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp512(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Tanh512(Vector512<float> x) => Vector512<float>.One - Vector512.Create(2f) / (Exp512(x + x) + Vector512<float>.One);
 
     // ExpV on sixteen lanes (its clamp and reduction constants, the same polynomial and 2ⁿ; NaN stays NaN).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Exp512(Vector512<float> x)
     {
         var xc = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(ExpLow)), Vector512.Create(ExpHigh));

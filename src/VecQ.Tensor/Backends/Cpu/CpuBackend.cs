@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using VecQ.Tensors.Backends.Cpu;
 
 namespace VecQ.Tensors;
@@ -20,7 +22,7 @@ namespace VecQ.Tensors;
 /// <example><code>
 /// using (Backend.Use(Backend.Cpu)) { using var y = x.MatMul(w); }   // the default for CPU tensors
 /// </code></example>
-public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmStep, IFusedBatchNormActivation, IFusedConvBatchNorm
+public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail, IFusedOptimizer, IFusedLoss, IFusedLstmCell, IFusedLstmRecurrence, IFusedBatchNormActivation, IFusedConvBatchNorm
 {
     /// <inheritdoc/>
     public string Name => "cpu";
@@ -236,7 +238,46 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedConvTail, IFused
 
     private static void RandomRange(float* p, int start, int end, RandomKind kind, ulong seed, ulong counter, double a, double b)
     {
-        for (int i = start; i < end; i++) p[i] = (float)Rng.Sample(kind, seed, counter + (ulong)i, a, b);
+        int i = kind == RandomKind.Normal ? start : RandomRange512(p, start, end, kind == RandomKind.Bernoulli, seed, counter, a, b);
+        for (; i < end; i++) p[i] = (float)Rng.Sample(kind, seed, counter + (ulong)i, a, b);
+    }
+
+    // Uniform and Bernoulli fills eight positions at a time where AVX-512DQ multiplies 64-bit lanes: Rng.Hash's
+    // SplitMix64 steps lane-wise, then the uniform as Rng.Sample computes it (the same double operations in the same
+    // order, so the same bits), or the Bernoulli test u < a done on the integer k = hash >> 11 (u = k·2⁻⁵³ exactly):
+    // u < a ⇔ k < ⌈a·2⁵³⌉. Returns the first position left for the scalar loop.
+    private static int RandomRange512(float* p, int start, int end, bool bernoulli, ulong seed, ulong counter, double a, double b)
+    {
+        if (!Avx512DQ.IsSupported || !Vector512.IsHardwareAccelerated || end - start < 8) return start;
+        var lane = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7);
+        var baseHash = Vector512.Create(seed * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL);
+        var step = Vector512.Create(0xD1B54A32D192ED03UL);
+        var m1 = Vector512.Create(0xBF58476D1CE4E5B9UL);
+        var m2 = Vector512.Create(0x94D049BB133111EBUL);
+        double t = Math.Ceiling(Math.Clamp(a, 0, 1) * (1UL << 53));
+        var threshold = Vector512.Create(a > 1 ? ulong.MaxValue : (ulong)t);   // a ≥ 1: every k passes; a ≤ 0 (or NaN): none
+        bool never = !(a > 0);
+        var scale = Vector512.Create(1.0 / (1UL << 53));
+        var lo = Vector512.Create(a);
+        var width = Vector512.Create(b - a);
+        int i = start;
+        for (; i + 8 <= end; i += 8)
+        {
+            var pos = Vector512.Create(counter + (ulong)i) + lane;
+            var z = baseHash + pos * step;
+            z = (z ^ (z >>> 30)) * m1;
+            z = (z ^ (z >>> 27)) * m2;
+            var k = (z ^ (z >>> 31)) >>> 11;
+            Vector256<float> v;
+            if (bernoulli)
+            {
+                var hit = never ? Vector512<ulong>.Zero : Vector512.LessThan(k, threshold);
+                v = Avx512F.ConvertToVector256Single((hit & Vector512.Create(1.0).AsUInt64()).AsDouble());
+            }
+            else v = Avx512F.ConvertToVector256Single(lo + width * (Avx512DQ.ConvertToVector512Double(k) * scale));
+            Avx.Store(p + i, v);
+        }
+        return i;
     }
 
     // ---- copy kernels (4-byte elements moved as raw bits) -------------------------------
