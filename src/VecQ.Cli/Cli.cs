@@ -27,6 +27,7 @@ internal static class Cli
             SummaryCommand.Build(output),
             PredictCommand.Build(output),
             DoctorCommand.Build(output),
+            CudaCheckCommand.Build(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

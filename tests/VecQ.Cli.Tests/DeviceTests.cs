@@ -80,11 +80,27 @@ public sealed class DeviceTests
     [Theory]
     [InlineData("gpu", "--device 'gpu': expected cpu, sim, sim:N, cuda or cuda:N")]
     [InlineData("sim:-1", "--device 'sim:-1': expected")]
-    [InlineData("cuda", "--device cuda: this build has no CUDA backend")]
     public void BadDevice_IsAnOptionError(string device, string message)
     {
         var r = CliRunner.Run("train", "--device", device, "--out", CliRunner.TempDir());
         Assert.Equal(2, r.ExitCode);
         Assert.Contains(message, r.Err);
+    }
+
+    [NoCudaDriverFact]
+    public void CudaWithoutADriver_IsOneOptionError()
+    {
+        var r = CliRunner.Run("train", "--device", "cuda", "--out", CliRunner.TempDir());
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--device cuda: cuda:0: no CUDA driver on this machine (libcuda.so.1 not found", r.Err);
+    }
+}
+
+/// <summary>A fact for machines where the CUDA driver cannot be loaded (Skipped where libcuda.so.1 loads).</summary>
+internal sealed class NoCudaDriverFactAttribute : FactAttribute
+{
+    public NoCudaDriverFactAttribute()
+    {
+        if (System.Runtime.InteropServices.NativeLibrary.TryLoad("libcuda.so.1", out _)) Skip = "this machine has a CUDA driver";
     }
 }

@@ -67,6 +67,7 @@ internal static class BenchCommand
                     ["act_quant"] = quant.ABits < 32 ? quant.ActQuantName : null,
                     ["train_ms_per_step"] = r.TrainMs, ["infer_ms_per_step"] = r.InferMs,
                     ["train_ms_per_step_best"] = r.TrainBestMs, ["infer_ms_per_step_best"] = r.InferBestMs,
+                    ["live_bytes_before"] = r.LiveBytesBefore, ["live_bytes_after"] = r.LiveBytesAfter,
                     ["train_images_per_second"] = b / r.TrainMs * 1000, ["infer_images_per_second"] = b / r.InferMs * 1000,
                     ["fma_peak_gflops"] = r.PeakGflops, ["device"] = dev.ToString(),
                     ["cpu"] = CpuInfo.Current.ToString(), ["sgemm_kernel"] = CpuBackend.SgemmChoice,
@@ -100,9 +101,11 @@ internal static class BenchCommand
     /// <param name="InferProfile">Per-operation totals over as many profiled inferences, or null.</param>
     /// <param name="FloatTrainMs">For a quantized model: the median step of the float model, timed alternately with it; else null.</param>
     /// <param name="CostVsFloat">For a quantized model: the median over step pairs of quantized / float step time; else null.</param>
+    /// <param name="LiveBytesBefore">The device's live bytes after the warm-up steps.</param>
+    /// <param name="LiveBytesAfter">The device's live bytes after the timed train steps (flat when nothing leaks).</param>
     public readonly record struct Result(double TrainMs, double InferMs, double TrainBestMs, double InferBestMs, double PeakGflops,
         IReadOnlyList<ProfilingBackend.OpTotal>? Profile, IReadOnlyList<ProfilingBackend.OpTotal>? InferProfile = null,
-        double? FloatTrainMs = null, double? CostVsFloat = null);
+        double? FloatTrainMs = null, double? CostVsFloat = null, long LiveBytesBefore = 0, long LiveBytesAfter = 0);
 
     /// <summary>
     /// Times <paramref name="steps"/> train steps and inferences after 3 warm-up steps on <paramref name="device"/>
@@ -142,13 +145,16 @@ internal static class BenchCommand
         {
             var sw = Stopwatch.StartNew();
             Trainer.TrainStep(model, opt, images, labels, 0);
+            Backend.Synchronize(dev);
             return sw.Elapsed.TotalMilliseconds;
         }
         var train = new List<double>();
         var floatTrain = new List<double>();
         var ratios = new List<double>();
+        long liveBefore = 0;
         for (int i = 0; i < steps + 3; i++)
         {
+            if (i == 3) liveBefore = Backend.MemoryStats(dev).LiveBytes;
             // a pair: the float step first on even i, second on odd i
             double f = floatNet != null && i % 2 == 0 ? TimeStep(floatNet, floatOptimizer!) : 0;
             double t = TimeStep(net, optimizer);
@@ -159,6 +165,7 @@ internal static class BenchCommand
             floatTrain.Add(f);
             ratios.Add(t / f);
         }
+        long liveAfter = Backend.MemoryStats(dev).LiveBytes;
         net.Eval();
         IReadOnlyList<ProfilingBackend.OpTotal>? inferOps = null;
         if (profile)
@@ -180,11 +187,12 @@ internal static class BenchCommand
                 var sw = Stopwatch.StartNew();
                 using var scope = TensorScope.Begin();
                 net.Forward(new Variable(images.Contiguous()));
+                Backend.Synchronize(dev);   // an accelerator's kernels have only been queued (a no-op on the CPU)
                 if (i >= 3) infer.Add(sw.Elapsed.TotalMilliseconds);
             }
         double peakAfter = FmaPeak.Measure(Parallelism.Threads, 0.2);
         return new Result(Median(train), Median(infer), train.Min(), infer.Min(), 0.5 * (peakBefore + peakAfter), ops, inferOps,
-            floatNet == null ? null : Median(floatTrain), floatNet == null ? null : Median(ratios));
+            floatNet == null ? null : Median(floatTrain), floatNet == null ? null : Median(ratios), liveBefore, liveAfter);
     }
 
     // The model a bench name stands for: the CLI's models, and lstm, bench-ref's LSTM classifier (embedding(20000, 128)

@@ -3,13 +3,13 @@ using VecQ.Tensors;
 
 namespace VecQ.Cli.Commands;
 
-/// <summary>The `--device` option of the commands that compute: cpu, sim[:N] (and cuda[:N] once its backend exists).</summary>
+/// <summary>The `--device` option of the commands that compute: cpu, sim[:N], cuda[:N].</summary>
 internal static class DeviceOption
 {
     /// <summary>A new `--device` option (default cpu).</summary>
     public static Option<string> Create() => new("--device")
     {
-        Description = "where to compute: cpu, or sim / sim:N (the simulated accelerator; cuda[:N] once the CUDA backend exists)",
+        Description = "where to compute: cpu, sim / sim:N (the simulated accelerator) or cuda / cuda:N (an NVIDIA GPU)",
         DefaultValueFactory = _ => "cpu",
     };
 
@@ -20,7 +20,14 @@ internal static class DeviceOption
         try { d = Device.Parse(text); }
         catch (ArgumentException) { throw new OptionException($"--device '{text}': expected cpu, sim, sim:N, cuda or cuda:N"); }
         if (d.Kind == DeviceKind.Cuda)
-            throw new OptionException($"--device {text}: this build has no CUDA backend (no CUDA device can be used); use --device cpu or --device sim");
+        {
+            // start the device now, so a machine without a driver or GPU gets one line instead of a failure deep in an op
+            try { Backend.For(d); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new OptionException($"--device {text}: {e.Message}");
+            }
+        }
         return d;
     }
 }

@@ -9,7 +9,8 @@ namespace VecQ.Cli.Commands;
 /// <summary>
 /// `vecq doctor`: what this machine is and what VecQ.NET chose for it: the CPU (vendor, family/model, ISA,
 /// caches), the SGEMM micro-kernel and blocking, threads, the runtime, the environment overrides in effect
-/// and, unless <c>--no-peak</c>, the FMA peak measured now (the bar every speed figure is quoted against).
+/// and, unless <c>--no-peak</c>, the FMA peak measured now (the bar every speed figure is quoted against); then the CUDA
+/// libraries found (driver, cuBLAS, NVRTC: paths and versions) and the GPUs, or one line saying what is missing.
 /// </summary>
 internal static class DoctorCommand
 {
@@ -36,6 +37,8 @@ internal static class DoctorCommand
             output.Out.WriteLine($"threads:      {Parallelism.Threads}");
             output.Out.WriteLine($"runtime:      {RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
             if (peak is double g) output.Out.WriteLine($"fma peak:     {g:F0} GFLOP/s FP32 on {Parallelism.Threads} thread(s), measured now");
+            var cuda = VecQ.Cuda.CudaLibraries.Describe();
+            for (int i = 0; i < cuda.Count; i++) output.Out.WriteLine((i == 0 ? "cuda:         " : "              ") + cuda[i]);
             if (p.GetValue(json))
             {
                 JsonLine.Write(output.Out, new Dictionary<string, object?>
@@ -44,7 +47,7 @@ internal static class DoctorCommand
                     ["avx2_fma"] = cpu.Avx2Fma, ["avx512f"] = cpu.Avx512, ["avx512_vnni"] = cpu.Avx512Vnni, ["avx512_bf16"] = cpu.Avx512Bf16,
                     ["l1d_bytes"] = cpu.L1Bytes, ["l2_bytes"] = cpu.L2Bytes, ["l3_bytes"] = cpu.L3Bytes,
                     ["sgemm_kernel"] = kernel, ["winograd_kernel_sizes"] = CpuBackend.WinogradKernelSizes, ["threads"] = Parallelism.Threads, ["runtime"] = RuntimeInformation.FrameworkDescription,
-                    ["fma_peak_gflops"] = peak,
+                    ["fma_peak_gflops"] = peak, ["cuda"] = cuda,
                 });
             }
             return 0;

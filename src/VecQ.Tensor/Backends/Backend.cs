@@ -28,11 +28,26 @@ public static class Backend
     {
         if (device.Kind == DeviceKind.Cpu) return CpuOverride.Value ?? Cpu;
         if (device.Kind == DeviceKind.Sim) return SimBackend.For(device.Index);
-        lock (Registered)
-        {
-            if (Registered.TryGetValue(device.Kind, out var make)) return make(device);
-        }
-        throw new InvalidOperationException($"device {device}: no {device.Kind} backend is available (VecQ.NET has no CUDA backend yet; use 'cpu' or 'sim')");
+        Func<Device, IBackend>? make;
+        lock (Registered) Registered.TryGetValue(device.Kind, out make);
+        if (make == null && device.Kind == DeviceKind.Cuda && RegisterCudaAssembly()) lock (Registered) Registered.TryGetValue(device.Kind, out make);
+        if (make != null) return make(device);
+        throw new InvalidOperationException($"device {device}: no {device.Kind} backend is available (the VecQ.Cuda assembly is not beside the application; use 'cpu' or 'sim')");
+    }
+
+    // The CUDA backend lives in its own assembly, loaded only when a CUDA device is first asked for: VecQ.Cuda's
+    // CudaBackend.Register() is found by name (nothing here references it). False when the assembly is not there.
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicMethods, "VecQ.Cuda.CudaBackend", "VecQ.Cuda")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "the type is kept by the DynamicDependency above")]
+    private static bool RegisterCudaAssembly()
+    {
+        Type? type;
+        try { type = Type.GetType("VecQ.Cuda.CudaBackend, VecQ.Cuda", throwOnError: false); }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException) { return false; }
+        var register = type?.GetMethod("Register", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static, Type.EmptyTypes);
+        if (register == null) return false;
+        register.Invoke(null, null);
+        return true;
     }
 
     /// <summary>Live bytes, peak and allocation counts of <paramref name="device"/>.</summary>
