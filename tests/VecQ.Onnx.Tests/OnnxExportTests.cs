@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using VecQ.Autograd;
 using VecQ.Datasets;
 using VecQ.Nn;
@@ -72,23 +69,11 @@ public sealed class OnnxExportTests : IDisposable
         return path;
     }
 
-    private static float[] Ours(Module model, float[] x, int n)
-    {
-        using var noGrad = Autograd.Autograd.NoGrad();
-        using var scope = TensorScope.Begin();
-        return model.Forward(new Variable(Tensor.FromArray(x, [n, 1, 28, 28]))).Value.ToArray();
-    }
+    private static readonly int[] Images28 = [1, 28, 28];
 
-    private static float[] Ort(string path, float[] x, int n)
-    {
-        using var session = new InferenceSession(path);
-        var input = new DenseTensor<float>(x, [n, 1, 28, 28]);
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
-        return results.First(r => r.Name == "logits").AsTensor<float>().ToArray();
-    }
+    private static float[] Ours(Module model, float[] x, int n) => OnnxChecks.Ours(model, x, [n, .. Images28]);
 
-    private static int[] Top1(float[] logits, int n) =>
-        Enumerable.Range(0, n).Select(i => { var r = logits.AsSpan(i * 10, 10); int b = 0; for (int j = 1; j < 10; j++) if (r[j] > r[b]) b = j; return b; }).ToArray();
+    private static float[] Ort(string path, float[] x, int n) => OnnxChecks.Ort(path, x, [n, .. Images28]);
 
     [Fact]
     public void FloatLeNet5_RunsInOnnxRuntime_WithOurLogits()
@@ -100,9 +85,8 @@ public sealed class OnnxExportTests : IDisposable
         var x = TestImages(200, out _);
         var want = Ours(model, x, 200);
         var got = Ort(path, x, 200);
-        double scale = want.Max(Math.Abs);
-        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= 1e-4 * scale, $"logit {i}: ours {want[i]}, ONNX Runtime {got[i]}");
-        Checker(path);
+        OnnxChecks.Close(want, got, "LeNet5");
+        OnnxChecks.Checker(path);
     }
 
     /// <summary>
@@ -125,11 +109,11 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Equal(3, r.QuantizedActivations);
         var x = TestImages(1000, out _);
         using var fake = QuantizedModel.LoadFloatSimulation(packed);
-        var want = Top1(Ours(fake, x, 1000), 1000);
-        var got = Top1(Ort(path, x, 1000), 1000);
+        var want = OnnxChecks.Top1(Ours(fake, x, 1000), 1000);
+        var got = OnnxChecks.Top1(Ort(path, x, 1000), 1000);
         int differ = want.Zip(got).Count(p => p.First != p.Second);
         Assert.True(differ == 0, $"{differ} of 1000 top-1 predictions differ between ONNX Runtime and the fake-quantized model");
-        Checker(path);
+        OnnxChecks.Checker(path);
     }
 
     /// <summary>Float weights with trained 8-bit activation quantizers (W32/A8): float initializers, QDQ activations, our top-1.</summary>
@@ -141,35 +125,31 @@ public sealed class OnnxExportTests : IDisposable
         var r = OnnxExport.FromModel(model, path);
         Assert.Equal((0, 3), (r.QuantizedWeights, r.QuantizedActivations));
         var x = TestImages(1000, out _);
-        var want = Top1(Ours(model, x, 1000), 1000);
-        var got = Top1(Ort(path, x, 1000), 1000);
+        var want = OnnxChecks.Top1(Ours(model, x, 1000), 1000);
+        var got = OnnxChecks.Top1(Ort(path, x, 1000), 1000);
         Assert.Equal(want, got);
-        Checker(path);
+        OnnxChecks.Checker(path);
     }
 
     [Fact]
-    public void ModelWithWeightQuantizers_IsRefused_AndNonChainModelsAreNamed()
+    public void ModelWithWeightQuantizers_IsRefused_AndUnsupportedModelsAreNamed()
     {
         using var model = new LeNet5(6, 8, 16, 10, rng: new Rng(1));
         model.Quantize(new QuantizeConfig { WeightBits = 2 });
         var e = Assert.Throws<ArgumentException>(() => OnnxExport.FromModel(model, Path.Combine(_dir, "x.onnx")));
         Assert.Contains("packed file", e.Message);
-        using var resnet = new ResNet18(10, 3, rng: new Rng(1));
-        var e2 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromModel(resnet, Path.Combine(_dir, "r.onnx")));
-        Assert.Contains("ResNet18", e2.Message);
-        Assert.False(File.Exists(Path.Combine(_dir, "r.onnx")));
-    }
-
-    // Debian's python3-onnx: onnx.checker with full shape inference
-    private static void Checker(string path)
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')", path])
-        { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd(), err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (err.Contains("No module named 'onnx'", StringComparison.Ordinal)) Assert.Fail("python3-onnx is not installed: apt-get install python3-onnx (.ci/run does this)");
-        Assert.True(p.ExitCode == 0 && output.Trim() == "ok", $"onnx.checker rejected {path}: {err}");
+        using var text = new ImdbCnnLstm(vocabularySize: 50, sequenceLength: 16, rng: new Rng(1));
+        var e2 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromModel(text, Path.Combine(_dir, "t.onnx")));
+        Assert.Contains("ImdbCnnLstm", e2.Message);
+        Assert.Contains("mobilenet-v2", e2.Message);
+        Assert.False(File.Exists(Path.Combine(_dir, "t.onnx")));
+        // a packed file of it: the error names the file and the model its config records
+        string packed = Path.Combine(_dir, "imdb.vecq");
+        PackedModel.Export(text, packed, new Dictionary<string, string> { ["config"] = "{\"model\":\"imdb\",\"sizes\":{\"vocab\":50,\"seq_len\":16,\"classes\":2}}" });
+        var e3 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromPacked(packed, Path.Combine(_dir, "t.onnx")));
+        Assert.Contains("'imdb'", e3.Message);
+        Assert.Contains(packed, e3.Message);
+        Assert.False(File.Exists(Path.Combine(_dir, "t.onnx")));
     }
 }
 

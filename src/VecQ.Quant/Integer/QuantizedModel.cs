@@ -107,7 +107,8 @@ public sealed class QuantizedModel : IDisposable
 
     private static QuantizedModel Compile(Module model, PackedModel packed, string source)
     {
-        if (model is not IConvChain chain) throw Bad(source, $"{model.GetType().Name} is not a conv → ReLU → BN chain (IConvChain)");
+        if (model is not IConvChain chain)
+            throw Bad(source, $"{model.GetType().Name} is not a conv → ReLU → BN chain (IConvChain); integer inference runs lenet5, vgg-like and alexnet (use --fake-quant)");
         packed.LoadInto(model);
         model.Eval();
         var names = model.NamedParameters().ToDictionary(e => e.Parameter, e => e.Name);
@@ -140,13 +141,16 @@ public sealed class QuantizedModel : IDisposable
     {
         var meta = packed.Metadata;
         if (!meta.TryGetValue("config", out var configJson))
-            throw Bad(path, "it has no 'config' metadata (the model's description; files written by vecq export have it)");
+            throw Unbuildable(path, "it has no 'config' metadata (the model's description; files written by vecq export have it)");
         var (name, sizes) = ParseConfig(configJson, path);
         int abits = meta.TryGetValue("abits", out var ab) && int.TryParse(ab, out int a) ? a : 32;
         return Build(name, sizes, withActivationQuantizers ? abits : 32, meta.GetValueOrDefault("act_quant") == "paper", path);
     }
 
     private static InvalidDataException Bad(string path, string what) => new($"{path}: cannot run as integers: {what}");
+
+    // The file does not describe a model we can build (both the integer path and the float simulation stop here).
+    private static InvalidDataException Unbuildable(string path, string what) => new($"{path}: {what}");
 
     private static (string Name, Dictionary<string, int> Sizes) ParseConfig(string json, string path)
     {
@@ -159,15 +163,15 @@ public sealed class QuantizedModel : IDisposable
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw Bad(path, $"its model config '{json}' is not valid: {e.Message}");
+            throw Unbuildable(path, $"its model config '{json}' is not valid: {e.Message}");
         }
     }
 
-    // The chain models as vecq train builds them (ModelFactory in the CLI), with evaluation-only activation quantizers:
+    // The image models as vecq train builds them (ModelFactory in the CLI), with evaluation-only activation quantizers:
     // their running step and scale come from the file.
     private static Module Build(string name, Dictionary<string, int> z, int abits, bool perTensor, string path)
     {
-        int Get(string key) => z.TryGetValue(key, out int v) ? v : throw Bad(path, $"its {name} config lacks '{key}'");
+        int Get(string key) => z.TryGetValue(key, out int v) ? v : throw Unbuildable(path, $"its {name} config lacks '{key}'");
         Module? Act(int channels) => abits > 16 ? null : new ActivationQuantizer(abits, channels: perTensor ? 0 : channels);
         return name switch
         {
@@ -175,7 +179,12 @@ public sealed class QuantizedModel : IDisposable
                 activations: s => Act(s switch { "act1" => z["c1"], "act2" => z["c2"], _ => z["hidden"] })),
             "vgg-like" => new VggLike(Get("classes"), Get("channels"), inputSize: Get("image_size"), activations: s => Act(s.Channels)),
             "alexnet" => new AlexNet(Get("classes"), Get("channels"), inputSize: Get("image_size"), activations: s => Act(s.Channels)),
-            _ => throw Bad(path, $"model '{name}' is not a conv → ReLU → BN chain; integer inference runs lenet5, vgg-like and alexnet (use --fake-quant)"),
+            // the residual and MobileNet families run only as the float simulation (Compile refuses them for integers)
+            "resnet18" => new ResNet18(Get("classes"), Get("channels"), activations: s => Act(s.Channels)),
+            "resnet18-preact" => new PreActResNet18(Get("classes"), Get("channels"), activations: s => Act(s.Channels)),
+            "mobilenet-v1" => new MobileNetV1(Get("classes"), Get("channels"), activations: s => Act(s.Channels)),
+            "mobilenet-v2" => new MobileNetV2(Get("classes"), Get("channels"), activations: s => Act(s.Channels)),
+            _ => throw Unbuildable(path, $"model '{name}' is not an image model a packed file can be rebuilt as (lenet5, vgg-like, alexnet, resnet18, resnet18-preact, mobilenet-v1, mobilenet-v2)"),
         };
     }
 
