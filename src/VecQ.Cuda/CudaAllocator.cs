@@ -39,6 +39,9 @@ internal sealed class CudaAllocator(CudaContext context)
         {
             if (!context.TryAllocate(size, out ptr))
             {
+                // out of memory: storages nobody disposed are returned by their finalizers, then every cached block is freed
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
                 EmptyCache();
                 ptr = context.Allocate(size);   // throws CudaException (out of memory) when this fails too
             }
@@ -82,7 +85,7 @@ internal sealed class CudaAllocator(CudaContext context)
             _free.Clear();
             _cached = 0;
         }
-        context.Synchronize();
+        context.WaitForStream();   // kernels queued before may still use these blocks (no error-slot check here)
         foreach (ulong p in blocks) context.Free(p);
     }
 

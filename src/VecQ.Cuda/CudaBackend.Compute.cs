@@ -70,7 +70,7 @@ public sealed unsafe partial class CudaBackend
     /// <inheritdoc/>
     public void ArgReduce(bool max, Tensor x, int axis, Tensor y)
     {
-        if (x.Dims[axis] == 0) throw new ArgumentException($"cuda argreduce: axis {axis} of {x.ShapeText} is empty");
+        if (x.Dims[axis] == 0 && y.Numel > 0) throw new ArgumentException($"cuda argreduce: axis {axis} of {x.ShapeText} is empty");
         var kd = Desc.Of(y.Dims, x.Strides, x.Offset);
         Run("reduce", "argreduce_" + FloatSuffix("argreduce", x), y.Numel,
             Args().Add(max ? 1 : 0).Add((long)y.Numel).Add(kd).Add((long)x.Dims[axis]).Add((long)x.Strides[axis]).Add(Base(x)).Add(Desc.Of(y)).Add(Base(y)));
@@ -85,8 +85,23 @@ public sealed unsafe partial class CudaBackend
         Contiguous("matmul", c);
         int batch = c.Dims[0], m = c.Dims[1], n = c.Dims[2], k = a.Dims[2];
         if (m == 0 || n == 0 || batch == 0) return;
-        var (opA, lda) = Operand("a", a, m, k);
-        var (opB, ldb) = Operand("b", b, k, n);
+        // an operand cuBLAS cannot address (stride 0 along a matrix axis) goes through a contiguous copy
+        Tensor? ac = Operand(a, m, k) is null ? Contiguous3(a) : null, bc = Operand(b, k, n) is null ? Contiguous3(b) : null;
+        try { Gemm3(ac ?? a, bc ?? b, c, m, n, k, batch, alpha, beta); }
+        finally { ac?.Dispose(); bc?.Dispose(); }
+    }
+
+    private Tensor Contiguous3(Tensor t)
+    {
+        var copy = Tensor.Empty(t.Dims, t.DType, t.Device);
+        Copy(t, copy);
+        return copy;
+    }
+
+    private void Gemm3(Tensor a, Tensor b, Tensor c, int m, int n, int k, int batch, float alpha, float beta)
+    {
+        var (opA, lda) = Operand(a, m, k)!.Value;
+        var (opB, ldb) = Operand(b, k, n)!.Value;
         _ctx.MakeCurrent();
         if (c.DType == DType.Float32)
         {
@@ -103,13 +118,22 @@ public sealed unsafe partial class CudaBackend
         else throw new ArgumentException($"cuda matmul: {c.DType.Name()} is not supported (float32 or float64)");
     }
 
-    // A row-major rows×cols operand as cuBLAS sees its transpose: (op, leading dimension).
-    private static (int Op, int Ld) Operand(string name, Tensor t, int rows, int cols)
+    // A row-major rows×cols operand as cuBLAS sees its transpose: (op, leading dimension); null when its strides give cuBLAS
+    // no valid leading dimension (a broadcast row or column: stride 0), so the caller makes a contiguous copy.
+    private static (int Op, int Ld)? Operand(Tensor t, int rows, int cols)
     {
         int s0 = t.Strides[1], s1 = t.Strides[2];
-        if (s1 == 1 || cols == 1) return (Cublas.CUBLAS_OP_N, Math.Max(rows == 1 ? cols : s0, Math.Max(1, cols)));
-        if (s0 == 1 || rows == 1) return (Cublas.CUBLAS_OP_T, Math.Max(cols == 1 ? rows : s1, Math.Max(1, rows)));
-        throw new ArgumentException($"cuda matmul: operand {name} {t.ShapeText} has strides ({string.Join(", ", t.Strides)}); one of its last two must be 1");
+        if (s1 == 1 || cols == 1)
+        {
+            if (rows == 1) return (Cublas.CUBLAS_OP_N, Math.Max(1, cols));
+            if (s0 >= Math.Max(1, cols)) return (Cublas.CUBLAS_OP_N, s0);
+        }
+        if (s0 == 1 || rows == 1)
+        {
+            if (cols == 1) return (Cublas.CUBLAS_OP_T, Math.Max(1, rows));
+            if (s1 >= Math.Max(1, rows)) return (Cublas.CUBLAS_OP_T, s1);
+        }
+        return null;
     }
 
     /// <inheritdoc/>
@@ -117,7 +141,7 @@ public sealed unsafe partial class CudaBackend
     {
         Contiguous("softmax", y);
         RunBlocks("softmax", "softmax_" + FloatSuffix("softmax", x), x.Dims[0],
-            Args().Add((long)x.Dims[1]).Add((long)x.Strides[0]).Add((long)x.Strides[1]).Add((long)x.Offset).Add(Base(x)).Add(Base(y)).Add(log ? 1 : 0));
+            Args().Add((long)x.Dims[1]).Add((long)x.Strides[0]).Add((long)x.Strides[1]).Add((long)x.Offset).Add(Base(x)).Add(At(y)).Add(log ? 1 : 0));
     }
 
     /// <inheritdoc/>

@@ -7,7 +7,7 @@ public sealed partial class CudaBackend
 {
     /// <inheritdoc/>
     public void IndexSelect(Tensor x, int axis, Tensor index, Tensor y) =>
-        Run("index", "index_select_" + FloatSuffix("index_select", x), y.Numel, Args().Add((long)y.Numel).Add(axis).Add((long)x.Dims[axis])
+        Run("index", "index_select_" + Suffix(x), y.Numel, Args().Add((long)y.Numel).Add(axis).Add((long)x.Dims[axis])
             .Add(Desc.Of(y)).Add(Base(y)).Add(Desc.Of(x)).Add(Base(x)).Add(Desc.Of(index)).Add(Base(index)).Add(_ctx.ErrorSlot));
 
     /// <inheritdoc/>
@@ -17,7 +17,7 @@ public sealed partial class CudaBackend
 
     /// <inheritdoc/>
     public void Gather(Tensor x, int axis, Tensor index, Tensor y) =>
-        Run("index", "gather_" + FloatSuffix("gather", x), y.Numel, Args().Add((long)y.Numel).Add(axis).Add((long)x.Dims[axis])
+        Run("index", "gather_" + Suffix(x), y.Numel, Args().Add((long)y.Numel).Add(axis).Add((long)x.Dims[axis])
             .Add(Desc.Of(y)).Add(Base(y)).Add(Desc.Of(x)).Add(Base(x)).Add(Desc.Of(index)).Add(Base(index)).Add(_ctx.ErrorSlot));
 
     /// <inheritdoc/>

@@ -160,8 +160,35 @@ public sealed partial class CudaBackend : IBackend
     {
         if (!Shape.Equal(src.Dims, dst.Dims)) throw new ArgumentException($"cuda copy: shapes {src.ShapeText} and {dst.ShapeText} differ");
         if (src.Device != dst.Device) throw new ArgumentException($"cuda copy: {src.Device} → {dst.Device}; move tensors between devices with To(device)");
+        if (ReferenceEquals(src.Storage, dst.Storage) && Overlap(src, dst))
+        {
+            // the reference reads everything first: an overlapping copy sees the old values (here through a temporary)
+            using var tmp = Tensor.Empty(src.Dims, src.DType, src.Device);
+            Copy(src, tmp);
+            Copy(tmp, dst);
+            return;
+        }
         Run("data", $"copy_{Suffix(src)}_{Suffix(dst)}", dst.Numel,
             Args().Add((long)dst.Numel).Add(Desc.Of(src)).Add(Base(src)).Add(Desc.Of(dst)).Add(Base(dst)));
+    }
+
+    // Whether the element ranges two views of one storage span intersect (a conservative test: interleaved views count).
+    private static bool Overlap(Tensor a, Tensor b)
+    {
+        if (a.Numel == 0 || b.Numel == 0) return false;
+        (long Lo, long Hi) Span(Tensor t)
+        {
+            long lo = t.Offset, hi = t.Offset;
+            for (int d = 0; d < t.Rank; d++)
+            {
+                long reach = (long)(t.Dims[d] - 1) * t.Strides[d];
+                if (reach < 0) lo += reach; else hi += reach;
+            }
+            return (lo, hi);
+        }
+        var (al, ah) = Span(a);
+        var (bl, bh) = Span(b);
+        return al <= bh && bl <= ah;
     }
 
     /// <inheritdoc/>
@@ -188,9 +215,11 @@ public sealed partial class CudaBackend : IBackend
             throw new ArgumentException($"cuda download: {src.DType.Name()} {src.ShapeText} into {dst.Length} {typeof(T).Name} values (contiguous, same length and dtype expected)");
         _ctx.MakeCurrent();
         long bytes = (long)dst.Length * sizeof(T);
-        if (bytes > 0)
-            fixed (T* p = dst) Driver.Check(Driver.cuMemcpyDtoHAsync_v2(p, At(src), (nuint)bytes, _ctx.Stream), "cuMemcpyDtoHAsync_v2");
-        _ctx.Synchronize();   // also reports a bad index met by an earlier kernel
+        fixed (T* p = dst)
+        {
+            if (bytes > 0) Driver.Check(Driver.cuMemcpyDtoHAsync_v2(p, At(src), (nuint)bytes, _ctx.Stream), "cuMemcpyDtoHAsync_v2");
+            _ctx.Synchronize();   // the copy has landed while dst is pinned; also reports a bad index met by an earlier kernel
+        }
         Interlocked.Increment(ref _downloads);
         Interlocked.Add(ref _downloadBytes, bytes);
         Interlocked.Increment(ref _syncs);

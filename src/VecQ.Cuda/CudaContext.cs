@@ -18,6 +18,7 @@ internal sealed unsafe class CudaContext : IDisposable
     private readonly Dictionary<string, nint> _modules = new();
     private readonly Dictionary<(string Module, string Kernel), nint> _functions = new();
     private readonly ulong _errorSlot;
+    private const int UnsupportedPtxVersion = 222;   // CUDA_ERROR_UNSUPPORTED_PTX_VERSION
 
     public CudaContext(int index)
     {
@@ -85,6 +86,9 @@ internal sealed unsafe class CudaContext : IDisposable
 
     public void Free(ulong ptr) => Driver.Check(Driver.cuMemFree_v2(ptr), "cuMemFree_v2");
 
+    /// <summary>Waits for every operation on the stream (without reading the error slot).</summary>
+    public void WaitForStream() => Driver.Check(Driver.cuStreamSynchronize(Stream), "cuStreamSynchronize");
+
     /// <summary>Waits for the stream, then throws if a kernel reported a bad index since the last check.</summary>
     public void Synchronize()
     {
@@ -131,7 +135,12 @@ internal sealed unsafe class CudaContext : IDisposable
         string ptx = KernelCompiler.CompilePtx(source, name + ".cu", Architecture, CompileOptions);
         byte[] image = Encoding.UTF8.GetBytes(ptx + "\0");
         nint module;
-        fixed (byte* p = image) Driver.Check(Driver.cuModuleLoadData(&module, p), $"cuModuleLoadData({name})");
+        int r;
+        fixed (byte* p = image) r = Driver.cuModuleLoadData(&module, p);
+        if (r == UnsupportedPtxVersion)
+            throw new CudaException("cuModuleLoadData", r, $"cuModuleLoadData({name}): the driver cannot load PTX from NVRTC {KernelCompiler.NvrtcVersion} " +
+                $"({NativeLibraries.PathOf("nvrtc")}): NVRTC is newer than the driver; use the NVRTC of the driver's CUDA version (CUDA_PATH or LD_LIBRARY_PATH)");
+        Driver.Check(r, $"cuModuleLoadData({name})");
         return module;
     }
 

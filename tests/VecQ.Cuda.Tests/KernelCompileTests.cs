@@ -55,7 +55,8 @@ public class KernelCompileTests
         return module switch
         {
             "data" => all.SelectMany(s => all.Select(d => $"copy_{s}_{d}")).Concat(floats.SelectMany(t => all.Select(c => $"where_{t}_{c}"))),
-            "index" => floats.SelectMany(t => new[] { $"index_select_{t}", $"index_add_{t}", $"gather_{t}", $"scatter_add_{t}" }),
+            "index" => floats.SelectMany(t => new[] { $"index_select_{t}", $"index_add_{t}", $"gather_{t}", $"scatter_add_{t}" })
+                .Concat(["index_select_i32", "gather_i32"]),
             _ => [],
         };
     }

@@ -6,12 +6,17 @@ template <typename T> __device__ void FillT(long long n, Desc d, T* y, T v)
 }
 extern "C" __global__ void fill_f32(long long n, Desc d, float* y, double v) { FillT<float>(n, d, y, (float)v); }
 extern "C" __global__ void fill_f64(long long n, Desc d, double* y, double v) { FillT<double>(n, d, y, v); }
-extern "C" __global__ void fill_i32(long long n, Desc d, int* y, double v) { FillT<int>(n, d, y, (int)v); }
+extern "C" __global__ void fill_i32(long long n, Desc d, int* y, double v) { FillT<int>(n, d, y, __double2int_rz(v)); }
 
-// dst ← src converted: float → int truncates toward zero (C's conversion, as the CPU's).
+// dst ← src converted: float → int truncates toward zero and saturates, NaN → 0 (.NET's conversion, as the CPU's).
+__device__ __forceinline__ int ToInt(float v) { return __float2int_rz(v); }
+__device__ __forceinline__ int ToInt(double v) { return __double2int_rz(v); }
+__device__ __forceinline__ int ToInt(int v) { return v; }
+template <typename D> struct Convert { template <typename S> __device__ static D From(S v) { return (D)v; } };
+template <> struct Convert<int> { template <typename S> __device__ static int From(S v) { return ToInt(v); } };
 template <typename S, typename D> __device__ void CopyT(long long n, Desc sd, const S* s, Desc dd, D* d)
 {
-    FOR_EACH(i, n) d[OffsetOf(dd, i)] = (D)s[OffsetOf(sd, i)];
+    FOR_EACH(i, n) d[OffsetOf(dd, i)] = Convert<D>::template From<S>(s[OffsetOf(sd, i)]);
 }
 #define COPY(SN, S, DN, D) \
     extern "C" __global__ void copy_##SN##_##DN(long long n, Desc sd, const S* s, Desc dd, D* d) { CopyT<S, D>(n, sd, s, dd, d); }

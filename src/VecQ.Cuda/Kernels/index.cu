@@ -74,3 +74,8 @@ template <typename T> __device__ void ScatterAddT(long long n, int axis, long lo
     { ScatterAddT<T>(n, axis, bound, sd, src, dd, dst, id, index, error); }
 INDEX_KERNELS(f32, float)
 INDEX_KERNELS(f64, double)
+// int32 tensors are selected and gathered too (no adds: IndexAdd and ScatterAdd take floats)
+extern "C" __global__ void index_select_i32(long long n, int axis, long long bound, Desc yd, int* y, Desc xd, const int* x, Desc id, const int* index, int* error)
+{ IndexSelectT<int>(n, axis, bound, yd, y, xd, x, id, index, error); }
+extern "C" __global__ void gather_i32(long long n, int axis, long long bound, Desc yd, int* y, Desc xd, const int* x, Desc id, const int* index, int* error)
+{ GatherT<int>(n, axis, bound, yd, y, xd, x, id, index, error); }

@@ -11,14 +11,15 @@ template <typename T> __device__ void BnStatsT(int n, int c, long long s, int re
     for (long long i = threadIdx.x; i < m; i += blockDim.x)
     {
         double v = (double)x[((i / s) * c + ch) * s + i % s];
-        sum += relu && v < 0 ? 0 : v;
+        if (relu) v = v > 0 ? v : 0;   // ReLU's output: NaN and negatives give 0, as the reference
+        sum += v;
     }
     double mu = BlockSum(sum, part) / (double)m;
     double sq = 0;
     for (long long i = threadIdx.x; i < m; i += blockDim.x)
     {
         double v = (double)x[((i / s) * c + ch) * s + i % s];
-        if (relu && v < 0) v = 0;
+        if (relu) v = v > 0 ? v : 0;
         sq += (v - mu) * (v - mu);
     }
     double var2 = BlockSum(sq, part) / (double)m;

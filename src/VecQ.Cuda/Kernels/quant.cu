@@ -41,10 +41,10 @@ extern "C" __global__ void grid_project(long long m, const float* w, const float
         float x = c != 0.0f ? __fdiv_rn(__fsub_rn(wi, c), s) : __fdiv_rn(wi, s);
         if (pre != 0.0f) x = __fsub_rn(x, pre);
         float r = rintf(x);
-        r = r < lo ? lo : r;                 // a NaN stays NaN (as Math.Max/Min)
-        r = r > hi ? hi : r;
+        r = r > lo ? r : (r != r ? r : lo);  // Math.Max(r, lo): a NaN stays NaN, max(−0, +0) is +0
+        r = r < hi ? r : (r != r ? r : hi);  // Math.Min(r, hi)
         float vi = __fadd_rn(r, vOffset);
-        codes[at] = (r != r ? 0 : (int)r) + codeShift;   // (int)NaN is 0 on .NET
+        codes[at] = __float2int_rz(r) + codeShift;        // saturating, NaN → 0 (as .NET's conversion)
         v[at] = vi;
         wv += (double)wi * vi;
         vv += (double)vi * vi;
@@ -67,7 +67,7 @@ extern "C" __global__ void dequantize_sums(long long m, const float* w, const fl
         float qi = __fmul_rn(vi, ar);
         if (mu != 0.0f) qi = __fadd_rn(qi, mu);
         q[at] = qi;
-        double e = (double)wi - qi;
+        double e = (double)__fsub_rn(wi, qi);   // w − q rounded to float, then widened (as the reference)
         ww += (double)wi * wi; wv += (double)wi * vi; vv += (double)vi * vi; sv += vi; sw += wi; ee += e * e;
     }
     double r0 = BlockSum(ww, part), r1 = BlockSum(wv, part), r2 = BlockSum(vv, part);
