@@ -26,6 +26,21 @@ internal sealed class NoDriverFactAttribute : FactAttribute
 // point the backend names: the embedded modules, and the elementwise kernels generated from every built-in op's spec.
 public class KernelCompileTests
 {
+    // a cache folder emptied once per test run (beside the test assembly), so every kernel is really compiled here
+    private static readonly string FreshCache = EmptyFolder(Path.Combine(AppContext.BaseDirectory, "kernel-cache"));
+
+    private static string EmptyFolder(string path)
+    {
+        if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        return Directory.CreateDirectory(path).FullName;
+    }
+
+    private static string Compile(string source, string program, string arch)
+    {
+        using var _ = new EnvironmentVariable("VECQ_CUDA_CACHE", FreshCache);
+        return KernelCompiler.CompilePtx(source, program, arch, CudaContext.CompileOptions);
+    }
+
     public static TheoryData<string, string> Modules()
     {
         var data = new TheoryData<string, string>();
@@ -43,7 +58,7 @@ public class KernelCompileTests
         // the macros declare kernels through token pasting: expand their uses by the names the backend asks for
         declared.AddRange(MacroKernels(module));
         Assert.NotEmpty(declared);
-        string ptx = KernelCompiler.CompilePtx(source, module + ".cu", arch, CudaContext.CompileOptions);
+        string ptx = Compile(source, module + ".cu", arch);
         var entries = KernelCompiler.EntryPoints(ptx);
         foreach (var name in declared) Assert.Contains(name, entries);
     }
@@ -91,7 +106,7 @@ public class KernelCompileTests
         var dt = dtype == "float32" ? DType.Float32 : DType.Float64;
         foreach (var arch in new[] { "compute_70", "compute_80", "compute_90" })
         {
-            string ptx = KernelCompiler.CompilePtx(ElementwiseKernels.Source(spec, dt), ElementwiseKernels.Key(spec, dt) + ".cu", arch, CudaContext.CompileOptions);
+            string ptx = Compile(ElementwiseKernels.Source(spec, dt), ElementwiseKernels.Key(spec, dt) + ".cu", arch);
             Assert.Contains(ElementwiseKernels.Entry, KernelCompiler.EntryPoints(ptx));
         }
     }
