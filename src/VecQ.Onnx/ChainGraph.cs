@@ -27,9 +27,9 @@ internal static class ChainGraph
                 x = g.Gemm(s.Name, fc, x);                                       // [N, out]
             }
             else throw new InvalidDataException($"{g.Source}: {s.Name}: {s.Layer.GetType().Name} is not a Conv2d or Linear layer");
-            x = g.Slot(s.Name + ".act_out", s.ConvSlot, x, spatial);
+            x = g.Slot(s.Name + ".act_out", s.ConvSlot, x, spatial ? 4 : 2);
             if (s.Relu) x = g.Relu(s.Name + ".relu", x);
-            x = g.Slot(s.Name + ".act", s.ReluSlot, x, spatial);
+            x = g.Slot(s.Name + ".act", s.ReluSlot, x, spatial ? 4 : 2);
             if (s.Norm is { } bn) x = g.BatchNorm(s.Name + ".bn", bn, x);
             if (s.Pool is var (kernel, stride)) x = g.MaxPool(s.Name + ".pool", kernel, stride, 0, x);
         }

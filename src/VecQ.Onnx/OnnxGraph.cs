@@ -8,9 +8,10 @@ namespace VecQ.Onnx;
 
 /// <summary>
 /// One ONNX graph being written: nodes with unique names (each writes "name.out"), initializers, and the layer
-/// primitives the model writers share (<see cref="ChainGraph"/>, <see cref="ResidualGraph"/>): Conv, Gemm,
-/// BatchNormalization, Relu, Clip (ReLU6), Add, MaxPool, GlobalAveragePool, Flatten, the weights (QDQ integers from a
-/// packed file, else float) and the activation quantizers as QDQ pairs (<see cref="OnnxExport"/>'s remarks).
+/// primitives the model writers share (<see cref="ChainGraph"/>, <see cref="ResidualGraph"/>, <see cref="TextGraph"/>):
+/// Conv, Gemm, BatchNormalization, Relu, Clip (ReLU6), Add, MaxPool, GlobalAveragePool, Flatten, Transpose, the weights
+/// (QDQ integers from a packed file, else float; rows reordered where ONNX orders them otherwise) and the activation
+/// quantizers as QDQ pairs (<see cref="OnnxExport"/>'s remarks).
 /// </summary>
 internal sealed class OnnxGraph
 {
@@ -40,6 +41,13 @@ internal sealed class OnnxGraph
     public string Input(params object[] dims)
     {
         Graph.Input.Add(ValueInfo("input", ["batch", .. dims]));
+        return "input";
+    }
+
+    /// <summary>Declares the token-id input "input": int64 [batch, <paramref name="sequenceLength"/>] (Gather's indices).</summary>
+    public string TokenInput(int sequenceLength)
+    {
+        Graph.Input.Add(ValueInfo("input", ["batch", sequenceLength], TensorProto.Types.DataType.Int64));
         return "input";
     }
 
@@ -119,11 +127,20 @@ internal sealed class OnnxGraph
         return flat.Output[0];
     }
 
+    // x: [dims] → Transpose(x, perm)
+    public string Transpose(string name, string x, params long[] perm)
+    {
+        var t = Node("Transpose", name, [x]);
+        t.Attribute.Add(Ints("perm", perm));
+        return t.Output[0];
+    }
+
     /// <summary>
     /// x through the activation quantizer <paramref name="slot"/> (x itself when the slot is empty), in QDQ operators
-    /// (<see cref="OnnxExport"/>'s remarks); <paramref name="spatial"/>: x is [N, C, H, W] (else [N, C]).
+    /// (<see cref="OnnxExport"/>'s remarks); <paramref name="rank"/>: x's rank ([N, C, H, W]: 4, [N, C, L]: 3, [N, C]: 2),
+    /// per-channel steps on axis 1.
     /// </summary>
-    public string Slot(string name, Module? slot, string x, bool spatial = true)
+    public string Slot(string name, Module? slot, string x, int rank = 4)
     {
         if (slot is null) return x;
         if (slot is not ActivationQuantizer q) throw new InvalidDataException($"{Source}: {name}: {slot.GetType().Name} has no ONNX form");
@@ -131,7 +148,7 @@ internal sealed class OnnxGraph
         float[] step = q.StepBuffer.Value.ToArray(), a = q.ScaleBuffer.Value.ToArray();
         bool perChannel = q.Channels > 0;
         int c = step.Length;
-        int[] broadcast = perChannel ? (spatial ? [1, c, 1, 1] : [1, c]) : [], axisShape = perChannel ? [c] : [];
+        int[] broadcast = perChannel ? Enumerable.Range(0, rank).Select(a => a == 1 ? c : 1).ToArray() : [], axisShape = perChannel ? [c] : [];   // [1, C, 1, …]
         float lo = -(1 << (q.Bits - 1)), hi = (1 << (q.Bits - 1)) - 1;
         string h = Node("Sub", name + ".shift", [x, Float(name + ".half_step", step.Select(v => v / 2).ToArray(), broadcast)]).Output[0];
         if (q.Bits < 8)
@@ -150,30 +167,51 @@ internal sealed class OnnxGraph
         return Node("Add", name + ".half", [dequant.Output[0], Float(name + ".half_scale", a.Select(v => v / 2).ToArray(), broadcast)]).Output[0];
     }
 
-    // A weight: QDQ integers when the packed file holds its codes on a zero-centred grid, else float.
-    private string Weight(string layer, Parameter p)
+    /// <summary>
+    /// A weight: QDQ integers when the packed file holds its codes on a zero-centred grid, else float.
+    /// <paramref name="rows"/>: the order its rows (axis 0) are written in (null: as they are; per-row scales follow
+    /// their rows); <paramref name="leading"/>: written with a leading axis of 1 (ONNX LSTM's num_directions; the
+    /// per-row scales then on axis 1); <paramref name="tag"/> suffixes its initializers' names (a reordered copy).
+    /// </summary>
+    public string Weight(string layer, Parameter p, int[]? rows = null, bool leading = false, string tag = "")
     {
-        string name = _names[p];
-        if (_packed?.Quantized.GetValueOrDefault(name) is { Bits: <= 8 } pt && pt.Groups.All(q => q.Shift == 0))
+        string name = _names[p] + tag;
+        int[] dims = p.Data.Dims;                                            // [R, …]
+        int[] shape = leading ? [1, .. dims] : dims;
+        int n = dims[0], row = n == 0 ? 0 : (int)(p.Data.Numel / n);
+        int[] order = rows ?? Enumerable.Range(0, n).ToArray();
+        if (order.Length != n || order.Order().Where((r, i) => r != i).Any())
+            throw new InvalidOperationException($"onnx export: {layer}: the row order of '{_names[p]}' is not a permutation of its {n} rows");
+        if (_packed?.Quantized.GetValueOrDefault(_names[p]) is { Bits: <= 8 } pt && pt.Groups.All(q => q.Shift == 0))
         {
-            // m = 2(c + o) with scale α/2: every k ≤ 7 fits int8, 8-bit codes (m up to ±255) go to int32
-            var m = pt.Codes.Select(c => 2 * c + (int)(2 * pt.Groups[0].CodeOffset)).ToArray();
-            bool int8 = pt.Bits <= 7;
-            string q = int8 ? Int8(name + ".q", m.Select(v => (sbyte)v).ToArray(), pt.Shape) : Int32(name + ".q", m, pt.Shape);
             bool perChannel = pt.Groups.Count > 1;
-            int[] scaleShape = perChannel ? [pt.Groups.Count] : [];
-            string scale = Float(name + ".scale", pt.Groups.Select(q => q.Alpha / 2).ToArray(), scaleShape);
-            string zero = int8 ? Int8(name + ".zero", new sbyte[perChannel ? pt.Groups.Count : 1], scaleShape)
-                               : Int32(name + ".zero", new int[perChannel ? pt.Groups.Count : 1], scaleShape);
+            if (!pt.Shape.SequenceEqual(dims) || (perChannel && pt.Groups.Count != n))
+                throw new InvalidDataException($"{Source}: {_names[p]}: the packed codes ({string.Join("×", pt.Shape)}, {pt.Groups.Count} groups) do not fit the model's weight {string.Join("×", dims)}");
+            // m = 2(c + o) with scale α/2: every k ≤ 7 fits int8, 8-bit codes (m up to ±255) go to int32
+            int offset = (int)(2 * pt.Groups[0].CodeOffset);
+            var m = new int[pt.Codes.Length];
+            for (int r = 0; r < n; r++)
+                for (int j = 0; j < row; j++) m[(long)r * row + j] = 2 * pt.Codes[(long)order[r] * row + j] + offset;
+            bool int8 = pt.Bits <= 7;
+            string q = int8 ? Int8(name + ".q", m.Select(v => (sbyte)v).ToArray(), shape) : Int32(name + ".q", m, shape);
+            int[] scaleShape = perChannel ? [n] : [];
+            string scale = Float(name + ".scale", perChannel ? order.Select(r => pt.Groups[r].Alpha / 2).ToArray() : [pt.Groups[0].Alpha / 2], scaleShape);
+            string zero = int8 ? Int8(name + ".zero", new sbyte[perChannel ? n : 1], scaleShape)
+                               : Int32(name + ".zero", new int[perChannel ? n : 1], scaleShape);
             var dq = Node("DequantizeLinear", layer + ".weight_dq", [q, scale, zero]);
-            if (perChannel) dq.Attribute.Add(Int("axis", 0));
+            if (perChannel) dq.Attribute.Add(Int("axis", leading ? 1 : 0));
             QuantizedWeights++;
             return dq.Output[0];
         }
-        return Float(name, p.Data.ToArray(), p.Data.Dims);
+        float[] w = p.Data.ToArray();
+        if (rows is null) return Float(name, w, shape);
+        var permuted = new float[w.Length];
+        for (int r = 0; r < n; r++) Array.Copy(w, (long)order[r] * row, permuted, (long)r * row, row);
+        return Float(name, permuted, shape);
     }
 
-    private NodeProto Node(string op, string name, string[] inputs)
+    /// <summary>A node <paramref name="op"/> named <paramref name="name"/> (unique) writing "name.out".</summary>
+    public NodeProto Node(string op, string name, string[] inputs)
     {
         if (!_nodes.Add(name)) throw new InvalidOperationException($"onnx export: node '{name}' written twice");
         var n = new NodeProto { OpType = op, Name = name };
@@ -186,11 +224,13 @@ internal sealed class OnnxGraph
     // a scalar initializer written once and shared by every node that reads it
     private string Scalar(string name, float v) => _initializers.Contains(name) ? name : Float(name, [v], []);
 
-    private string Float(string name, float[] data, int[] dims) => Add(name, TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(data.AsSpan()), dims);
+    public string Float(string name, float[] data, int[] dims) => Add(name, TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(data.AsSpan()), dims);
 
     private string Int8(string name, sbyte[] data, int[] dims) => Add(name, TensorProto.Types.DataType.Int8, MemoryMarshal.AsBytes(data.AsSpan()), dims);
 
     private string Int32(string name, int[] data, int[] dims) => Add(name, TensorProto.Types.DataType.Int32, MemoryMarshal.AsBytes(data.AsSpan()), dims);
+
+    public string Int64(string name, long[] data, int[] dims) => Add(name, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(data.AsSpan()), dims);
 
     // raw little-endian data, as ONNX stores it
     private string Add(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> bytes, int[] dims)
@@ -202,9 +242,9 @@ internal sealed class OnnxGraph
         return name;
     }
 
-    private static AttributeProto Int(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+    public static AttributeProto Int(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
 
-    private static AttributeProto Ints(string name, params long[] v)
+    public static AttributeProto Ints(string name, params long[] v)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
         a.Ints.Add(v);
@@ -212,7 +252,7 @@ internal sealed class OnnxGraph
     }
 
     // dims: ints, or strings for symbolic dimensions
-    private static ValueInfoProto ValueInfo(string name, object[] dims)
+    private static ValueInfoProto ValueInfo(string name, object[] dims, TensorProto.Types.DataType type = TensorProto.Types.DataType.Float)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)
@@ -220,7 +260,7 @@ internal sealed class OnnxGraph
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
         };
     }
 }

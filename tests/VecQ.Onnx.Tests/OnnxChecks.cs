@@ -28,6 +28,23 @@ internal static class OnnxChecks
         return results.First(r => r.Name == "logits").AsTensor<float>().ToArray();
     }
 
+    // ids: [dims] int32 token ids → our logits (evaluation forward, no gradient)
+    public static float[] Ours(Module model, int[] ids, int[] dims)
+    {
+        using var noGrad = Autograd.Autograd.NoGrad();
+        using var scope = TensorScope.Begin();
+        return model.Forward(new Variable(Tensor.FromArray(ids, dims))).Value.ToArray();
+    }
+
+    // the same ids as the graph's int64 "input" → its "logits"
+    public static float[] Ort(string path, int[] ids, int[] dims)
+    {
+        using var session = new InferenceSession(path);
+        var input = new DenseTensor<long>(ids.Select(v => (long)v).ToArray(), dims);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
+        return results.First(r => r.Name == "logits").AsTensor<float>().ToArray();
+    }
+
     public static int[] Top1(float[] logits, int n)
     {
         int classes = logits.Length / n;

@@ -138,18 +138,30 @@ public sealed class OnnxExportTests : IDisposable
         model.Quantize(new QuantizeConfig { WeightBits = 2 });
         var e = Assert.Throws<ArgumentException>(() => OnnxExport.FromModel(model, Path.Combine(_dir, "x.onnx")));
         Assert.Contains("packed file", e.Message);
-        using var text = new ImdbCnnLstm(vocabularySize: 50, sequenceLength: 16, rng: new Rng(1));
-        var e2 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromModel(text, Path.Combine(_dir, "t.onnx")));
-        Assert.Contains("ImdbCnnLstm", e2.Message);
+        // a model the exporter does not write is named, with what it writes; no file is left
+        using var plain = new Sequential(new Linear(4, 2, rng: new Rng(1)));
+        var e2 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromModel(plain, Path.Combine(_dir, "t.onnx")));
+        Assert.Contains("Sequential", e2.Message);
         Assert.Contains("mobilenet-v2", e2.Message);
+        Assert.Contains("thucnews", e2.Message);
         Assert.False(File.Exists(Path.Combine(_dir, "t.onnx")));
-        // a packed file of it: the error names the file and the model its config records
-        string packed = Path.Combine(_dir, "imdb.vecq");
-        PackedModel.Export(text, packed, new Dictionary<string, string> { ["config"] = "{\"model\":\"imdb\",\"sizes\":{\"vocab\":50,\"seq_len\":16,\"classes\":2}}" });
-        var e3 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromPacked(packed, Path.Combine(_dir, "t.onnx")));
-        Assert.Contains("'imdb'", e3.Message);
-        Assert.Contains(packed, e3.Message);
+        using var plainPacked = PackedModel.Load(PackedOf(plain, "plain.vecq", "{\"model\":\"lenet5\",\"sizes\":{}}"));
+        var e3 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromPacked(plain, plainPacked, Path.Combine(_dir, "t.onnx")));
+        Assert.Contains("Sequential", e3.Message);
+        // every model a packed file can be rebuilt as is exported: a config naming another model (a tampered file) is
+        // refused, naming the file and the model
+        string packed = PackedOf(plain, "unknown.vecq", "{\"model\":\"gru-classifier\",\"sizes\":{\"vocab\":50,\"seq_len\":16,\"classes\":2}}");
+        var e4 = Assert.Throws<InvalidDataException>(() => OnnxExport.FromPacked(packed, Path.Combine(_dir, "t.onnx")));
+        Assert.Contains("'gru-classifier'", e4.Message);
+        Assert.Contains(packed, e4.Message);
         Assert.False(File.Exists(Path.Combine(_dir, "t.onnx")));
+    }
+
+    private string PackedOf(Module model, string name, string config)
+    {
+        string path = Path.Combine(_dir, name);
+        PackedModel.Export(model, path, new Dictionary<string, string> { ["config"] = config });
+        return path;
     }
 }
 

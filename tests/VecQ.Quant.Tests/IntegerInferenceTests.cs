@@ -28,8 +28,25 @@ public sealed class IntegerInferenceTests : IDisposable
     [IsaFact(Int8Isa.Vnni256)]
     public void VnniKernel_EqualsTheScalarTwin() => VectorKernelEqualsTheScalarTwin(Int8Isa.Vnni256);
 
+    [IsaFact(Int8Isa.Avx512Bw)]
+    public void Avx512BwKernel_EqualsTheScalarTwin_ForCodesItTakes() => VectorKernelEqualsTheScalarTwin(Int8Isa.Avx512Bw, Int8Gemm.PairwiseMaxCode);
+
+    [IsaFact(Int8Isa.Avx512Bw)]
+    public void Avx512BwKernel_RefusesCodesThatWouldSaturate_AndForGivesWay()
+    {
+        var a = new sbyte[16];
+        a[5] = -65;
+        var e = Assert.Throws<ArgumentException>(() => Int8Gemm.Run(a, 1, 1, 4, new byte[64], 1, [1f], new float[1], Int8Isa.Avx512Bw));
+        Assert.Contains("65", e.Message);
+        Assert.Equal(65, Int8Gemm.MaxAbs(a));
+        Assert.Equal(128, Int8Gemm.MaxAbs([-128, 3]));
+        Assert.NotEqual(Int8Isa.Avx512Bw, Int8Gemm.For(Int8Isa.Avx512Bw, 65));
+        Assert.Equal(Int8Isa.Avx512Bw, Int8Gemm.For(Int8Isa.Avx512Bw, 64));
+        Assert.Equal(Int8Isa.Vnni256, Int8Gemm.For(Int8Isa.Vnni256, 128));
+    }
+
     /// <summary>Random codes at every extreme (−128, 127, 0, 255), odd/prime/size-1 shapes: the vector kernels give the scalar kernel's bits.</summary>
-    private static void VectorKernelEqualsTheScalarTwin(Int8Isa isa)
+    private static void VectorKernelEqualsTheScalarTwin(Int8Isa isa, int maxCode = 128)
     {
         var rng = new Random(5);
         foreach (var (rows, segments, taps, cols) in new[] { (1, 1, 1, 1), (4, 3, 4, 16), (5, 7, 25, 17), (13, 2, 9, 37), (64, 32, 25, 196), (3, 1, 49, 100), (7, 11, 3, 5) })
@@ -40,7 +57,7 @@ public sealed class IntegerInferenceTests : IDisposable
             for (int o = 0; o < rows; o++)
                 for (int c = 0; c < segments; c++)
                     for (int t = 0; t < taps; t++)
-                        a[(o * segments + c) * t4 + t] = (sbyte)(rng.Next(4) == 0 ? (rng.Next(2) == 0 ? -128 : 127) : rng.Next(-128, 128));
+                        a[(o * segments + c) * t4 + t] = (sbyte)(rng.Next(4) == 0 ? (rng.Next(2) == 0 ? -maxCode : Math.Min(127, maxCode)) : rng.Next(-maxCode, Math.Min(127, maxCode) + 1));
             for (int c = 0; c < segments; c++)
                 for (int t = 0; t < taps; t++)
                     for (int p = 0; p < cols; p++)

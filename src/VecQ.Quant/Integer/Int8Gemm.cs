@@ -15,6 +15,14 @@ public enum Int8Isa
 
     /// <summary>AVX-VNNI / AVX512-VNNI on 256-bit vectors: four u8 × s8 products summed into each int32 lane (<c>vpdpbusd</c>).</summary>
     Vnni256,
+
+    /// <summary>
+    /// AVX-512BW on 512-bit vectors: u8 × s8 products summed pairwise into int16 (<c>vpmaddubsw</c>), the pairs into int32
+    /// (<c>vpmaddwd</c>). Exact only while every |a| ≤ <see cref="Int8Gemm.PairwiseMaxCode"/> (a pair of products then fits
+    /// int16 without saturating): VecQ's codes up to 6 bits. For CPUs with AVX-512 but without the VEX-encoded AVX-VNNI that
+    /// .NET exposes (AMD Zen 4).
+    /// </summary>
+    Avx512Bw,
 }
 
 /// <summary>
@@ -50,8 +58,30 @@ public static class Int8Gemm
     /// <summary>Columns of a block (output positions).</summary>
     public const int ColBlock = 16;
 
-    /// <summary>The fastest ISA this CPU runs.</summary>
-    public static Int8Isa Best { get; } = AvxVnni.IsSupported ? Int8Isa.Vnni256 : Avx2.IsSupported ? Int8Isa.Avx2 : Int8Isa.Scalar;
+    /// <summary>The fastest ISA this CPU runs for codes of any size; see <see cref="For"/> for a given layer's codes.</summary>
+    public static Int8Isa Best { get; } = AvxVnni.IsSupported ? Int8Isa.Vnni256 : Avx512BwAccelerated ? Int8Isa.Avx512Bw : Avx2.IsSupported ? Int8Isa.Avx2 : Int8Isa.Scalar;
+
+    /// <summary>The largest |a| <see cref="Int8Isa.Avx512Bw"/> takes: 255·64 + 255·64 = 32640 ≤ 32767, no int16 saturation.</summary>
+    public const int PairwiseMaxCode = 64;
+
+    private static bool Avx512BwAccelerated => Avx512BW.IsSupported && Vector512.IsHardwareAccelerated && Fma.IsSupported;
+
+    /// <summary>
+    /// The ISA to run a layer whose codes reach <paramref name="maxAbsCode"/> on, given the preferred <paramref name="isa"/>:
+    /// <see cref="Int8Isa.Avx512Bw"/> gives way to AVX2 (the same bits) when a code is beyond <see cref="PairwiseMaxCode"/>.
+    /// </summary>
+    /// <example><code>var isa = Int8Gemm.For(Int8Gemm.Best, Int8Gemm.MaxAbs(codes));</code></example>
+    public static Int8Isa For(Int8Isa isa, int maxAbsCode) =>
+        isa == Int8Isa.Avx512Bw && maxAbsCode > PairwiseMaxCode ? (Avx2.IsSupported && Fma.IsSupported ? Int8Isa.Avx2 : Int8Isa.Scalar) : isa;
+
+    /// <summary>The largest |a| of some codes (128 for −128).</summary>
+    /// <example><code>int m = Int8Gemm.MaxAbs(codes);</code></example>
+    public static int MaxAbs(ReadOnlySpan<sbyte> a)
+    {
+        if (a.IsEmpty) return 0;
+        int lo = System.Numerics.Tensors.TensorPrimitives.Min(a), hi = System.Numerics.Tensors.TensorPrimitives.Max(a);
+        return Math.Max(-lo, hi);
+    }
 
     /// <summary>True when <paramref name="isa"/> can run here.</summary>
     /// <example><code>if (Int8Gemm.IsSupported(Int8Isa.Vnni256)) …</code></example>
@@ -60,6 +90,7 @@ public static class Int8Gemm
         Int8Isa.Scalar => true,
         Int8Isa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
         Int8Isa.Vnni256 => AvxVnni.IsSupported && Fma.IsSupported,
+        Int8Isa.Avx512Bw => Avx512BwAccelerated,
         _ => false,
     };
 
@@ -95,6 +126,12 @@ public static class Int8Gemm
         if (output.Length < (long)(rows - 1) * ldOut + cols) throw new ArgumentException($"int8 gemm: output holds {output.Length}; {rows} rows of {cols} at stride {ldOut} need {(long)(rows - 1) * ldOut + cols}");
         if (rowBegin < 0 || rowBegin % RowBlock != 0 || rowEnd > rows4 || rowEnd % RowBlock != 0) throw new ArgumentException($"int8 gemm: row band [{rowBegin}, {rowEnd}) must be in blocks of {RowBlock} within {rows4}");
         if (!IsSupported(isa)) throw new ArgumentException($"int8 gemm: this CPU cannot run {isa}");
+        if (isa == Int8Isa.Avx512Bw)
+        {
+            var band = a.Slice((int)((long)rowBegin * segments * taps4), (int)((long)(rowEnd - rowBegin) * segments * taps4));
+            if (MaxAbs(band) is int m && m > PairwiseMaxCode)
+                throw new ArgumentException($"int8 gemm: a code of magnitude {m} is beyond Avx512Bw's {PairwiseMaxCode} (its int16 pairs would saturate); choose the ISA with Int8Gemm.For");
+        }
         if (isa == Int8Isa.Scalar)
         {
             Scalar(a, rows, segments, taps4, b, cols, cols16, scale, output, ldOut, rowBegin, rowEnd);
@@ -112,6 +149,7 @@ public static class Int8Gemm
                     for (int o0 = rowBegin; o0 < rowEnd; o0 += RowBlock)
                     {
                         if (isa == Int8Isa.Vnni256) BlockVnni(pa + (long)o0 * segments * taps4, segments, taps4, pb + p0 * 4, cols16, ps, block);
+                        else if (isa == Int8Isa.Avx512Bw) BlockAvx512Bw(pa + (long)o0 * segments * taps4, segments, taps4, pb + p0 * 4, cols16, ps, block);
                         else BlockAvx2(pa + (long)o0 * segments * taps4, segments, taps4, pb + p0 * 4, cols16, ps, block);
                         int nr = Math.Min(RowBlock, rows - o0), nc = Math.Min(ColBlock, cols - p0);
                         for (int r = 0; r < nr; r++)
@@ -203,6 +241,39 @@ public static class Int8Gemm
             f30 = Fma.MultiplyAdd(InOrder(i30), s, f30); f31 = Fma.MultiplyAdd(InOrder(i31), s, f31);
         }
         Store(block, f00, f01, f10, f11, f20, f21, f30, f31);
+    }
+
+    // The same block on AVX-512BW: a row's sixteen columns in one vector; each group of four taps as u8 × s8 pairs summed
+    // into int16 (vpmaddubsw: exact for |a| ≤ PairwiseMaxCode) and the two pairs of a column into int32 (vpmaddwd by 1).
+    // The float work per lane is the VNNI kernel's (convert, one FMA per segment), so the bits are the same.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BlockAvx512Bw(sbyte* a, int segments, int taps4, byte* b, int cols16, float* scale, float* block)
+    {
+        long rowStride = (long)segments * taps4, group = cols16 * 4;
+        var ones = Vector512.Create((short)1);
+        Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        for (int c = 0; c < segments; c++)
+        {
+            Vector512<int> i0 = default, i1 = default, i2 = default, i3 = default;
+            sbyte* ac = a + (long)c * taps4;
+            byte* bc = b + (long)c * (taps4 / 4) * group;
+            for (int t = 0; t < taps4; t += 4, bc += group)
+            {
+                var bz = Vector512.Load(bc);                                           // 16 columns × 4 taps (u8)
+                var w0 = Vector512.Create(*(int*)(ac + t)).AsSByte();                   // row 0's four taps, every column
+                var w1 = Vector512.Create(*(int*)(ac + rowStride + t)).AsSByte();
+                var w2 = Vector512.Create(*(int*)(ac + 2 * rowStride + t)).AsSByte();
+                var w3 = Vector512.Create(*(int*)(ac + 3 * rowStride + t)).AsSByte();
+                i0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(bz, w0), ones);
+                i1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(bz, w1), ones);
+                i2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(bz, w2), ones);
+                i3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(bz, w3), ones);
+            }
+            var s = Vector512.Create(scale[c]);
+            f0 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(i0), s, f0); f1 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(i1), s, f1);
+            f2 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(i2), s, f2); f3 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(i3), s, f3);
+        }
+        f0.Store(block); f1.Store(block + 16); f2.Store(block + 32); f3.Store(block + 48);
     }
 
     // four signed codes as int16 (w0 w1 w2 w3) repeated over the vector

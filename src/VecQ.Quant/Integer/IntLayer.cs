@@ -29,8 +29,17 @@ internal sealed class IntLayer
 
     public long Bytes => Codes.LongLength + 4L * (Alpha.Length + Bias.Length) + Epilogue.Bytes;
 
-    /// <summary>x → the next codes ([N, O, OH', OW'] or [N, O]).</summary>
-    public IntActivations Run(IntActivations x, Int8Isa isa) => Dense ? RunDense(x, isa) : RunConv(x, isa);
+    private int _maxCode = -1;
+
+    /// <summary>The largest |code| of the layer (what decides whether <see cref="Int8Isa.Avx512Bw"/> may run it).</summary>
+    public int MaxCode => _maxCode >= 0 ? _maxCode : _maxCode = Int8Gemm.MaxAbs(Codes);
+
+    /// <summary>x → the next codes ([N, O, OH', OW'] or [N, O]), on <paramref name="isa"/> or the ISA it gives way to for these codes.</summary>
+    public IntActivations Run(IntActivations x, Int8Isa isa)
+    {
+        isa = Int8Gemm.For(isa, MaxCode);
+        return Dense ? RunDense(x, isa) : RunConv(x, isa);
+    }
 
     // row = α·(row + o·g) + bias, fused multiply-adds in that order (vectors and tail alike)
     private static void Affine(Span<float> row, float alpha, float offset, ReadOnlySpan<float> g, ReadOnlySpan<float> bias)

@@ -167,7 +167,7 @@ public sealed class QuantizedModel : IDisposable
         }
     }
 
-    // The image models as vecq train builds them (ModelFactory in the CLI), with evaluation-only activation quantizers:
+    // The models as vecq train builds them (ModelFactory in the CLI), with evaluation-only activation quantizers:
     // their running step and scale come from the file.
     private static Module Build(string name, Dictionary<string, int> z, int abits, bool perTensor, string path)
     {
@@ -184,7 +184,12 @@ public sealed class QuantizedModel : IDisposable
             "resnet18-preact" => new PreActResNet18(Get("classes"), Get("channels"), activations: s => Act(s.Channels)),
             "mobilenet-v1" => new MobileNetV1(Get("classes"), Get("channels"), activations: s => Act(s.Channels)),
             "mobilenet-v2" => new MobileNetV2(Get("classes"), Get("channels"), activations: s => Act(s.Channels)),
-            _ => throw Unbuildable(path, $"model '{name}' is not an image model a packed file can be rebuilt as (lenet5, vgg-like, alexnet, resnet18, resnet18-preact, mobilenet-v1, mobilenet-v2)"),
+            // the text models (token ids in) too: the vocabulary and sequence length the config records ("embed" and
+            // "hidden" where thucnews was built at other widths)
+            "imdb" => new ImdbCnnLstm(Get("vocab"), Get("classes"), Get("seq_len"), activations: s => Act(s.Channels)),
+            "thucnews" => new CharLstmClassifier(Get("vocab"), Get("classes"), Get("seq_len"), embeddingDim: z.GetValueOrDefault("embed", 128),
+                hidden: z.GetValueOrDefault("hidden", 140), activations: s => Act(s.Channels)),
+            _ => throw Unbuildable(path, $"model '{name}' is not a model a packed file can be rebuilt as (lenet5, vgg-like, alexnet, resnet18, resnet18-preact, mobilenet-v1, mobilenet-v2, imdb, thucnews)"),
         };
     }
 
