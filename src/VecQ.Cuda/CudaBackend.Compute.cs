@@ -120,7 +120,7 @@ public sealed unsafe partial class CudaBackend
 
     // A row-major rows×cols operand as cuBLAS sees its transpose: (op, leading dimension); null when its strides give cuBLAS
     // no valid leading dimension (a broadcast row or column: stride 0), so the caller makes a contiguous copy.
-    private static (int Op, int Ld)? Operand(Tensor t, int rows, int cols)
+    internal static (int Op, int Ld)? Operand(Tensor t, int rows, int cols)
     {
         int s0 = t.Strides[1], s1 = t.Strides[2];
         if (s1 == 1 || cols == 1)
