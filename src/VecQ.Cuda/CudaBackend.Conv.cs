@@ -32,32 +32,38 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
+    // body(col, n0, images, gi) for every chunk of images and every group, with one column scratch of a chunk's size
+    // ([images, Kg, P]); kernels on the stream run in order, so the scratch is reused chunk after chunk.
+    private void ForEachChunk(Conv2dGeometry g, DType dt, Action<ulong, int, int, int> body)
+    {
+        int kg = g.CPerGroup * g.KH * g.KW, p = g.OH * g.OW, chunk = Chunk(g, dt.Size());
+        var col = Allocate(dt, (long)Math.Min(chunk, g.N) * kg * p);
+        try
+        {
+            ulong cp = ((CudaStorage)col).Pointer;
+            for (int n0 = 0; n0 < g.N; n0 += chunk)
+                for (int gi = 0; gi < g.Groups; gi++) body(cp, n0, Math.Min(chunk, g.N - n0), gi);
+        }
+        finally { col.Release(); }
+    }
+
     /// <inheritdoc/>
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
     {
         // x: [N, C, H, W], w: [O, C/groups, KH, KW], y: [N, O, OH, OW]; per group: y_g[n] [Og, P] = W_g [Og, Kg] · col[n] [Kg, P]
         Contiguous("conv2d", x, w, bias, y);
         string sfx = FloatSuffix("conv2d", x);
-        int es = x.DType.Size(), kg = g.CPerGroup * g.KH * g.KW, og = g.OPerGroup, p = g.OH * g.OW, chunk = Chunk(g, es);
+        int es = x.DType.Size(), kg = g.CPerGroup * g.KH * g.KW, og = g.OPerGroup, p = g.OH * g.OW;
         if (g.N == 0) return;
-        var col = Allocate(x.DType, (long)Math.Min(chunk, g.N) * kg * p);
-        try
+        ulong xp = At(x), wp = At(w), yp = At(y);
+        var geom = ConvGeom.Of(g);
+        ForEachChunk(g, x.DType, (cp, n0, images, gi) =>
         {
-            ulong cp = ((CudaStorage)col).Pointer, xp = At(x), wp = At(w), yp = At(y);
-            var geom = ConvGeom.Of(g);
-            for (int n0 = 0; n0 < g.N; n0 += chunk)
-            {
-                int images = Math.Min(chunk, g.N - n0);
-                for (int gi = 0; gi < g.Groups; gi++)
-                {
-                    Run("conv", "im2col_" + sfx, (long)images * kg * p, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(xp).Add(cp));
-                    // column-major: y_gᵀ [P, Og] = colᵀ [P, Kg] · W_gᵀ [Kg, Og]
-                    Gemm(x.DType, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, p, og, kg, cp, p, (long)kg * p, wp + (ulong)((long)gi * og * kg * es), kg, 0,
-                        0, yp + (ulong)(((long)n0 * g.O + (long)gi * og) * p * es), p, (long)g.O * p, images);
-                }
-            }
-        }
-        finally { col.Release(); }
+            Run("conv", "im2col_" + sfx, (long)images * kg * p, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(xp).Add(cp));
+            // column-major: y_gᵀ [P, Og] = colᵀ [P, Kg] · W_gᵀ [Kg, Og]
+            Gemm(x.DType, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_N, p, og, kg, cp, p, (long)kg * p, wp + (ulong)((long)gi * og * kg * es), kg, 0,
+                0, yp + (ulong)(((long)n0 * g.O + (long)gi * og) * p * es), p, (long)g.O * p, images);
+        });
         if (bias != null)
             Run("conv", "add_bias_" + sfx, y.Numel, Args().Add((long)y.Numel).Add(g.O).Add((long)p).Add(At(bias)).Add(At(y)));
     }
@@ -68,26 +74,17 @@ public sealed unsafe partial class CudaBackend
         // col[n] [Kg, P] = W_gᵀ [Kg, Og] · dy_g[n] [Og, P], then col2im into dx (every element of dx written)
         Contiguous("conv2d_backward_data", dy, w, dx);
         string sfx = FloatSuffix("conv2d_backward_data", dy);
-        int es = dy.DType.Size(), kg = g.CPerGroup * g.KH * g.KW, og = g.OPerGroup, p = g.OH * g.OW, chunk = Chunk(g, es);
+        int es = dy.DType.Size(), kg = g.CPerGroup * g.KH * g.KW, og = g.OPerGroup, p = g.OH * g.OW;
         if (g.N == 0) return;
-        var col = Allocate(dy.DType, (long)Math.Min(chunk, g.N) * kg * p);
-        try
+        ulong dyp = At(dy), wp = At(w), dxp = At(dx);
+        var geom = ConvGeom.Of(g);
+        ForEachChunk(g, dy.DType, (cp, n0, images, gi) =>
         {
-            ulong cp = ((CudaStorage)col).Pointer, dyp = At(dy), wp = At(w), dxp = At(dx);
-            var geom = ConvGeom.Of(g);
-            for (int n0 = 0; n0 < g.N; n0 += chunk)
-            {
-                int images = Math.Min(chunk, g.N - n0);
-                for (int gi = 0; gi < g.Groups; gi++)
-                {
-                    // column-major: colᵀ [P, Kg] = dy_gᵀ [P, Og] · W_g [Og, Kg]   (W_g's memory is W_gᵀ column-major: op T)
-                    Gemm(dy.DType, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_T, p, kg, og, dyp + (ulong)(((long)n0 * g.O + (long)gi * og) * p * es), p, (long)g.O * p,
-                        wp + (ulong)((long)gi * og * kg * es), kg, 0, 0, cp, p, (long)kg * p, images);
-                    Run("conv", "col2im_" + sfx, (long)images * g.CPerGroup * g.H * g.W, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(cp).Add(dxp));
-                }
-            }
-        }
-        finally { col.Release(); }
+            // column-major: colᵀ [P, Kg] = dy_gᵀ [P, Og] · W_g [Og, Kg]   (W_g's memory is W_gᵀ column-major: op T)
+            Gemm(dy.DType, Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_T, p, kg, og, dyp + (ulong)(((long)n0 * g.O + (long)gi * og) * p * es), p, (long)g.O * p,
+                wp + (ulong)((long)gi * og * kg * es), kg, 0, 0, cp, p, (long)kg * p, images);
+            Run("conv", "col2im_" + sfx, (long)images * g.CPerGroup * g.H * g.W, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(cp).Add(dxp));
+        });
     }
 
     /// <inheritdoc/>
@@ -96,35 +93,26 @@ public sealed unsafe partial class CudaBackend
         // dW_g [Og, Kg] = Σ_n dy_g[n] [Og, P] · col[n]ᵀ [P, Kg], accumulated image by image (beta 1 after the first)
         Contiguous("conv2d_backward_weight", x, dy, dw, dbias);
         string sfx = FloatSuffix("conv2d_backward_weight", x);
-        int es = x.DType.Size(), kg = g.CPerGroup * g.KH * g.KW, og = g.OPerGroup, p = g.OH * g.OW, chunk = Chunk(g, es);
+        int es = x.DType.Size(), kg = g.CPerGroup * g.KH * g.KW, og = g.OPerGroup, p = g.OH * g.OW;
         if (g.N == 0)
         {
             Fill(dw, 0);
             if (dbias != null) Fill(dbias, 0);
             return;
         }
-        var col = Allocate(x.DType, (long)Math.Min(chunk, g.N) * kg * p);
-        try
+        ulong xp = At(x), dyp = At(dy), dwp = At(dw);
+        var geom = ConvGeom.Of(g);
+        ForEachChunk(g, x.DType, (cp, n0, images, gi) =>
         {
-            ulong cp = ((CudaStorage)col).Pointer, xp = At(x), dyp = At(dy), dwp = At(dw);
-            var geom = ConvGeom.Of(g);
-            for (int n0 = 0; n0 < g.N; n0 += chunk)
+            Run("conv", "im2col_" + sfx, (long)images * kg * p, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(xp).Add(cp));
+            for (int i = 0; i < images; i++)
             {
-                int images = Math.Min(chunk, g.N - n0);
-                for (int gi = 0; gi < g.Groups; gi++)
-                {
-                    Run("conv", "im2col_" + sfx, (long)images * kg * p, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(xp).Add(cp));
-                    for (int i = 0; i < images; i++)
-                    {
-                        // column-major: dW_gᵀ [Kg, Og] = col[n] [Kg, P] (its memory is colᵀ: op T) · dy_g[n]ᵀ [P, Og]
-                        int n = n0 + i;
-                        Gemm(x.DType, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, kg, og, p, cp + (ulong)((long)i * kg * p * es), p, 0,
-                            dyp + (ulong)(((long)n * g.O + (long)gi * og) * p * es), p, 0, n == 0 ? 0 : 1, dwp + (ulong)((long)gi * og * kg * es), kg, 0, 1);
-                    }
-                }
+                // column-major: dW_gᵀ [Kg, Og] = col[n] [Kg, P] (its memory is colᵀ: op T) · dy_g[n]ᵀ [P, Og]
+                int n = n0 + i;
+                Gemm(x.DType, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, kg, og, p, cp + (ulong)((long)i * kg * p * es), p, 0,
+                    dyp + (ulong)(((long)n * g.O + (long)gi * og) * p * es), p, 0, n == 0 ? 0 : 1, dwp + (ulong)((long)gi * og * kg * es), kg, 0, 1);
             }
-        }
-        finally { col.Release(); }
+        });
         if (dbias != null)
             RunBlocks("conv", "bias_grad_" + sfx, g.O, Args().Add(g.N).Add(g.O).Add((long)p).Add(At(dy)).Add(At(dbias)));
     }

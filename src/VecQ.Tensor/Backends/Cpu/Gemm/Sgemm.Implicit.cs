@@ -66,10 +66,8 @@ internal static unsafe partial class Sgemm
         int j0, int j1, float* c, int ldc, float beta, float* panel, float* tile)
     {
         var plan = new PanelPlan(kern, m);
-        int nr = kern.NR, mr = kern.MR, panels = plan.Panels;
-        long blockRows = (long)panels * mr;
-        var fn = kern.Fn;
-        var edgeFn = kern.EdgeFn;
+        int nr = kern.NR;
+        long blockRows = (long)plan.Panels * kern.MR;
         for (int jr = j0; jr < j1; jr += nr)
         {
             int cols = Math.Min(nr, j1 - jr);
@@ -78,21 +76,32 @@ internal static unsafe partial class Sgemm
                 int kc = Math.Min(kcMax, k - pc);
                 float bt = pc == 0 ? beta : 1f;
                 b.PackPanel(panel, pc, kc, jr, cols, nr);
-                float* ap = packedA + blockRows * pc;
-                for (int q = 0; q < panels; q++)
-                {
-                    float* aq = ap + (nint)q * mr * kc;
-                    bool edge = plan.IsEdge(q);
-                    int row = plan.FirstRow(q, kern), rows = plan.Rows(q, kern);
-                    float* cq = c + (nint)row * ldc + jr;
-                    if (cols == nr && !edge && rows == mr) fn(kc, aq, panel, nr, cq, ldc, bt, null, 0, 0);
-                    else if (cols == nr && edge) edgeFn(kc, aq, panel, nr, cq, ldc, bt, null, 0, 0);
-                    else
-                    {
-                        fn(kc, aq, panel, nr, tile, nr, 0f, null, 0, 0);
-                        Packing.StoreTile(cq, ldc, tile, nr, rows, cols, bt);
-                    }
-                }
+                PanelColumn(kern, plan, kc, packedA + blockRows * pc, panel, c + jr, ldc, cols, bt, tile);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One B micro-panel (kc×NR at <paramref name="bp"/>) against every A panel of a K block packed by <see cref="PackAllA"/>
+    /// (<paramref name="ap"/>), into the rows of C at <paramref name="c"/> (its first column) for <paramref name="cols"/>
+    /// columns: full tiles by the kernel, EdgeRows panels by its edge variant, the rest through the spill tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PanelColumn(in SgemmKernel kern, in PanelPlan plan, int kc, float* ap, float* bp, float* c, int ldc, int cols, float beta, float* tile)
+    {
+        int nr = kern.NR, mr = kern.MR;
+        for (int q = 0; q < plan.Panels; q++)
+        {
+            float* aq = ap + (nint)q * mr * kc;
+            bool edge = plan.IsEdge(q);
+            int rows = plan.Rows(q, kern);
+            float* cq = c + (nint)plan.FirstRow(q, kern) * ldc;
+            if (cols == nr && !edge && rows == mr) kern.Fn(kc, aq, bp, nr, cq, ldc, beta, null, 0, 0);
+            else if (cols == nr && edge) kern.EdgeFn(kc, aq, bp, nr, cq, ldc, beta, null, 0, 0);
+            else
+            {
+                kern.Fn(kc, aq, bp, nr, tile, nr, 0f, null, 0, 0);
+                Packing.StoreTile(cq, ldc, tile, nr, rows, cols, beta);
             }
         }
     }

@@ -47,33 +47,15 @@ internal static unsafe partial class Sgemm
     {
         if (k == 0) { ScaleC(m, n, c, ldc, beta); return; }
         var plan = new PanelPlan(kern, m);
-        int nr = kern.NR, mr = kern.MR, panels = plan.Panels;
-        long blockRows = (long)panels * mr, columns = RoundUp(n, nr);
-        var fn = kern.Fn;
-        var edgeFn = kern.EdgeFn;
+        int nr = kern.NR;
+        long blockRows = (long)plan.Panels * kern.MR, columns = RoundUp(n, nr);
         for (int jr = 0; jr < n; jr += nr)
         {
             int cols = Math.Min(nr, n - jr);
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
-                float bt = pc == 0 ? beta : 1f;
-                float* bp = packedB + columns * pc + (long)jr * kc;
-                float* ap = packedA + blockRows * pc;
-                for (int q = 0; q < panels; q++)
-                {
-                    float* aq = ap + (nint)q * mr * kc;
-                    bool edge = plan.IsEdge(q);
-                    int row = plan.FirstRow(q, kern), rows = plan.Rows(q, kern);
-                    float* cq = c + (nint)row * ldc + jr;
-                    if (cols == nr && !edge && rows == mr) fn(kc, aq, bp, nr, cq, ldc, bt, null, 0, 0);
-                    else if (cols == nr && edge) edgeFn(kc, aq, bp, nr, cq, ldc, bt, null, 0, 0);
-                    else
-                    {
-                        fn(kc, aq, bp, nr, tile, nr, 0f, null, 0, 0);
-                        Packing.StoreTile(cq, ldc, tile, nr, rows, cols, bt);
-                    }
-                }
+                PanelColumn(kern, plan, kc, packedA + blockRows * pc, packedB + columns * pc + (long)jr * kc, c + jr, ldc, cols, pc == 0 ? beta : 1f, tile);
             }
         }
     }
