@@ -4,6 +4,7 @@
 //
 //   dotnet run --project samples/EmbedClassifier -- lenet5-w2a8.vecq shirt.png boot.png
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using VecQ.Datasets;
 using VecQ.Quant.Integer;
 
@@ -18,7 +19,7 @@ try
     if (!model.Metadata.TryGetValue("eval_preprocess", out var pre))
         throw new InvalidDataException($"{args[0]}: the file records no evaluation preprocessing (re-export it with vecq export)");
     var preprocess = EvalPreprocess.FromJson(pre);
-    string[] names = model.Metadata.TryGetValue("class_names", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+    string[] names = model.Metadata.TryGetValue("class_names", out var json) ? JsonSerializer.Deserialize(json, SampleJson.Default.StringArray) ?? [] : [];
     Console.WriteLine($"{model.ModelName}: {model.WeightBytes:N0} bytes of weights in memory ({model.Isa}); float32 would be {model.FloatWeightBytes:N0}");
     foreach (var file in args[1..])
     {
@@ -33,3 +34,7 @@ catch (Exception e) when (e is InvalidDataException or IOException or ArgumentEx
     Console.Error.WriteLine(e.Message);
     return 1;
 }
+
+// The class names' JSON read through generated code, so the app also publishes trimmed (PublishTrimmed) without warnings.
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class SampleJson : JsonSerializerContext;

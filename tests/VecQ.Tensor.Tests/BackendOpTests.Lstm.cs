@@ -15,8 +15,8 @@ public partial class BackendOpTests
         { 3, 5, 17, 8, false, false, false },    // no bias, prime input size
         { 11, 64, 6, 32, true, true, false },    // rows in parallel
         { 4, 3, 5, 43, false, true, false },     // 16 + 16 + 8 + 3: the 512-bit, 256-bit and scalar parts of a row
-        { 6, 30, 9, 70, true, true, false },     // chunks of 8 rows and one of 6; 4H = 280 and H = 70: partial column panels
-        { 5, 13, 4, 33, false, true, true },     // 8 + 5 rows: a full and a partial row panel in each chunk
+        { 6, 30, 9, 70, true, true, false },     // with ≥ 2 threads, chunks of 8 rows and one of 6; 4H = 280, H = 70: partial column panels
+        { 40, 13, 4, 33, false, true, true },    // with ≥ 2 threads, chunks of 8 and 5 rows: a full and a partial row panel
     };
 
     // Forward (outputs, cells, activations) and every gradient of one layer.

@@ -11,8 +11,9 @@ public partial class BackendOpTests
     [InlineData(100_003)]
     public void RandomFillEqualsTheReferenceExactly(BackendCase b, int n)
     {
-        // the Bernoulli rates 0, ½ and 1 test the CPU's integer threshold (k < ⌈a·2⁵³⌉) at its edges
-        foreach (var kind in new[] { "uniform", "normal", "bernoulli", "bernoulli 0", "bernoulli 0.5", "bernoulli 1" })
+        // the Bernoulli rates 0, ½, 1 and out of range (1.5, −0.25, NaN) test the CPU's integer threshold (k < ⌈a·2⁵³⌉) at its edges
+        foreach (var kind in new[] { "uniform", "uniform reversed", "normal", "bernoulli", "bernoulli 0", "bernoulli 0.5", "bernoulli 1",
+                     "bernoulli 1.5", "bernoulli -0.25", "bernoulli NaN" })
             foreach (var dtype in new[] { DType.Float32, DType.Float64 })
                 SameBits(b, $"random {kind} {dtype.Name()} [{n}]", d =>
                 {
@@ -23,12 +24,21 @@ public partial class BackendOpTests
                         kind switch
                         {
                             "uniform" => Tensor.Rand([n], rng, -2, 3, dtype, d.Device),
+                            "uniform reversed" => Tensor.Rand([n], rng, 3, -2, dtype, d.Device),   // b < a
                             "normal" => Tensor.RandN([n], rng, 0.5, 2, dtype, d.Device),
                             "bernoulli" => Tensor.Bernoulli([n], rng, 0.3, dtype, d.Device),
-                            _ => Tensor.Bernoulli([n], rng, double.Parse(kind[10..], System.Globalization.CultureInfo.InvariantCulture), dtype, d.Device),
+                            // the backend directly: Tensor.Bernoulli refuses rates outside [0, 1], the kernels must still agree on them
+                            _ => BernoulliFill(d, n, dtype, double.Parse(kind[10..], System.Globalization.CultureInfo.InvariantCulture)),
                         },
                     ];
                 });
+    }
+
+    private static Tensor BernoulliFill(BackendCase d, int n, DType dtype, double rate)
+    {
+        var t = d.Zeros([n], dtype);
+        d.Backend.RandomFill(t, RandomKind.Bernoulli, 12345, 80, rate, 0);
+        return t;
     }
 
     [BackendTheory]

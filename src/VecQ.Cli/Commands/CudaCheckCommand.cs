@@ -130,7 +130,9 @@ internal static class CudaCheckCommand
         {
             var x = r([4, 6, 25], 27); var mean = e([6], DType.Float32); var var = e([6], DType.Float32); var gm = r([6], 28); var bt = r([6], 29);
             b.BatchNormStats(x, mean, var, relu: true);
-            using var inv = var.Map(new ScalarRight<Add>(new Add(), 1e-5)).Map(new Sqrt()).Map(new ScalarLeft<Div>(new Div(), 1));
+            using var eps = var.Map(new ScalarRight<Add>(new Add(), 1e-5));
+            using var sd = eps.Map(new Sqrt());
+            using var inv = sd.Map(new ScalarLeft<Div>(new Div(), 1));
             var y = e([4, 6, 25], DType.Float32); var dy = r([4, 6, 25], 30); var dx = e([4, 6, 25], DType.Float32); var dg = e([6], DType.Float32); var db = e([6], DType.Float32);
             b.BatchNormForward(x, mean, inv, gm, bt, y); b.BatchNormBackward(dy, x, mean, inv, gm, dx, dg, db); return [mean, var, y, dx, dg, db];
         });
@@ -139,14 +141,13 @@ internal static class CudaCheckCommand
         {
             var x = r([6, 9], 32);
             using var idxHost = Tensor.FromArray(new[] { 5, 0, 3, 3, 1 }, [5]);
-            var idx = idxHost.To(x.Device);
+            using var idx = idxHost.To(x.Device);
             var y = e([5, 9], DType.Float32); b.IndexSelect(x, 0, idx, y);
             var acc = e([6, 9], DType.Float32); b.Fill(acc, 0); b.IndexAdd(acc, 0, idx, y);
             using var gHost = Tensor.FromArray(new[] { 2, 8, 0, 1, 1, 7 }, [6, 1]);
-            var gi = gHost.To(x.Device);
+            using var gi = gHost.To(x.Device);
             var gy = e([6, 1], DType.Float32); b.Gather(x, 1, gi, gy);
             var sc = e([6, 9], DType.Float32); b.Fill(sc, 0); b.ScatterAdd(sc, 1, gi, gy);
-            idx.Dispose(); gi.Dispose();
             return [y, acc, gy, sc];
         });
         yield return ("sum of squares, group moments", 1e-12, (b, r, e) =>

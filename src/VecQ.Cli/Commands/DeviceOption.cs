@@ -21,8 +21,9 @@ internal static class DeviceOption
         catch (ArgumentException) { throw new OptionException($"--device '{text}': expected cpu, sim, sim:N, cuda or cuda:N"); }
         if (d.Kind == DeviceKind.Cuda)
         {
-            // start the device now, so a machine without a driver or GPU gets one line instead of a failure deep in an op
-            try { Backend.For(d); }
+            // start the device now, so a machine without a driver or GPU gets one line instead of a failure deep in an op;
+            // registered explicitly (not only by name) so the trimmed publish of scripts/gpu-check.sh keeps the backend
+            try { VecQ.Cuda.CudaBackend.Register(); Backend.For(d); }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 throw new OptionException($"--device {text}: {e.Message}");

@@ -43,12 +43,12 @@ public enum Int8Isa
 /// <item><c>b</c>: [C, T4/4, P16, 4] byte, P16 = P rounded up to 16 columns: for each segment and group of four taps,
 /// the columns side by side with their four taps together (what <c>vpdpbusd</c> reads).</item>
 /// </list>
-/// The float accumulation is one fused multiply-add per segment in every ISA, in the same order, so all three give
-/// the same bits.
+/// The float accumulation is one fused multiply-add per segment in every ISA, in the same order, so all four give
+/// the same bits (<see cref="Int8Isa.Avx512Bw"/> for the codes it takes: |a| ≤ <see cref="Int8Gemm.PairwiseMaxCode"/>).
 /// </remarks>
 /// <example><code>
 /// var outp = new float[o * p];
-/// Int8Gemm.Run(a, o, c, t4, b, p, scale, outp, Int8Gemm.Best);
+/// Int8Gemm.Run(a, o, c, t4, b, p, scale, outp, Int8Gemm.For(Int8Gemm.Best, Int8Gemm.MaxAbs(a)));
 /// </code></example>
 public static class Int8Gemm
 {
@@ -58,7 +58,10 @@ public static class Int8Gemm
     /// <summary>Columns of a block (output positions).</summary>
     public const int ColBlock = 16;
 
-    /// <summary>The fastest ISA this CPU runs for codes of any size; see <see cref="For"/> for a given layer's codes.</summary>
+    /// <summary>
+    /// The fastest ISA this CPU runs. <see cref="Int8Isa.Avx512Bw"/> (chosen where AVX-512BW is and AVX-VNNI is not) takes
+    /// only codes up to <see cref="PairwiseMaxCode"/>: pass a layer's codes through <see cref="For"/>.
+    /// </summary>
     public static Int8Isa Best { get; } = AvxVnni.IsSupported ? Int8Isa.Vnni256 : Avx512BwAccelerated ? Int8Isa.Avx512Bw : Avx2.IsSupported ? Int8Isa.Avx2 : Int8Isa.Scalar;
 
     /// <summary>The largest |a| <see cref="Int8Isa.Avx512Bw"/> takes: 255·64 + 255·64 = 32640 ≤ 32767, no int16 saturation.</summary>
@@ -124,7 +127,7 @@ public static class Int8Gemm
         if (b.Length < (long)segments * taps4 * cols16) throw new ArgumentException($"int8 gemm: b holds {b.Length} bytes; [{segments}, {taps4 / 4}, {cols16}, 4] needs {(long)segments * taps4 * cols16}");
         if (scale.Length < segments) throw new ArgumentException($"int8 gemm: {scale.Length} segment scales for {segments} segments");
         if (output.Length < (long)(rows - 1) * ldOut + cols) throw new ArgumentException($"int8 gemm: output holds {output.Length}; {rows} rows of {cols} at stride {ldOut} need {(long)(rows - 1) * ldOut + cols}");
-        if (rowBegin < 0 || rowBegin % RowBlock != 0 || rowEnd > rows4 || rowEnd % RowBlock != 0) throw new ArgumentException($"int8 gemm: row band [{rowBegin}, {rowEnd}) must be in blocks of {RowBlock} within {rows4}");
+        if (rowBegin < 0 || rowBegin % RowBlock != 0 || rowEnd > rows4 || rowEnd % RowBlock != 0 || rowBegin > rowEnd) throw new ArgumentException($"int8 gemm: row band [{rowBegin}, {rowEnd}) must be in blocks of {RowBlock} within {rows4}");
         if (!IsSupported(isa)) throw new ArgumentException($"int8 gemm: this CPU cannot run {isa}");
         if (isa == Int8Isa.Avx512Bw)
         {

@@ -32,18 +32,25 @@ public static class Backend
         lock (Registered) Registered.TryGetValue(device.Kind, out make);
         if (make == null && device.Kind == DeviceKind.Cuda && RegisterCudaAssembly()) lock (Registered) Registered.TryGetValue(device.Kind, out make);
         if (make != null) return make(device);
-        throw new InvalidOperationException($"device {device}: no {device.Kind} backend is available (the VecQ.Cuda assembly is not beside the application; use 'cpu' or 'sim')");
+        throw new InvalidOperationException(device.Kind == DeviceKind.Cuda
+            ? $"device {device}: no CUDA backend is available (the VecQ.Cuda assembly is not beside the application, or a trimmed app did not call CudaBackend.Register()); use 'cpu' or 'sim'"
+            : $"device {device}: no {device.Kind} backend is registered");
     }
 
     // The CUDA backend lives in its own assembly, loaded only when a CUDA device is first asked for: VecQ.Cuda's
-    // CudaBackend.Register() is found by name (nothing here references it). False when the assembly is not there.
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicMethods, "VecQ.Cuda.CudaBackend", "VecQ.Cuda")]
-    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "the type is kept by the DynamicDependency above")]
+    // CudaBackend.Register() is found by name (nothing here references it). False when the assembly is not beside the
+    // application; a trimmed app that wants the GPU calls CudaBackend.Register() itself (the trimmer cannot see this lookup).
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "an optional assembly found by name; trimmed apps register it explicitly")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "as above")]
     private static bool RegisterCudaAssembly()
     {
         Type? type;
         try { type = Type.GetType("VecQ.Cuda.CudaBackend, VecQ.Cuda", throwOnError: false); }
-        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException) { return false; }
+        catch (FileNotFoundException) { return false; }
+        catch (Exception e) when (e is FileLoadException or BadImageFormatException)
+        {
+            throw new InvalidOperationException($"the VecQ.Cuda assembly beside the application could not be loaded: {e.Message}", e);
+        }
         var register = type?.GetMethod("Register", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static, Type.EmptyTypes);
         if (register == null) return false;
         register.Invoke(null, null);
