@@ -90,7 +90,8 @@ public sealed unsafe partial class CudaBackend
     /// <inheritdoc/>
     public void Conv2dBackwardWeight(Tensor x, Tensor dy, Conv2dGeometry g, Tensor dw, Tensor? dbias = null)
     {
-        // dW_g [Og, Kg] = Σ_n dy_g[n] [Og, P] · col[n]ᵀ [P, Kg], accumulated image by image (beta 1 after the first)
+        // dW_g [Og, Kg] = Σ_n dy_g[n] [Og, P] · col[n]ᵀ [P, Kg]: per chunk of images one GEMM over K = images·P, on the
+        // chunk's columns and dy rows laid side by side (colK [Kg, images·P], dyK [Og, images·P]); beta 1 after the first chunk
         Contiguous("conv2d_backward_weight", x, dy, dw, dbias);
         string sfx = FloatSuffix("conv2d_backward_weight", x);
         int es = x.DType.Size(), kg = g.CPerGroup * g.KH * g.KW, og = g.OPerGroup, p = g.OH * g.OW;
@@ -102,17 +103,22 @@ public sealed unsafe partial class CudaBackend
         }
         ulong xp = At(x), dyp = At(dy), dwp = At(dw);
         var geom = ConvGeom.Of(g);
-        ForEachChunk(g, x.DType, (cp, n0, images, gi) =>
+        var dyK = Allocate(x.DType, (long)Math.Min(Chunk(g, es), g.N) * og * p);
+        try
         {
-            Run("conv", "im2col_" + sfx, (long)images * kg * p, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(xp).Add(cp));
-            for (int i = 0; i < images; i++)
+            ulong dk = ((CudaStorage)dyK).Pointer;
+            ForEachChunk(g, x.DType, (cp, n0, images, gi) =>
             {
-                // column-major: dW_gᵀ [Kg, Og] = col[n] [Kg, P] (its memory is colᵀ: op T) · dy_g[n]ᵀ [P, Og]
-                int n = n0 + i;
-                Gemm(x.DType, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, kg, og, p, cp + (ulong)((long)i * kg * p * es), p, 0,
-                    dyp + (ulong)(((long)n * g.O + (long)gi * og) * p * es), p, 0, n == 0 ? 0 : 1, dwp + (ulong)((long)gi * og * kg * es), kg, 0, 1);
-            }
-        });
+                long width = (long)images * p;
+                if (width > int.MaxValue) throw new ArgumentException($"cuda conv2d_backward_weight: {images} images of {p} positions exceed one GEMM");
+                Run("conv", "im2col_kmajor_" + sfx, kg * width, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(xp).Add(cp));
+                Run("conv", "dy_kmajor_" + sfx, og * width, Args().Add(geom).Add(n0).Add(images).Add(gi).Add(dyp).Add(dk));
+                // column-major: dW_gᵀ [Kg, Og] = colK [Kg, images·P] (its memory is colKᵀ: op T) · dyKᵀ [images·P, Og]
+                Gemm(x.DType, Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, kg, og, (int)width, cp, (int)width, 0, dk, (int)width, 0,
+                    n0 == 0 ? 0 : 1, dwp + (ulong)((long)gi * og * kg * es), kg, 0, 1);
+            });
+        }
+        finally { dyK.Release(); }
         if (dbias != null)
             RunBlocks("conv", "bias_grad_" + sfx, g.O, Args().Add(g.N).Add(g.O).Add((long)p).Add(At(dy)).Add(At(dbias)));
     }

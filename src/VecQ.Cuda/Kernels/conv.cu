@@ -25,6 +25,41 @@ template <typename T> __device__ void Im2colT(ConvGeom g, int n0, int images, in
 extern "C" __global__ void im2col_f32(ConvGeom g, int n0, int images, int gi, const float* x, float* col) { Im2colT<float>(g, n0, images, gi, x, col); }
 extern "C" __global__ void im2col_f64(ConvGeom g, int n0, int images, int gi, const double* x, double* col) { Im2colT<double>(g, n0, images, gi, x, col); }
 
+// The weight gradient's operands for a chunk of images, laid out so one GEMM sums over the chunk:
+//   colK: [Kg, images·P] (row k holds the tap's inputs image after image), dyK: [Og, images·P] (group gi's rows of dy)
+template <typename T> __device__ void Im2colKMajorT(ConvGeom g, int n0, int images, int gi, const T* x, T* col)
+{
+    int cg = g.c / g.groups;
+    long long kg = (long long)cg * g.kh * g.kw, p = (long long)g.oh * g.ow, width = images * p;
+    long long total = kg * width;
+    FOR_EACH(i, total)
+    {
+        long long j = i % width, k = i / width, img = j / p, q = j % p;
+        int ow = (int)(q % g.ow), oh = (int)(q / g.ow);
+        int kw = (int)(k % g.kw), kh = (int)((k / g.kw) % g.kh), c = (int)(k / ((long long)g.kw * g.kh));
+        int ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
+        T v = (T)0;
+        if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w)
+            v = x[(((long long)(n0 + img) * g.c + (long long)gi * cg + c) * g.h + ih) * g.w + iw];
+        col[i] = v;
+    }
+}
+extern "C" __global__ void im2col_kmajor_f32(ConvGeom g, int n0, int images, int gi, const float* x, float* col) { Im2colKMajorT<float>(g, n0, images, gi, x, col); }
+extern "C" __global__ void im2col_kmajor_f64(ConvGeom g, int n0, int images, int gi, const double* x, double* col) { Im2colKMajorT<double>(g, n0, images, gi, x, col); }
+
+template <typename T> __device__ void DyKMajorT(ConvGeom g, int n0, int images, int gi, const T* dy, T* out)
+{
+    int og = g.o / g.groups;
+    long long p = (long long)g.oh * g.ow, width = images * p, total = og * width;
+    FOR_EACH(i, total)
+    {
+        long long j = i % width, o = i / width, img = j / p, q = j % p;
+        out[i] = dy[((long long)(n0 + img) * g.o + (long long)gi * og + o) * p + q];
+    }
+}
+extern "C" __global__ void dy_kmajor_f32(ConvGeom g, int n0, int images, int gi, const float* dy, float* out) { DyKMajorT<float>(g, n0, images, gi, dy, out); }
+extern "C" __global__ void dy_kmajor_f64(ConvGeom g, int n0, int images, int gi, const double* dy, double* out) { DyKMajorT<double>(g, n0, images, gi, dy, out); }
+
 // dx[n0 + img, group gi] = col2im(col [images, Kg, P]): every input pixel sums the (kh, kw) taps whose output position
 // lands on a whole stride step inside the output.
 template <typename T> __device__ void Col2imT(ConvGeom g, int n0, int images, int gi, const T* col, T* dx)
