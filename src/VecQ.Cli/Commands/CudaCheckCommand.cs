@@ -163,6 +163,23 @@ internal static class CudaCheckCommand
             var q = e([4, 75], DType.Float32); var sums = e([4, 6], DType.Float64);
             b.DequantizeSums(w, v, st, c, q, sums); return [codes, v, dots, q, sums];
         });
+        yield return ("sgd step (momentum, decay, nesterov)", 0, (b, r, e) =>
+        {
+            var p = r([300], 35); var g = r([300], 36); var m = r([300], 37);
+            var f = (IFusedOptimizer)b;
+            f.SgdStep(p, g, m, new SgdStepArgs(0.05, 0.9, 0.1, 1e-4, Nesterov: true));
+            f.SgdStep(p, g, m, new SgdStepArgs(0.05, 0.9, 0, 0));
+            return [p, m];
+        });
+        yield return ("adam / adamw step", 0, (b, r, e) =>
+        {
+            var p = r([300], 38); var g = r([300], 39); var m = r([300], 40); var v = r([300], 41);
+            b.Unary(new Abs(), v, v);                                   // a second moment is not negative
+            var f = (IFusedOptimizer)b;
+            f.AdamStep(p, g, m, v, new AdamStepArgs(1e-3, 3, WeightDecay: 0.01, Decoupled: true));
+            f.AdamStep(p, g, m, v, new AdamStepArgs(1e-3, 4, WeightDecay: 0.01));
+            return [p, m, v];
+        });
         yield return ("random uniform / bernoulli (bit-exact)", 0, (b, r, e) =>
         {
             var u = e([1001], DType.Float32); var m = e([1001], DType.Float32);
