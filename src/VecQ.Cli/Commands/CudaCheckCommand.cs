@@ -163,6 +163,16 @@ internal static class CudaCheckCommand
             var q = e([4, 75], DType.Float32); var sums = e([4, 6], DType.Float64);
             b.DequantizeSums(w, v, st, c, q, sums); return [codes, v, dots, q, sums];
         });
+        yield return ("lstm cell forward + backward", 1e-5, (b, r, e) =>
+        {
+            var gates = r([5, 4 * 19], 42); var bias = r([4 * 19], 43); var cPrev = r([5, 19], 44);
+            var acts = e([5, 4 * 19], DType.Float32); var c = e([5, 19], DType.Float32); var h = e([5, 19], DType.Float32);
+            var cell = (IFusedLstmCell)b;
+            cell.LstmCell(gates, bias, cPrev, acts, c, h);
+            var dh = r([5, 19], 45); var dc = r([5, 19], 46); var dg = e([5, 4 * 19], DType.Float32); var dcp = e([5, 19], DType.Float32);
+            cell.LstmCellBackward(acts, cPrev, c, dh, dc, dg, dcp);
+            return [acts, c, h, dg, dcp];
+        });
         yield return ("sgd step (momentum, decay, nesterov)", 0, (b, r, e) =>
         {
             var p = r([300], 35); var g = r([300], 36); var m = r([300], 37);
