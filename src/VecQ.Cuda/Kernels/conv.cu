@@ -4,23 +4,23 @@
 
 struct ConvGeom { int n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow; };
 
+// One element of the im2col matrix: image n0 + img, group gi, kernel index k = (c, kh, kw), output position q = (oh, ow);
+// zero where the tap falls in the padding.
+template <typename T> __device__ __forceinline__ T Patch(const ConvGeom& g, int n0, long long img, int gi, long long k, long long q, const T* x)
+{
+    int cg = g.c / g.groups;
+    int ow = (int)(q % g.ow), oh = (int)(q / g.ow);
+    int kw = (int)(k % g.kw), kh = (int)((k / g.kw) % g.kh), c = (int)(k / ((long long)g.kw * g.kh));
+    int ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
+    if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) return (T)0;
+    return x[(((long long)(n0 + img) * g.c + (long long)gi * cg + c) * g.h + ih) * g.w + iw];
+}
+
 // x: [N, C, H, W] → col: [images, Kg, P] for images n0 … n0 + images − 1 and group gi.
 template <typename T> __device__ void Im2colT(ConvGeom g, int n0, int images, int gi, const T* x, T* col)
 {
-    int cg = g.c / g.groups;
-    long long kg = (long long)cg * g.kh * g.kw, p = (long long)g.oh * g.ow;
-    long long total = images * kg * p;
-    FOR_EACH(i, total)
-    {
-        long long j = i % p, k = (i / p) % kg, img = i / (p * kg);
-        int ow = (int)(j % g.ow), oh = (int)(j / g.ow);
-        int kw = (int)(k % g.kw), kh = (int)((k / g.kw) % g.kh), c = (int)(k / ((long long)g.kw * g.kh));
-        int ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
-        T v = (T)0;
-        if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w)
-            v = x[(((long long)(n0 + img) * g.c + (long long)gi * cg + c) * g.h + ih) * g.w + iw];
-        col[i] = v;
-    }
+    long long kg = (long long)(g.c / g.groups) * g.kh * g.kw, p = (long long)g.oh * g.ow;
+    FOR_EACH(i, images * kg * p) col[i] = Patch(g, n0, i / (p * kg), gi, (i / p) % kg, i % p, x);
 }
 extern "C" __global__ void im2col_f32(ConvGeom g, int n0, int images, int gi, const float* x, float* col) { Im2colT<float>(g, n0, images, gi, x, col); }
 extern "C" __global__ void im2col_f64(ConvGeom g, int n0, int images, int gi, const double* x, double* col) { Im2colT<double>(g, n0, images, gi, x, col); }
@@ -29,19 +29,11 @@ extern "C" __global__ void im2col_f64(ConvGeom g, int n0, int images, int gi, co
 //   colK: [Kg, images·P] (row k holds the tap's inputs image after image), dyK: [Og, images·P] (group gi's rows of dy)
 template <typename T> __device__ void Im2colKMajorT(ConvGeom g, int n0, int images, int gi, const T* x, T* col)
 {
-    int cg = g.c / g.groups;
-    long long kg = (long long)cg * g.kh * g.kw, p = (long long)g.oh * g.ow, width = images * p;
-    long long total = kg * width;
-    FOR_EACH(i, total)
+    long long kg = (long long)(g.c / g.groups) * g.kh * g.kw, p = (long long)g.oh * g.ow, width = images * p;
+    FOR_EACH(i, kg * width)
     {
-        long long j = i % width, k = i / width, img = j / p, q = j % p;
-        int ow = (int)(q % g.ow), oh = (int)(q / g.ow);
-        int kw = (int)(k % g.kw), kh = (int)((k / g.kw) % g.kh), c = (int)(k / ((long long)g.kw * g.kh));
-        int ih = oh * g.sh - g.ph + kh * g.dh, iw = ow * g.sw - g.pw + kw * g.dw;
-        T v = (T)0;
-        if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w)
-            v = x[(((long long)(n0 + img) * g.c + (long long)gi * cg + c) * g.h + ih) * g.w + iw];
-        col[i] = v;
+        long long j = i % width;
+        col[i] = Patch(g, n0, j / p, gi, i / width, j % p, x);
     }
 }
 extern "C" __global__ void im2col_kmajor_f32(ConvGeom g, int n0, int images, int gi, const float* x, float* col) { Im2colKMajorT<float>(g, n0, images, gi, x, col); }
